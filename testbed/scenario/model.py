@@ -1,0 +1,127 @@
+"""The typed, frozen form of a scenario file. The loader (``loader.py``) builds these; nothing mutates them.
+
+Every object remembers the line it came from, so later stages (fault application, checks) can still point a
+person at the right place in the YAML file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Outcome = Literal["secure", "insecure", "bogus", "servfail"]
+OUTCOMES: tuple[str, ...] = ("secure", "insecure", "bogus", "servfail")
+DenialKind = Literal["nsec", "nsec3"]
+KeyLayout = Literal["ksk-zsk", "csk"]
+
+
+@dataclass(frozen=True)
+class Where:
+    """A position in a scenario file, for error messages."""
+
+    file: Path
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Nsec3Params:
+    iterations: int = 0
+    salt: str = ""          # hex, "" for none (RFC 9276 recommends none)
+    opt_out: bool = False
+
+
+@dataclass(frozen=True)
+class SigningSpec:
+    """How one zone is signed. ``signed: false`` leaves it unsigned and gives its parent no DS."""
+
+    signed: bool = True
+    algorithm: int = 13
+    keys: KeyLayout = "ksk-zsk"
+    denial: DenialKind = "nsec"
+    nsec3: Nsec3Params = Nsec3Params()
+    ds_digests: tuple[int, ...] = (2,)
+    validity_days: int = 30
+    inception_offset: int = 3600      # signatures are valid from now - this many seconds
+
+
+@dataclass(frozen=True)
+class ZoneSpec:
+    """Scenario-level changes to one zone: new records, a signing policy, which servers serve it.
+
+    For a zone the preset already has, ``records`` are added to the preset's; ``replace_records`` swaps them out.
+    A zone the preset does not have is created as a child of its closest enclosing zone, which delegates to it.
+    """
+
+    name: str                                # absolute, lower-case, with trailing dot
+    records: tuple[str, ...] = ()            # RFC 1035 lines relative to the zone origin
+    replace_records: bool = False
+    signing: SigningSpec | None = None       # None: keep the preset's (or the default) policy
+    servers: tuple[str, ...] = ()            # server host names; () = the preset's choice
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """One fault to inject: an id from the fault registry plus its parameters (zone, rrset, ...)."""
+
+    fault: str
+    params: dict[str, Any] = field(default_factory=dict)
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a resolver should answer. ``None`` fields are not checked.
+
+    ``ede`` is the set of acceptable Extended DNS Error codes: the answer must carry at least one of them;
+    an empty tuple means the answer must carry none.
+    """
+
+    outcome: Outcome
+    rcode: str | None = None                 # "NOERROR", "NXDOMAIN", "SERVFAIL", ...
+    ede: tuple[int, ...] | None = None
+    answer: tuple[str, ...] | None = None    # rdata texts expected in the answer section for qname/qtype
+
+
+@dataclass(frozen=True)
+class Override:
+    """A documented, per-resolver divergence from the RFC expectation. Reported as xfail, never as pass."""
+
+    resolver: str
+    expectation: Expectation
+    reason: str
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    qname: str                               # absolute
+    qtype: str
+    expect: Expectation
+    overrides: tuple[Override, ...] = ()
+    reference: str | None = None             # RFC section this expectation rests on (defaults to the scenario's)
+    where: Where | None = None
+
+    @property
+    def query_text(self) -> str:
+        return f"{self.qname} {self.qtype}"
+
+    def override_for(self, resolver: str) -> Override | None:
+        return next((o for o in self.overrides if o.resolver == resolver), None)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    file: Path
+    summary: str = ""
+    reference: str = ""
+    topology: str = "jp"
+    zones: tuple[ZoneSpec, ...] = ()
+    faults: tuple[FaultSpec, ...] = ()
+    resolvers: tuple[str, ...] | Literal["all"] = "all"
+    checks: tuple[Check, ...] = ()
