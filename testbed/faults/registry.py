@@ -1,0 +1,75 @@
+"""The fault registry. A fault is one function plus its metadata; adding a fault is adding one decorated function
+to the module of its group (testbed/faults/<group>.py)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from testbed.scenario.model import Expectation
+
+if TYPE_CHECKING:
+    from testbed.zones import BuildContext
+
+Layer = Literal["zone", "keys", "signed", "server", "network", "clock"]
+LAYER_ORDER: tuple[Layer, ...] = ("zone", "keys", "signed", "server", "network", "clock")
+Apply = Callable[["BuildContext", dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Fault:
+    id: str
+    group: str
+    summary: str
+    layer: Layer
+    reference: str
+    apply: Apply
+    params: dict[str, str] = field(default_factory=dict)      # parameter name -> what it means
+    required: tuple[str, ...] = ()
+    expect: Expectation | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        exp = self.expect
+        return {"id": self.id, "group": self.group, "summary": self.summary, "layer": self.layer,
+                "reference": self.reference, "params": self.params, "required": list(self.required),
+                "expect": None if exp is None else {"outcome": exp.outcome, "rcode": exp.rcode,
+                                                    "ede": None if exp.ede is None else list(exp.ede)}}
+
+
+_FAULTS: dict[str, Fault] = {}
+_LOADED = False
+
+
+def fault(id: str, *, group: str, summary: str, layer: Layer, reference: str,
+          params: dict[str, str] | None = None, required: tuple[str, ...] = (),
+          expect: Expectation | None = None) -> Callable[[Apply], Apply]:
+    """Register the decorated function as fault ``id``."""
+
+    def register(fn: Apply) -> Apply:
+        if id in _FAULTS:
+            raise ValueError(f"fault {id!r} registered twice")
+        _FAULTS[id] = Fault(id=id, group=group, summary=summary, layer=layer, reference=reference, apply=fn,
+                            params=dict(params or {}), required=required, expect=expect)
+        return fn
+
+    return register
+
+
+def registry() -> dict[str, Fault]:
+    """Every fault, by id, loading each group module of this package once."""
+    global _LOADED
+    if not _LOADED:
+        package = importlib.import_module("testbed.faults")
+        for module in pkgutil.iter_modules(package.__path__):
+            if module.name != "registry":
+                importlib.import_module(f"testbed.faults.{module.name}")
+        _LOADED = True
+    return dict(sorted(_FAULTS.items()))
+
+
+def fault_params() -> dict[str, set[str]]:
+    """Fault id -> the parameter names a scenario may give it (for the scenario loader)."""
+    return {fid: set(f.params) for fid, f in registry().items()}

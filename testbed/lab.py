@@ -1,0 +1,226 @@
+"""The Lab: one running network of authoritative servers and resolvers for one topology shape.
+
+A lab starts once and then takes scenario after scenario: ``load`` swaps zone data into the servers (SIGHUP,
+then a wait until each serves the new serial), restarts the resolvers only when the trust anchor changed and
+flushes their caches otherwise. Teardown runs on success, failure and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dns.rdatatype
+
+from testbed.backends import make_backend
+from testbed.backends.base import Backend, Host, HostSpec
+from testbed.backends.subnets import SubnetLease, lease_subnet
+from testbed.errors import LabError
+from testbed.observation import Observation
+from testbed.probe import observe, wait_until_answers
+from testbed.resolvers import ResolverAdapter, ResolverContext
+from testbed.topology import Topology
+from testbed.zones import BuildContext
+
+LABS_DIR = Path(tempfile.gettempdir()) / "dnssec-testbed"
+AUTH_IMAGE = "auth"
+
+
+def zone_file_name(zone: str) -> str:
+    return "root.zone" if zone == "." else f"{zone.rstrip('.')}.zone"
+
+
+@dataclass
+class RunningResolver:
+    adapter: ResolverAdapter
+    ctx: ResolverContext
+    host: Host
+    version: str
+    started_at: float
+    ready_seconds: float
+
+
+class Lab:
+    """Use as a context manager. ``topology`` fixes the shape; zone data comes with each ``load``."""
+
+    def __init__(self, topology: Topology, backend: str, resolvers: dict[str, ResolverAdapter],
+                 lease: SubnetLease | None = None, keep: bool = False) -> None:
+        self.topology = topology
+        self.backend_name = backend
+        self.adapters = resolvers
+        self.lease = lease
+        self.keep = keep
+        self.lab_id = secrets.token_hex(3)
+        self.workdir = LABS_DIR / self.lab_id
+        self.backend: Backend | None = None
+        self.servers: dict[str, Host] = {}
+        self.resolvers: dict[str, RunningResolver] = {}
+        self._anchor: tuple[str, ...] | None = None
+        self.generation = 0
+        self.timings: dict[str, float] = {}
+
+    # ---- lifecycle ------------------------------------------------------------------------------------------
+    def __enter__(self) -> Lab:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "lab.json").write_text(json.dumps(
+            {"id": self.lab_id, "backend": self.backend_name, "pid": os.getpid(), "subnet": str(self.topology.subnet)}))
+        self.backend = make_backend(self.backend_name, self.lab_id, str(self.topology.subnet), self.workdir)
+        try:
+            t0 = time.monotonic()
+            self.backend.create_network(self.topology.probe_address)
+            self.timings["network_s"] = time.monotonic() - t0
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.destroy()
+            self.backend = None
+        if self.lease is not None:
+            self.lease.release()
+        if not self.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def next_serial(self) -> int:
+        self.generation += 1
+        return self.generation
+
+    # ---- zone data ------------------------------------------------------------------------------------------
+    def load(self, build: BuildContext) -> None:
+        """Serve ``build``'s zones and point the resolvers at its trust anchor, with empty caches."""
+        assert self.backend is not None
+        t0 = time.monotonic()
+        for server in self.topology.servers.values():
+            self._write_server(server.name, build)
+        for server in self.topology.servers.values():
+            host = self.servers.get(server.name)
+            if host is None or not host.alive():
+                self.servers[server.name] = self.backend.start_host(self._server_spec(server.name))
+            else:
+                host.signal(signal.SIGHUP)
+        for server in self.topology.servers.values():
+            self._wait_server(server.name, build)
+        self.timings["servers_s"] = time.monotonic() - t0
+
+        anchor = tuple(build.trust_anchor_ds())
+        t0 = time.monotonic()
+        if anchor != self._anchor:
+            self._restart_resolvers(anchor)
+            self._anchor = anchor
+        else:
+            self.flush()
+        self.timings["resolvers_s"] = time.monotonic() - t0
+
+    def _server_folder(self, name: str) -> Path:
+        return self.workdir / "hosts" / name
+
+    def _write_server(self, name: str, build: BuildContext) -> None:
+        server = self.topology.servers[name]
+        folder = self._server_folder(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        zones = {}
+        for zone in server.zones:
+            path = folder / zone_file_name(zone)
+            tmp = path.with_suffix(".tmp")
+            build.zones[zone].zone().to_file(str(tmp), relativize=False, want_origin=False)
+            tmp.replace(path)
+            zones[zone] = path.name
+        listen = [{"address": self.topology.server_address(name), "port": 53, "zones": list(server.zones),
+                   "behaviour": build.server_behaviour.get(name, {})}]
+        config = folder / "config.json"
+        config.with_suffix(".tmp").write_text(json.dumps({"listen": listen, "zones": zones}, indent=1))
+        config.with_suffix(".tmp").replace(config)
+
+    def _server_spec(self, name: str) -> HostSpec:
+        folder = self._server_folder(name)
+        python = sys.executable if self.backend_name == "netns" else "python3"
+        return HostSpec(name=name, address=self.topology.server_address(name), folder=folder, image=AUTH_IMAGE,
+                        argv=(python, "-m", "testbed.auth", str(folder / "config.json")))
+
+    def _wait_server(self, name: str, build: BuildContext, timeout: float = 15.0) -> None:
+        """Wait until the server answers each of its zones' SOA with the serial of this build."""
+        assert self.backend is not None
+        address = self.topology.server_address(name)
+        host = self.servers[name]
+        for zone in self.topology.servers[name].zones:
+            soa = build.zones[zone].zone().get_rdataset(zone, dns.rdatatype.SOA)
+            want = soa[0].serial if soa else None
+            deadline = time.monotonic() + timeout
+            while True:
+                reply = self.backend.in_lab(lambda z=zone: wait_until_answers(address, z, "SOA", timeout=1,
+                                                                               alive=host.alive))
+                if want is None and reply is not None:
+                    break
+                if reply is not None and any(rr.rdtype == dns.rdatatype.SOA and rr[0].serial == want
+                                             for rr in reply.answer):
+                    break
+                if not host.alive() or time.monotonic() > deadline:
+                    raise LabError(f"authoritative server {name} ({address}) did not serve {zone} "
+                                   f"serial {want}:\n{tail(host.log_text())}",
+                                   fix="see the server log above; a zone that fails to load is named there")
+                time.sleep(0.01)
+
+    # ---- resolvers ------------------------------------------------------------------------------------------
+    def _resolver_ctx(self, name: str, anchor: tuple[str, ...]) -> ResolverContext:
+        folder = self.workdir / "hosts" / name
+        return ResolverContext(address=self.topology.resolver_address(name), subnet=str(self.topology.subnet),
+                               folder=folder, root_hints=tuple(self.topology.root_hints), trust_anchor_ds=anchor)
+
+    def _restart_resolvers(self, anchor: tuple[str, ...]) -> None:
+        assert self.backend is not None
+        for name, adapter in self.adapters.items():
+            old = self.resolvers.pop(name, None)
+            if old is not None:
+                old.host.stop()
+            ctx = self._resolver_ctx(name, anchor)
+            ctx.folder.mkdir(parents=True, exist_ok=True)
+            adapter.prepare(ctx)
+            for rel, text in adapter.render(ctx).items():
+                (ctx.folder / rel).parent.mkdir(parents=True, exist_ok=True)
+                (ctx.folder / rel).write_text(text)
+            t0 = time.monotonic()
+            host = self.backend.start_host(HostSpec(name=name, address=ctx.address, folder=ctx.folder,
+                                                    image=adapter.image, argv=tuple(adapter.command(ctx))))
+            reply = self.backend.in_lab(lambda a=ctx.address, h=host: wait_until_answers(a, alive=h.alive))
+            if reply is None:
+                reason = "exited" if not host.alive() else "did not answer within 15 s"
+                raise LabError(f"{adapter.display_name} at {ctx.address} {reason}:\n{tail(host.log_text())}",
+                               fix=f"check the {adapter.display_name} log above; "
+                                   f"is the '{adapter.debian_package}' package installed?")
+            self.resolvers[name] = RunningResolver(adapter, ctx, host, adapter.local_version()
+                                                   if self.backend_name == "netns" else "unknown",
+                                                   t0, time.monotonic() - t0)
+        # readiness was probed with a query: start every scenario from an empty cache all the same
+        self.flush()
+
+    def flush(self) -> None:
+        for name, running in self.resolvers.items():
+            rc, out = running.host.exec(running.adapter.flush_command(running.ctx))
+            if rc != 0:
+                raise LabError(f"flushing the cache of {name} failed (exit {rc}): {out.strip()}")
+
+    def resolver_log(self, name: str) -> str:
+        return self.resolvers[name].host.log_text()
+
+    # ---- probing --------------------------------------------------------------------------------------------
+    def observe(self, resolver: str, qname: str, qtype: str) -> Observation:
+        assert self.backend is not None
+        address = self.topology.resolver_address(resolver)
+        return self.backend.in_lab(lambda: observe(address, qname, qtype))
+
+
+def tail(text: str, lines: int = 15) -> str:
+    return "\n".join("    " + line for line in text.rstrip().splitlines()[-lines:])

@@ -1,0 +1,81 @@
+"""Ask a resolver one question the way a validating stub would, and record what it said.
+
+DO=1 with AD clear (fault-catalog.md section 0: dig's default AD=1 changes PowerDNS's behaviour), RD=1, EDNS
+buffer 1232; a truncated answer is asked again over TCP. A SERVFAIL is asked again with CD=1: data then means
+the resolver rejected it (bogus), none means it could not get any (servfail).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+
+from testbed.observation import Observation
+
+TIMEOUT = 5.0
+
+
+def ask(address: str, qname: str, qtype: str, *, cd: bool = False, timeout: float = TIMEOUT) -> dns.message.Message:
+    query = dns.message.make_query(qname, qtype, want_dnssec=True, use_edns=0, payload=1232)
+    query.flags |= dns.flags.RD
+    query.flags &= ~dns.flags.AD
+    if cd:
+        query.flags |= dns.flags.CD
+    response = dns.query.udp(query, address, timeout=timeout, ignore_unexpected=True)
+    if response.flags & dns.flags.TC:
+        response = dns.query.tcp(query, address, timeout=timeout)
+    return response
+
+
+def observe(address: str, qname: str, qtype: str, timeout: float = TIMEOUT) -> Observation:
+    try:
+        response = ask(address, qname, qtype, timeout=timeout)
+    except (dns.exception.Timeout, OSError, dns.exception.DNSException) as exc:
+        return Observation.from_messages(None, None, qname, qtype, error=_describe(exc, address))
+    cd_response = None
+    if response.rcode() == dns.rcode.SERVFAIL:
+        try:
+            cd_response = ask(address, qname, qtype, cd=True, timeout=timeout)
+        except (dns.exception.Timeout, OSError, dns.exception.DNSException):
+            cd_response = None
+    return Observation.from_messages(response, cd_response, qname, qtype)
+
+
+def _describe(exc: Exception, address: str) -> str:
+    if isinstance(exc, dns.exception.Timeout):
+        return f"no answer from {address} within {TIMEOUT:.0f}s"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{address} refused the connection (nothing listening on port 53)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def wait_until_answers(address: str, qname: str = ".", qtype: str = "SOA", *, timeout: float = 15.0,
+                       alive: object = None) -> dns.message.Message | None:
+    """Poll with a connected UDP socket every few ms until ``address`` answers anything (or ``timeout``).
+
+    A connected socket turns ICMP port-unreachable into an immediate ECONNREFUSED, so readiness is seen within
+    milliseconds instead of one query timeout (resolver-cookbook.md section 6). ``alive`` is a callable that
+    returns False when the process being waited for has died, which ends the wait early.
+    """
+    query = dns.message.make_query(qname, qtype, want_dnssec=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(alive) and not alive():
+            return None
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(0.5)
+            try:
+                sock.connect((address, 53))
+                sock.send(query.to_wire())
+                return dns.message.from_wire(sock.recv(65535))
+            except (ConnectionRefusedError, TimeoutError, OSError, dns.exception.DNSException):
+                pass
+        time.sleep(0.005)
+    return None

@@ -1,0 +1,76 @@
+"""What every resolver adapter provides: config files, a command, a cache flush, a version.
+
+An adapter renders the same config for every backend: paths are absolute and the host folder is visible at
+the same path inside a container, so the only backend-specific part is which image the command runs in.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class ResolverContext:
+    """Everything a resolver config needs to know about the lab it runs in."""
+
+    address: str
+    subnet: str
+    folder: Path                          # the host's own folder (configs, sockets, cache)
+    root_hints: tuple[tuple[str, str], ...]   # (name server name, IPv4 address)
+    trust_anchor_ds: tuple[str, ...]      # DS records in presentation form: ". IN DS 12345 13 2 ABCD..."
+    trust_anchor_dnskey: tuple[str, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def root_hints_text(self) -> str:
+        lines = [f".\t3600000\tIN\tNS\t{name}" for name, _ in self.root_hints]
+        lines += [f"{name}\t3600000\tIN\tA\t{addr}" for name, addr in self.root_hints]
+        return "\n".join(lines) + "\n"
+
+
+class ResolverAdapter(ABC):
+    """One file per resolver under testbed/resolvers/, found by the registry in __init__.py."""
+
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    binary: ClassVar[str]                 # the daemon, as found on PATH (netns backend)
+    debian_package: ClassVar[str]
+    image: ClassVar[str]                  # compose/<image>/Dockerfile (docker backend)
+    version_argv: ClassVar[tuple[str, ...]]
+    version_pattern: ClassVar[str] = r"(\d+\.\d+(?:\.\d+)?)"
+
+    @abstractmethod
+    def render(self, ctx: ResolverContext) -> dict[str, str]:
+        """Config files to write, by path relative to ``ctx.folder``."""
+
+    @abstractmethod
+    def command(self, ctx: ResolverContext) -> list[str]:
+        """The foreground daemon command, logging to stdout/stderr."""
+
+    @abstractmethod
+    def flush_command(self, ctx: ResolverContext) -> list[str]:
+        """A command, run on the resolver's host, that empties every cache."""
+
+    def prepare(self, ctx: ResolverContext) -> None:  # noqa: B027 - optional hook, most adapters need none
+        """Called before each start, e.g. to remove an on-disk cache. Nothing by default."""
+
+    def available_locally(self) -> bool:
+        return shutil.which(self.binary) is not None
+
+    def local_version(self) -> str:
+        try:
+            proc = subprocess.run([self.binary, *self.version_argv], capture_output=True, text=True, timeout=10,
+                                  check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return "unknown"
+        return parse_version(proc.stdout + proc.stderr, self.version_pattern)
+
+
+def parse_version(text: str, pattern: str) -> str:
+    match = re.search(pattern, text)
+    return match.group(1) if match else "unknown"
