@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Set up dnssec-testbed on Debian 12: system packages, a virtualenv in .venv with the package and its test
+# extras. Run as root. Idempotent: a second run only checks.
+#   scripts/setup.sh            netns backend (resolvers and tools from Debian)
+#   scripts/setup.sh --docker   also the Docker engine, the local base image and the lab images
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_docker=no
+[ "${1:-}" = "--docker" ] && want_docker=yes
+
+if [ "$(id -u)" != 0 ]; then
+    echo "scripts/setup.sh installs Debian packages and needs root: run it with sudo" >&2
+    exit 2
+fi
+
+packages=(
+    python3 python3-venv python3-pip iproute2      # the harness and the netns backend
+    unbound                                        # resolvers run directly by the netns backend
+    ldnsutils bind9-utils bind9-dnsutils           # independent zone verifiers for the tests; dig for people
+)
+[ "$want_docker" = yes ] && packages+=(docker.io debootstrap)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    # packages must not start their own daemons (they would hold port 53 or query the real root)
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/pip install -q --upgrade pip >/dev/null
+.venv/bin/pip install -q -e '.[test]'
+
+if [ "$want_docker" = yes ]; then
+    if ! docker info >/dev/null 2>&1; then
+        echo "starting dockerd"
+        nohup dockerd >/var/log/testbed-dockerd.log 2>&1 &
+        for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+        docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/testbed-dockerd.log" >&2; exit 2; }
+    fi
+    docker image inspect debian:bookworm-slim >/dev/null 2>&1 || docker pull debian:bookworm-slim \
+        || compose/base/build-base.sh
+    .venv/bin/testbed images build
+fi
+echo "setup done: .venv/bin/testbed is ready"

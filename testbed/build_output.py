@@ -1,0 +1,53 @@
+"""``testbed build``: everything a lab would serve and configure, written to a folder, nothing started."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from testbed.clock import LabClock
+from testbed.dnssec import key_to_files
+from testbed.lab import zone_file_name
+from testbed.resolvers import ResolverContext, get_adapter
+from testbed.runner import build_scenario
+from testbed.scenario.model import Scenario
+from testbed.topology import DEFAULT_SUBNET, plan
+from testbed.zones import KeyStore
+
+
+def write_build(scenario: Scenario, out: Path, resolvers: list[str]) -> list[str]:
+    """Sign the scenario's zones (faults applied) and write zones/, keys/, ds/, trust-anchor.*, resolvers/."""
+    topology = plan(scenario, resolvers, DEFAULT_SUBNET)
+    ctx = build_scenario(scenario, topology, LabClock(), KeyStore(), serial=1)
+    written: list[str] = []
+    for sub in ("zones", "keys", "ds", "resolvers"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    for name, zone in ctx.zones.items():
+        path = out / "zones" / zone_file_name(name)
+        zone.zone().to_file(str(path), relativize=False, want_origin=False)
+        written.append(str(path))
+        for key in zone.keys:
+            written += [str(p) for p in key_to_files(key, out / "keys")]
+        ds = zone.ds_records()
+        if ds:
+            ds_path = out / "ds" / f"dsset-{name if name != '.' else 'root.'}"
+            ds_path.write_text("".join(f"{name} 3600 IN DS {d.to_text()}\n" for d in ds))
+            written.append(str(ds_path))
+    anchor = ctx.trust_anchor_ds()
+    (out / "trust-anchor.ds").write_text("\n".join(anchor) + "\n")
+    (out / "trust-anchor.dnskey").write_text("\n".join(ctx.trust_anchor_dnskey()) + "\n")
+    written += [str(out / "trust-anchor.ds"), str(out / "trust-anchor.dnskey")]
+    servers = {s.name: {"address": topology.server_address(s.name), "zones": list(s.zones)}
+               for s in topology.servers.values()}
+    (out / "servers.json").write_text(json.dumps(servers, indent=1))
+    written.append(str(out / "servers.json"))
+    for name in resolvers:
+        adapter = get_adapter(name)
+        folder = (out / "resolvers" / name).resolve()
+        ctx_r = ResolverContext(address=topology.resolver_address(name), subnet=str(topology.subnet),
+                                folder=folder, root_hints=tuple(topology.root_hints), trust_anchor_ds=tuple(anchor))
+        for rel, text in adapter.render(ctx_r).items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_text(text)
+            written.append(str(folder / rel))
+    return written

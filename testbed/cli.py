@@ -1,0 +1,215 @@
+"""The ``testbed`` command. Thin: parse, call the stages, set the exit code (0 met, 1 failed, 2 bad input)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from testbed import __version__
+from testbed.errors import EnvironmentProblem, ScenarioError, TestbedError
+
+BUNDLED = Path(__file__).resolve().parent.parent / "scenarios"
+EXIT_FAILED, EXIT_USAGE = 1, 2
+
+
+def bundled_scenarios(kind: str = "quickstart") -> Path:
+    """The scenarios shipped with the project (a source checkout, or the copy installed as package data)."""
+    for candidate in (BUNDLED / kind, Path(__file__).resolve().parent / "data" / "scenarios" / kind):
+        if candidate.is_dir():
+            return candidate
+    raise EnvironmentProblem(f"the bundled '{kind}' scenarios are not installed",
+                             fix="run from a source checkout, or pass scenario paths explicitly")
+
+
+def known_names() -> dict:
+    from testbed.faults import fault_params
+    from testbed.resolvers import registry
+    from testbed.topology import PRESETS
+
+    return {"known_faults": fault_params(), "known_resolvers": list(registry()), "known_topologies": list(PRESETS)}
+
+
+def load(paths: tuple[Path, ...]) -> list:
+    from testbed.scenario import load_paths
+
+    return load_paths(list(paths) or [bundled_scenarios()], **known_names())
+
+
+def pick_backend(requested: str) -> str:
+    from testbed.backends.netns import require_netns
+
+    if requested != "auto":
+        if requested == "netns":
+            require_netns()
+        return requested
+    try:
+        require_netns()
+        return "netns"
+    except EnvironmentProblem:
+        from testbed.backends.docker_env import docker_available
+
+        if docker_available():
+            return "docker"
+        raise EnvironmentProblem("no backend can run here: the netns backend needs root and 'ip', the docker "
+                                 "backend a running Docker daemon",
+                                 fix="run as root, or install and start Docker (apt-get install docker.io)") from None
+
+
+def pick_resolvers(requested: tuple[str, ...], backend: str) -> list[str]:
+    from testbed.resolvers import registry
+
+    adapters = registry()
+    if not requested:
+        if backend == "netns":
+            found = [name for name, cls in adapters.items() if cls().available_locally()]
+            if not found:
+                raise EnvironmentProblem("no resolver is installed for the netns backend",
+                                         fix="apt-get install -y unbound (or bind9, knot-resolver, pdns-recursor)")
+            return found
+        return list(adapters)
+    names: list[str] = []
+    for item in requested:
+        for name in (adapters if item == "all" else item.split(",")):
+            if name not in adapters:
+                raise ScenarioError(f"unknown resolver {name!r}", fix=f"use one of: all, {', '.join(adapters)}")
+            if backend == "netns" and not adapters[name]().available_locally():
+                cls = adapters[name]
+                raise EnvironmentProblem(f"{cls.display_name} ('{cls.binary}') is not installed",
+                                         fix=f"apt-get install -y {cls.debian_package}, or use --backend docker")
+            if name not in names:
+                names.append(name)
+    return names
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="testbed")
+def cli() -> None:
+    """dnssec-testbed: signed DNS hierarchies, real validating resolvers, injected faults."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--resolver", "resolvers", multiple=True, help="resolver to test (repeatable, or 'all')")
+@click.option("--backend", type=click.Choice(["auto", "netns", "docker"]), default="auto", show_default=True)
+@click.option("--jobs", type=int, default=1, show_default=True, help="labs to run in parallel")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="write the result JSON here")
+@click.option("--junit", "junit_out", type=click.Path(path_type=Path), help="write JUnit XML here")
+@click.option("--keep", is_flag=True, help="keep the lab's folder (zones, configs, logs) after the run")
+def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs: int, json_out: Path | None,
+        junit_out: Path | None, keep: bool) -> None:
+    """Run scenario files or folders (default: the bundled quickstart)."""
+    from testbed.report.console import ConsoleReporter
+    from testbed.runner import run as run_scenarios
+
+    scenarios = load(paths)
+    backend = pick_backend(backend)
+    names = pick_resolvers(resolvers, backend)
+    reporter = ConsoleReporter()
+    with reporter:
+        result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add)
+    reporter.summary(result)
+    versions = sorted(result.resolvers.items())
+    if json_out:
+        from testbed.report.json_report import write_json
+
+        write_json(json_out, result.verdicts, backend=backend, resolvers=versions)
+    if junit_out:
+        from testbed.report.junit import write_junit
+
+        write_junit(junit_out, result.verdicts, backend=backend, resolvers=versions)
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check scenario files without running anything."""
+    scenarios = load(paths)
+    for scenario in scenarios:
+        click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.checks)} checks)")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def faults(as_json: bool) -> None:
+    """List the fault catalog."""
+    from testbed.faults import registry
+
+    catalog = registry()
+    if as_json:
+        click.echo(json.dumps([f.to_json() for f in catalog.values()], indent=1))
+        return
+    for f in catalog.values():
+        expect = f"{f.expect.outcome} EDE {list(f.expect.ede or [])}" if f.expect else "-"
+        click.echo(f"{f.id:32} {f.group:12} {f.layer:8} {expect:18} {f.reference}\n    {f.summary}")
+
+
+@cli.command()
+def resolvers() -> None:
+    """List resolver adapters and where each can run."""
+    from testbed.resolvers import registry
+
+    for name, cls in registry().items():
+        adapter = cls()
+        local = f"netns: yes ({adapter.local_version()})" if adapter.available_locally() else \
+            f"netns: no (apt-get install {cls.debian_package})"
+        click.echo(f"{name:10} {cls.display_name:22} {local}")
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="folder to write into")
+@click.option("--resolver", "resolvers", multiple=True, default=("unbound",), show_default=True)
+def build(scenario: Path, output: Path, resolvers: tuple[str, ...]) -> None:
+    """Write a scenario's signed zones, keys, DS sets, trust anchor and resolver configs; start nothing."""
+    from testbed.build_output import write_build
+
+    (loaded,) = load((scenario,))
+    for line in write_build(loaded, output, list(resolvers)):
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="remove every lab, including ones a killed run left")
+def down(everything: bool) -> None:
+    """Tear down labs left behind (namespaces, containers, networks, folders)."""
+    from testbed.cleanup import down_all
+
+    if not everything:
+        raise click.UsageError("say --all to remove every lab on this machine")
+    for line in down_all():
+        click.echo(line)
+
+
+def _on_sigterm(signum: int, frame: object) -> NoReturn:
+    # turn SIGTERM into the same unwinding as Ctrl-C so every lab's teardown runs
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        cli.main(args=argv, prog_name="testbed", standalone_mode=False)
+    except TestbedError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        click.echo("interrupted; the lab was torn down", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("interrupted; the lab was torn down", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Run scenarios: group them by lab shape, start one lab per shape, and for each scenario build, load, probe
+and judge. The CLI and the pytest plugin both drive this module."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from testbed.backends.subnets import lease_subnet
+from testbed.checks import Verdict, evaluate
+from testbed.clock import LabClock
+from testbed.errors import ScenarioError
+from testbed.faults import registry as fault_registry
+from testbed.faults.registry import LAYER_ORDER, Layer
+from testbed.lab import Lab
+from testbed.resolvers import ResolverAdapter, get_adapter
+from testbed.scenario.model import Scenario
+from testbed.topology import DEFAULT_SUBNET, Topology, plan
+from testbed.zones import BuildContext, KeyStore, prepare, sign_all
+
+OnVerdict = Callable[[Verdict], None]
+
+
+@dataclass
+class RunResult:
+    backend: str
+    verdicts: list[Verdict] = field(default_factory=list)
+    resolvers: dict[str, str] = field(default_factory=dict)      # name -> version
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(v.status in ("fail", "error") for v in self.verdicts) else 0
+
+
+def apply_faults(ctx: BuildContext, scenario: Scenario, layer: Layer) -> None:
+    faults = fault_registry()
+    for spec in scenario.faults:
+        fault = faults[spec.fault]
+        if fault.layer != layer:
+            continue
+        missing = [p for p in fault.required if p not in spec.params]
+        if missing:
+            where = spec.where
+            raise ScenarioError(f"fault {spec.fault} needs parameter(s): {', '.join(missing)}",
+                                file=where.file if where else scenario.file, line=where.line if where else None,
+                                fix=f"add {missing[0]}: ... to the fault (see `testbed faults`)")
+        try:
+            fault.apply(ctx, dict(spec.params))
+        except ScenarioError as exc:
+            if exc.file is None and spec.where is not None:
+                exc.file, exc.line = str(spec.where.file), spec.where.line
+            raise
+
+
+def build_scenario(scenario: Scenario, topology: Topology, clock: LabClock, keystore: KeyStore,
+                   serial: int) -> BuildContext:
+    """Scenario + topology -> signed zones with every fault applied at its layer."""
+    ctx = prepare(topology, clock, keystore, serial)
+    for layer in LAYER_ORDER:
+        if layer == "signed":
+            sign_all(ctx)
+        apply_faults(ctx, scenario, layer)
+    return ctx
+
+
+def scenario_resolvers(scenario: Scenario, selected: Iterable[str]) -> list[str]:
+    selected = list(selected)
+    if scenario.resolvers == "all":
+        return selected
+    return [r for r in selected if r in scenario.resolvers]
+
+
+def group_by_shape(scenarios: list[Scenario], resolvers: list[str]) -> list[list[Scenario]]:
+    """Scenarios that need the same hosts share one lab, in their original order."""
+    groups: dict[Any, list[Scenario]] = {}
+    for scenario in scenarios:
+        groups.setdefault(plan(scenario, resolvers, DEFAULT_SUBNET).shape(), []).append(scenario)
+    return list(groups.values())
+
+
+def run(scenarios: list[Scenario], resolvers: list[str], backend: str, *, keep: bool = False,
+        on_verdict: OnVerdict | None = None, on_lab: Callable[[Lab], None] | None = None) -> RunResult:
+    result = RunResult(backend=backend)
+    adapters: dict[str, ResolverAdapter] = {name: get_adapter(name) for name in resolvers}
+    keystore = KeyStore()
+    clock = LabClock()
+    for group in group_by_shape(scenarios, resolvers):
+        lease = lease_subnet()
+        topology = plan(group[0], resolvers, lease.subnet)
+        t0 = time.monotonic()
+        with Lab(topology, backend, adapters, lease=lease, keep=keep) as lab:
+            if on_lab:
+                on_lab(lab)
+            for index, scenario in enumerate(group):
+                run_scenario(lab, scenario, resolvers, clock, keystore, result, on_verdict)
+                if index == 0:
+                    result.timings.setdefault("cold_start_s", time.monotonic() - t0)
+            for name, running in lab.resolvers.items():
+                result.resolvers[name] = running.version
+    return result
+
+
+def run_scenario(lab: Lab, scenario: Scenario, resolvers: list[str], clock: LabClock, keystore: KeyStore,
+                 result: RunResult, on_verdict: OnVerdict | None = None) -> list[Verdict]:
+    topology = plan(scenario, resolvers, lab.topology.subnet)
+    ctx = build_scenario(scenario, topology, clock, keystore, lab.next_serial())
+    lab.load(ctx)
+    verdicts = []
+    for resolver in scenario_resolvers(scenario, resolvers):
+        for check in scenario.checks:
+            t0 = time.monotonic()
+            observation = lab.observe(resolver, check.qname, check.qtype)
+            verdict = evaluate(check, resolver, observation)
+            verdict = replace(verdict, scenario=scenario.name, file=scenario.file,
+                              duration_ms=round((time.monotonic() - t0) * 1000, 1))
+            if verdict.status in ("fail", "error"):
+                verdict = replace(verdict, log_excerpt=lab.resolver_log(resolver)[-4000:])
+            verdicts.append(verdict)
+            result.verdicts.append(verdict)
+            if on_verdict:
+                on_verdict(verdict)
+    return verdicts
