@@ -1,0 +1,24 @@
+"""Scenario files: the typed model (``model``) and the YAML loader that builds it (``loader``)."""
+
+from testbed.scenario.loader import IMPLIED_RCODES, FaultParams, load_paths, load_scenario, scenario_files
+from testbed.scenario.model import (
+    OUTCOMES,
+    Check,
+    DenialKind,
+    Expectation,
+    FaultSpec,
+    KeyLayout,
+    Nsec3Params,
+    Outcome,
+    Override,
+    Scenario,
+    SigningSpec,
+    Where,
+    ZoneSpec,
+)
+
+__all__ = [
+    "IMPLIED_RCODES", "OUTCOMES", "Check", "DenialKind", "Expectation", "FaultParams", "FaultSpec", "KeyLayout",
+    "Nsec3Params", "Outcome", "Override", "Scenario", "SigningSpec", "Where", "ZoneSpec", "load_paths",
+    "load_scenario", "scenario_files",
+]
