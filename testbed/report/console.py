@@ -1,0 +1,124 @@
+"""Console output while a run is going: a live rich table on a terminal, one plain line per result otherwise.
+
+Plain lines matter: CI logs and pipes are not terminals, and a live display there would be control-code noise.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from types import TracebackType
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from testbed.checks import Verdict
+from testbed.report.common import expected_text, observed_text, query_label, summary_counts
+
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "xfail": "yellow", "error": "magenta"}
+_RESERVED_LINES = 7  # header, borders, caption and the status line around the live table's rows
+
+
+def summary_line(verdicts: Iterable[Verdict], seconds: float | None = None) -> str:
+    counts = summary_counts(verdicts)
+    errors = "error" if counts["error"] == 1 else "errors"
+    text = f"{counts['pass']} passed, {counts['fail']} failed, {counts['xfail']} xfail, {counts['error']} {errors}"
+    return text + (f" in {seconds:.1f}s" if seconds is not None else "")
+
+
+def plain_line(verdict: Verdict) -> str:
+    line = (f"{verdict.status.upper():5}  {verdict.scenario}  {verdict.resolver}  {query_label(verdict)}  "
+            f"expected {expected_text(verdict.expected)}; observed {observed_text(verdict)}")
+    return line + (f"  ({verdict.reason})" if verdict.reason else "")
+
+
+def verdict_table(verdicts: list[Verdict], caption: str | None = None) -> Table:
+    table = Table(caption=caption, caption_justify="left", expand=False)
+    for column in ("scenario", "resolver", "query", "expected", "observed", "status"):
+        table.add_column(column, overflow="fold")
+    for v in verdicts:
+        status = Text(v.status, style=STATUS_STYLE.get(v.status, ""))
+        # Text(...) rather than str: scenario names and queries may contain [brackets] rich would read as markup.
+        table.add_row(Text(v.scenario), Text(v.resolver), Text(query_label(v)), Text(expected_text(v.expected)),
+                      Text(observed_text(v)), status)
+    return table
+
+
+class ConsoleReporter:
+    """A context manager around a run: ``add`` each verdict, ``note`` what is happening, ``summary`` at the end.
+
+    On a terminal the ``with`` block shows a live table of the newest results and, on leaving, the full table.
+    Elsewhere each verdict is one plain line as it arrives. ``summary`` prints the counts line (after the block).
+    """
+
+    def __init__(self, console: Console | None = None, *, live: bool | None = None) -> None:
+        self.console = console or Console()
+        self.live_mode = self.console.is_terminal if live is None else live
+        self.verdicts: list[Verdict] = []
+        self._note = ""
+        self._live: Live | None = None
+        self._started = time.monotonic()
+
+    def __enter__(self) -> ConsoleReporter:
+        self._started = time.monotonic()
+        if self.live_mode:
+            # transient: the live view (only the newest rows) is replaced by the full table when the run ends
+            self._live = Live(self._render(), console=self.console, transient=True, auto_refresh=False)
+            self._live.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def note(self, text: str) -> None:
+        """What the run is doing now ('starting lab', 'scenario x'); shown under the table or as a plain line."""
+        self._note = text
+        if self._live is not None:
+            self._live.update(self._render(), refresh=True)
+        else:
+            self.console.print(text, markup=False, highlight=False)
+
+    def add(self, verdict: Verdict) -> None:
+        self.verdicts.append(verdict)
+        if self._live is not None:
+            self._live.update(self._render(), refresh=True)
+        else:
+            self.console.print(Text(plain_line(verdict)), soft_wrap=True, highlight=False)
+
+    def close(self) -> None:
+        """End the live view, leaving the full table on screen. Safe to call twice."""
+        if self._live is None:
+            return
+        self._live.stop()
+        self._live = None
+        if self.verdicts:
+            self.console.print(verdict_table(self.verdicts))
+            # The table has no room for reasons; list them for what needs attention, the way plain lines show them.
+            for verdict in self.verdicts:
+                if verdict.status in ("fail", "error"):
+                    self.console.print(Text(plain_line(verdict), style=STATUS_STYLE[verdict.status]), soft_wrap=True,
+                                       highlight=False)
+
+    def summary(self, result: object = None) -> str:
+        """Print and return the counts line. ``result`` may be anything with ``.verdicts`` (the runner's
+        RunResult) or a list of verdicts; by default the verdicts this reporter has seen."""
+        verdicts: list[Verdict] = self.verdicts
+        if result is not None:
+            verdicts = list(getattr(result, "verdicts", result))
+        line = summary_line(verdicts, time.monotonic() - self._started)
+        counts = summary_counts(verdicts)
+        style = ("bold red" if counts["fail"] or counts["error"] else "bold green") if self.live_mode else None
+        self.console.print(Text(line, style=style or ""), highlight=False)
+        return line
+
+    def _render(self) -> Group:
+        # Only the newest rows fit on screen; redrawing more than the terminal height garbles the live view.
+        room = max(3, self.console.size.height - _RESERVED_LINES)
+        shown = self.verdicts[-room:]
+        hidden = len(self.verdicts) - len(shown)
+        caption = f"... {hidden} earlier results" if hidden else None
+        status = Text(f"{summary_line(self.verdicts)}  {self._note}".rstrip(), style="dim")
+        return Group(verdict_table(shown, caption), status)

@@ -1,0 +1,53 @@
+"""The machine-readable result: one JSON object per run, exactly DESIGN.md's "Result JSON" shape."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from testbed import __version__
+from testbed.checks import Verdict
+from testbed.report.common import summary_counts
+
+
+def result_record(verdict: Verdict) -> dict[str, Any]:
+    """One ``results`` entry."""
+    expected = verdict.expected
+    return {
+        "scenario": verdict.scenario,
+        "file": str(verdict.file) if verdict.file is not None else None,
+        "resolver": verdict.resolver,
+        "phase": verdict.phase,
+        "query": verdict.check.query_text,
+        "expected": {
+            "outcome": expected.outcome,
+            "rcode": expected.rcode,
+            "ede": None if expected.ede is None else list(expected.ede),
+            "answer": None if expected.answer is None else list(expected.answer),
+        },
+        "observed": verdict.observation.to_json(),
+        "outcome": verdict.observation.outcome,
+        "status": verdict.status,
+        "reason": verdict.reason,
+        "duration_ms": round(verdict.duration_ms, 3),
+    }
+
+
+def run_document(verdicts: Iterable[Verdict], backend: str,
+                 resolvers: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The whole run as a JSON-ready dict (the HTML report can render from this too)."""
+    verdicts = list(verdicts)
+    return {
+        "version": __version__,
+        "backend": backend,
+        "resolvers": [{"name": name, "version": version} for name, version in resolvers],
+        "results": [result_record(v) for v in verdicts],
+        "summary": summary_counts(verdicts),
+    }
+
+
+def write_json(path: Path, verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]]) -> None:
+    document = run_document(verdicts, backend, resolvers)
+    Path(path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
