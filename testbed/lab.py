@@ -22,7 +22,7 @@ import dns.rdatatype
 
 from testbed.backends import make_backend
 from testbed.backends.base import Backend, Host, HostSpec
-from testbed.backends.subnets import SubnetLease, lease_subnet
+from testbed.backends.subnets import SubnetLease
 from testbed.errors import LabError
 from testbed.observation import Observation
 from testbed.probe import observe, wait_until_answers
@@ -123,6 +123,7 @@ class Lab:
         else:
             self.flush()
         self.timings["resolvers_s"] = time.monotonic() - t0
+        self.timings.setdefault("first_load_s", self.timings["servers_s"] + self.timings["resolvers_s"])
 
     def _server_folder(self, name: str) -> Path:
         return self.workdir / "hosts" / name
