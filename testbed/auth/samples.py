@@ -93,7 +93,7 @@ def sign_nsec3(text: str, origin: str, workdir: Path, *, opt_out: bool = False, 
     unsigned.write_text(text)
     subprocess.run(["dnssec-keygen", "-q", "-a", "ED25519", "-f", "KSK", "-K", str(workdir), origin],
                    check=True, capture_output=True)
-    args = ["dnssec-signzone", "-q", "-S", "-z", "-O", "full", "-K", str(workdir), "-o", origin,
+    args = ["dnssec-signzone", "-q", "-S", "-z", "-O", "full", "-K", str(workdir), "-d", str(workdir), "-o", origin,
             "-3", salt, "-H", str(iterations), "-f", str(signed)]
     subprocess.run([*args, *(["-A"] if opt_out else []), str(unsigned)], check=True, capture_output=True)
     return load_zone_file(signed, origin)

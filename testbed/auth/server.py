@@ -12,6 +12,7 @@ import logging
 import socket
 import struct
 from dataclasses import dataclass
+from typing import cast
 
 import dns.message
 import dns.rcode
@@ -46,8 +47,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)  # the selector transport is not a subclass
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         zones, behaviour = self.slot.state

@@ -13,6 +13,7 @@ from bisect import bisect_left
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
+from typing import TextIO
 
 import dns.exception
 import dns.name
@@ -21,7 +22,9 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.rrset
+import dns.tokenizer
 import dns.zone
+import dns.zonefile
 
 IN = dns.rdataclass.IN
 NSEC = dns.rdatatype.NSEC
@@ -55,14 +58,41 @@ class LiteralZone(dns.zone.Zone):
         return txn
 
 
+class _Tokenizer(dns.tokenizer.Tokenizer):
+    """dnspython's tokenizer has counted the newline once it has read it, so an error found at the end of a line
+    (a missing or bad last field) names the next line. People fix the line we name: give that newline back."""
+
+    _last_eol = False
+
+    def get(self, want_leading: bool = False, want_comment: bool = False) -> dns.tokenizer.Token:
+        token = super().get(want_leading, want_comment)
+        self._last_eol = token.is_eol()
+        return token
+
+    def where(self) -> tuple[str, int]:
+        filename, line = super().where()
+        token = self.ungotten_token
+        newline_read = self.ungotten_char == "\n" or (token is not None and token.is_eol()) or self._last_eol
+        return filename, line - 1 if newline_read and line > 1 else line
+
+
+def _read(source: TextIO | str, origin: dns.name.Name | str, filename: str) -> dns.zone.Zone:
+    """dns.zone.from_text with our literal zone class and our tokenizer; no origin checks (a zone may lack SOA)."""
+    origin = dns.name.from_text(origin) if isinstance(origin, str) else origin
+    zone = LiteralZone(origin, IN, relativize=False)
+    with zone.writer(True) as txn:
+        dns.zonefile.Reader(_Tokenizer(source, filename), IN, txn, allow_include=True).read()
+    return zone
+
+
 def load_zone_file(path: str | Path, origin: dns.name.Name | str) -> dns.zone.Zone:
     """Read an RFC 1035 zone file with absolute names. Raises dns.exception.SyntaxError naming file and line."""
-    return dns.zone.from_file(str(path), origin=origin, relativize=False, zone_factory=LiteralZone,
-                              check_origin=False)
+    with open(path, encoding="utf-8") as source:
+        return _read(source, origin, str(path))
 
 
 def load_zone_text(text: str, origin: dns.name.Name | str) -> dns.zone.Zone:
-    return dns.zone.from_text(text, origin=origin, relativize=False, zone_factory=LiteralZone, check_origin=False)
+    return _read(text, origin, "<string>")
 
 
 @lru_cache(maxsize=65536)
