@@ -1,0 +1,273 @@
+"""Lab images: one per folder under compose/, built on demand, tagged by what went into them.
+
+``compose/<key>/Dockerfile`` is the whole recipe for image ``<key>``: adding a resolver image is adding that
+folder. The tag is ``dnssec-testbed/<key>:<package version>-<hash>``, where the hash covers the Dockerfile, the
+other files of its folder and, for images that carry our package, the package's source and the versions of the
+libraries vendored beside it. Editing code therefore rebuilds the image on the next run; scenario and zone data
+never go into an image (they are bind-mounted), so changing them does not.
+
+A Dockerfile that needs our package says so with the line ``# testbed-build: package``; its build context then
+also holds ``testbed/`` (our source) and ``vendor/`` (the pure-Python libraries, copied from the versions this
+process runs with, so an image never needs a Python package index).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.metadata
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import testbed
+from testbed.errors import EnvironmentProblem
+
+REPO = "dnssec-testbed"
+IMAGE_LABEL = "dnssec-testbed.image"          # on images (not LABEL: `down --all` must never remove images)
+PACKAGE_DIRECTIVE = "# testbed-build: package"
+# Pure-Python runtime libraries an image with our package gets in vendor/. The compiled one (cryptography)
+# comes from Debian inside the Dockerfile.
+VENDORED_DISTRIBUTIONS = ("dnspython",)
+BUILD_TIMEOUT = 1800                           # seconds; a cold apt-get of a resolver can take minutes
+LOG_LINES_ON_ERROR = 25
+
+PACKAGE_DIR = Path(testbed.__file__).resolve().parent
+
+
+def compose_dir() -> Path:
+    """compose/ of a source checkout (or $TESTBED_COMPOSE_DIR): the Dockerfiles are not part of the wheel."""
+    env = os.environ.get("TESTBED_COMPOSE_DIR")
+    path = Path(env) if env else PACKAGE_DIR.parent / "compose"
+    if not path.is_dir():
+        raise EnvironmentProblem(f"no compose/ folder with the image Dockerfiles at {path}",
+                                 fix="run from a source checkout of dnssec-testbed, or set TESTBED_COMPOSE_DIR "
+                                     "to its compose/ folder")
+    return path
+
+
+def image_keys() -> list[str]:
+    """Every image we know how to build: each compose/<key>/ with a Dockerfile."""
+    return sorted(p.parent.name for p in compose_dir().glob("*/Dockerfile"))
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    key: str
+    folder: Path
+    needs_package: bool
+
+    @property
+    def dockerfile(self) -> Path:
+        return self.folder / "Dockerfile"
+
+
+def recipe(key: str) -> ImageRecipe:
+    folder = compose_dir() / key
+    dockerfile = folder / "Dockerfile"
+    if not dockerfile.is_file():
+        known = ", ".join(image_keys()) or "none"
+        raise EnvironmentProblem(f"no image recipe {dockerfile}", fix=f"known images: {known}; to add one, "
+                                 f"write compose/{key}/Dockerfile")
+    needs_package = any(line.strip() == PACKAGE_DIRECTIVE for line in dockerfile.read_text().splitlines())
+    return ImageRecipe(key, folder, needs_package)
+
+
+# ---- build inputs ---------------------------------------------------------------------------------------------
+def _folder_files(folder: Path) -> Iterator[tuple[str, Path]]:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            yield path.relative_to(folder).as_posix(), path
+
+
+def _package_files() -> Iterator[tuple[str, Path]]:
+    """Our source as it goes into an image: .py files and package data, never bytecode."""
+    for rel, path in _folder_files(PACKAGE_DIR):
+        if path.suffix not in (".pyc", ".pyo"):
+            yield rel, path
+
+
+def _vendored_files(dist_name: str) -> Iterator[tuple[str, Path]]:
+    """The importable files of an installed distribution (what its RECORD lists, minus metadata and bytecode)."""
+    dist = importlib.metadata.distribution(dist_name)
+    for entry in dist.files or ():
+        rel = entry.as_posix()
+        if rel.startswith("..") or ".dist-info/" in rel or "__pycache__" in rel or rel.endswith(".pyc"):
+            continue
+        path = Path(str(dist.locate_file(entry)))
+        if path.is_file():
+            yield rel, path
+
+
+def build_inputs(rec: ImageRecipe) -> Iterator[tuple[str, Path]]:
+    """(path in the build context, source file) for everything the image is built from."""
+    yield from _folder_files(rec.folder)
+    if rec.needs_package:
+        for rel, path in _package_files():
+            yield f"testbed/{rel}", path
+        for dist in VENDORED_DISTRIBUTIONS:
+            for rel, path in _vendored_files(dist):
+                yield f"vendor/{rel}", path
+
+
+def content_hash(rec: ImageRecipe) -> str:
+    digest = hashlib.sha256()
+    for rel, path in build_inputs(rec):
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    if rec.needs_package:
+        # the version pins what a vendored import resolves to even if RECORD lists the same files
+        for dist in VENDORED_DISTRIBUTIONS:
+            digest.update(f"{dist}=={importlib.metadata.version(dist)}".encode())
+    return digest.hexdigest()[:12]
+
+
+def image_tag(key: str) -> str:
+    rec = recipe(key)
+    return f"{REPO}/{key}:{testbed.__version__}-{content_hash(rec)}"
+
+
+def write_context(key: str, dest: Path) -> Path:
+    """Lay the build context of ``key`` out in ``dest`` (also used by the compose export). Returns ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for rel, path in build_inputs(recipe(key)):
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return dest
+
+
+def _context_tar(key: str) -> io.BytesIO:
+    """The build context as an in-memory tar, with fixed owners and mtimes so it depends on content only."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for rel, path in build_inputs(recipe(key)):
+            data = path.read_bytes()
+            info = tarfile.TarInfo(rel)
+            info.size = len(data)
+            info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    return buf
+
+
+# ---- building -------------------------------------------------------------------------------------------------
+def _client(timeout: int = BUILD_TIMEOUT):  # noqa: ANN202 - docker.DockerClient, imported lazily
+    from testbed.backends.docker_env import docker_client
+
+    try:
+        client = docker_client(timeout=timeout)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the daemon reads the same to a person
+        raise EnvironmentProblem(f"cannot reach the Docker daemon: {exc}",
+                                 fix="start it (systemctl start docker, or dockerd &), or use --backend netns") from exc
+    return client
+
+
+def image_exists(client: Any, tag: str) -> bool:
+    import docker.errors
+
+    try:
+        client.images.get(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+@contextlib.contextmanager
+def _build_lock(key: str) -> Iterator[None]:
+    """Two labs starting at once build an image once: the second waits, then finds the tag."""
+    lock_dir = Path(tempfile.gettempdir()) / "dnssec-testbed-locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_dir / f"image-{key}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def build_image(key: str, *, client: Any = None, on_line: Callable[[str], None] | None = None,
+                force: bool = False) -> str:
+    """Build ``key`` now (unless its tag exists and not ``force``) and return the tag."""
+    own = client is None
+    client = client or _client()
+    try:
+        tag = image_tag(key)
+        with _build_lock(key):
+            if not force and image_exists(client, tag):
+                return tag
+            _run_build(client, key, tag, on_line)
+        return tag
+    finally:
+        if own:
+            client.close()
+
+
+def _run_build(client: Any, key: str, tag: str, on_line: Callable[[str], None] | None) -> None:
+    import docker.errors
+
+    log: list[str] = []
+
+    def fail(why: str) -> EnvironmentProblem:
+        tail = "\n".join("    " + line for line in log[-LOG_LINES_ON_ERROR:])
+        return EnvironmentProblem(f"building image {tag} from compose/{key}/Dockerfile failed: {why}\n{tail}",
+                                  fix=f"see the build log above; rebuild with `testbed images build {key}`. "
+                                      "Without network access to a Debian mirror, apt-get in the Dockerfile "
+                                      "cannot work; without debian:bookworm-slim, run compose/base/build-base.sh")
+
+    try:
+        stream = client.api.build(fileobj=_context_tar(key), custom_context=True, tag=tag, rm=True,
+                                  forcerm=True, decode=True, labels={IMAGE_LABEL: key},
+                                  timeout=BUILD_TIMEOUT)
+        for chunk in stream:
+            if "error" in chunk:
+                log.append(str(chunk["error"]).rstrip())
+                raise fail(str(chunk["error"]).strip().splitlines()[-1] if chunk["error"] else "error")
+            text = chunk.get("stream")
+            if text:
+                for line in str(text).splitlines():
+                    if line.strip():
+                        log.append(line)
+                        if on_line:
+                            on_line(line)
+    except docker.errors.APIError as exc:
+        log.append(str(exc))
+        raise fail(exc.explanation if isinstance(exc.explanation, str) else str(exc)) from exc
+    if not image_exists(client, tag):
+        raise fail("the daemon finished without tagging the image")
+
+
+def ensure_image(key: str, *, client: Any = None) -> str:
+    """The tag of image ``key``, built the first time a lab needs it and reused afterwards."""
+    return build_image(key, client=client)
+
+
+def list_images(client: Any = None) -> list[dict[str, str]]:
+    """Our images on this daemon: key, tag, whether it is the current build, size."""
+    own = client is None
+    client = client or _client(timeout=30)
+    try:
+        current: dict[str, str] = {}
+        for key in image_keys():
+            with contextlib.suppress(EnvironmentProblem):
+                current[key] = image_tag(key)
+        rows = []
+        for image in client.images.list(filters={"label": IMAGE_LABEL}):
+            key = (image.labels or {}).get(IMAGE_LABEL, "?")
+            for tag in image.tags:
+                rows.append({"key": key, "tag": tag, "current": "yes" if current.get(key) == tag else "no",
+                             "size_mb": f"{image.attrs.get('Size', 0) / 1e6:.0f}"})
+        for key in sorted(current):
+            if not any(r["tag"] == current[key] for r in rows):
+                rows.append({"key": key, "tag": current[key], "current": "not built", "size_mb": "-"})
+        return sorted(rows, key=lambda r: (r["key"], r["tag"]))
+    finally:
+        if own:
+            client.close()
