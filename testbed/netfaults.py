@@ -103,35 +103,42 @@ def loss_bytecode(loss_pct: float) -> str:
     return ",".join([str(len(program))] + [f"{c} {jt} {jf} {k}" for c, jt, jf, k in program])
 
 
-def _tc(host: Host, what: str, *args: str) -> None:
-    _run(host, ["tc", *args], what)
+def fault_commands(fault: NetFault) -> list[tuple[str, list[str]]]:
+    """(what, argv) to run inside the host, in order, to set ``fault`` on a host that has none.
 
+    Also used by the compose export, which runs them in a container's entrypoint.
+    """
+    cmds: list[tuple[str, list[str]]] = []
 
-def _build_tree(host: Host, fault: NetFault) -> None:
-    _tc(host, "adding the fault qdisc", "qdisc", "replace", "dev", IFACE, "root", "handle", "1:", "htb",
-        "default", "1", "r2q", "1000")
-    _tc(host, "adding the pass class", "class", "add", "dev", IFACE, "parent", "1:", "classid", "1:1", "htb",
-        "rate", HTB_RATE)
+    def tc(what: str, *args: str) -> None:
+        cmds.append((what, ["tc", *args]))
+
+    if fault.delay_ms > 0 or fault.drops:
+        tc("adding the fault qdisc", "qdisc", "replace", "dev", IFACE, "root", "handle", "1:", "htb", "default", "1",
+           "r2q", "1000")
+        tc("adding the pass class", "class", "add", "dev", IFACE, "parent", "1:", "classid", "1:1", "htb", "rate",
+           HTB_RATE)
     if fault.delay_ms > 0:
-        _tc(host, "adding a delay", "qdisc", "add", "dev", IFACE, "parent", "1:1", "handle", "10:", "netem",
-            "delay", f"{fault.delay_ms}ms")
-    if not fault.drops:
-        return
-    _tc(host, "adding the drop class", "class", "add", "dev", IFACE, "parent", "1:", "classid", "1:2", "htb",
-        "rate", HTB_RATE)
-    _tc(host, "adding the drop queue", "qdisc", "add", "dev", IFACE, "parent", "1:2", "handle", "2:", "pfifo",
-        "limit", "0")
+        tc("adding a delay", "qdisc", "add", "dev", IFACE, "parent", "1:1", "handle", "10:", "netem", "delay",
+           f"{fault.delay_ms}ms")
+    if fault.drops:
+        tc("adding the drop class", "class", "add", "dev", IFACE, "parent", "1:", "classid", "1:2", "htb", "rate",
+           HTB_RATE)
+        tc("adding the drop queue", "qdisc", "add", "dev", IFACE, "parent", "1:2", "handle", "2:", "pfifo", "limit",
+           "0")
     if fault.udp_max is not None:
         # UDP from port 53, first fragment (offset 0), UDP length (offset 24: IPv4 header without options + 4)
         # above udp_max + 8
         for value, mask in range_masks(fault.udp_max + UDP_HEADER + 1, 0xFFFF):
-            _tc(host, "adding a udp_max filter", "filter", "add", "dev", IFACE, "parent", "1:", "protocol", "ip",
-                "prio", "1", "u32", "match", "ip", "protocol", "17", "0xff", "match", "ip", "sport", "53",
-                "0xffff", "match", "u16", "0", "0x1fff", "at", "6", "match", "u16", hex(value), hex(mask), "at",
-                "24", "flowid", "1:2")
+            tc("adding a udp_max filter", "filter", "add", "dev", IFACE, "parent", "1:", "protocol", "ip", "prio",
+               "1", "u32", "match", "ip", "protocol", "17", "0xff", "match", "ip", "sport", "53", "0xffff", "match",
+               "u16", "0", "0x1fff", "at", "6", "match", "u16", hex(value), hex(mask), "at", "24", "flowid", "1:2")
     if fault.loss_pct > 0:
-        _tc(host, "adding a loss filter", "filter", "add", "dev", IFACE, "parent", "1:", "protocol", "ip",
-            "prio", "2", "bpf", "bytecode", loss_bytecode(fault.loss_pct), "classid", "1:2")
+        tc("adding a loss filter", "filter", "add", "dev", IFACE, "parent", "1:", "protocol", "ip", "prio", "2",
+           "bpf", "bytecode", loss_bytecode(fault.loss_pct), "classid", "1:2")
+    if fault.down:
+        cmds.append(("taking the link down", ["ip", "link", "set", IFACE, "down"]))
+    return cmds
 
 
 def apply_netem(host: Host, *, delay_ms: int = 0, loss_pct: float = 0.0, down: bool = False,
@@ -144,10 +151,8 @@ def apply_netem(host: Host, *, delay_ms: int = 0, loss_pct: float = 0.0, down: b
     fault = NetFault(delay_ms=delay_ms, loss_pct=loss_pct, down=down, udp_max=udp_max)
     clear_netem(host)
     try:
-        if fault.delay_ms > 0 or fault.drops:
-            _build_tree(host, fault)
-        if fault.down:
-            _run(host, ["ip", "link", "set", IFACE, "down"], "taking the link down")
+        for what, argv in fault_commands(fault):
+            _run(host, argv, what)
     except BaseException:
         clear_netem(host)           # all or nothing: never a half-applied fault
         raise

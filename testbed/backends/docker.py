@@ -267,10 +267,11 @@ class DockerBackend(Backend):
         with self._lock:
             hosts = list(self.hosts.values())
             self.hosts.clear()
-            # no graceful stop: nothing in a lab keeps state worth a SIGTERM wait, and Ctrl-C wants speed
-            for host in hosts:
-                with contextlib.suppress(Exception):
-                    host.remove()
+            # no graceful stop: nothing in a lab keeps state worth a SIGTERM wait, and Ctrl-C wants speed;
+            # removals in parallel, because each is a round trip through the daemon's network teardown
+            if hosts:
+                with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
+                    list(pool.map(_quietly_remove, hosts))
             if self._client is not None or self.network is not None:
                 self._remove_leftovers()
             self.network = None
@@ -298,6 +299,11 @@ class DockerBackend(Backend):
                 if attempt == 4:
                     return
                 time.sleep(0.2)
+
+
+def _quietly_remove(host: DockerHost) -> None:
+    with contextlib.suppress(Exception):
+        host.remove()
 
 
 def lab_resources(lab_id: str | None = None) -> list[str]:
