@@ -8,72 +8,71 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import dns.name
 import dns.rdatatype
 
+from testbed.auth.wire import Key
 from testbed.auth.zonedata import ServedZone
 
 if TYPE_CHECKING:
     from testbed.auth.lookup import _Step
 
-NSEC = dns.rdatatype.NSEC
-NSEC3 = dns.rdatatype.NSEC3
+NSEC = int(dns.rdatatype.NSEC)
+NSEC3 = int(dns.rdatatype.NSEC3)
 
 
-def next_closer(name: dns.name.Name, encloser: dns.name.Name) -> dns.name.Name:
-    """RFC 5155 1.3: the ancestor of name (or name) with exactly one label more than the closest encloser."""
-    return name.split(len(encloser) + 1)[1]
+def next_closer(key: Key, encloser: Key) -> Key:
+    """RFC 5155 1.3: the ancestor of a name (or the name) with exactly one label more than the closest encloser."""
+    return key[len(key) - len(encloser) - 1:]
 
 
-def wildcard_of(encloser: dns.name.Name) -> dns.name.Name:
-    return dns.name.Name((b"*",) + encloser.labels)
+def wildcard_of(encloser: Key) -> Key:
+    return (b"*", *encloser)
 
 
-def nsec_cover(step: _Step, name: dns.name.Name) -> None:
-    owner = step.zone.nsec_covering(name)
+def nsec_cover(step: _Step, key: Key) -> None:
+    owner = step.zone.nsec_covering(key)
     if owner is not None:
         step.put(step.out.authority, owner, NSEC)
 
 
-def nsec3_match(step: _Step, name: dns.name.Name) -> None:
-    owner = step.zone.nsec3_matching(name)
+def nsec3_match(step: _Step, key: Key) -> None:
+    owner = step.zone.nsec3_matching(key)
     if owner is not None:
         step.put(step.out.authority, owner, NSEC3)
 
 
-def nsec3_cover(step: _Step, name: dns.name.Name) -> None:
-    owner = step.zone.nsec3_covering(name)
+def nsec3_cover(step: _Step, key: Key) -> None:
+    owner = step.zone.nsec3_covering(key)
     if owner is not None:
         step.put(step.out.authority, owner, NSEC3)
 
 
-def closest_provable_encloser(zone: ServedZone, name: dns.name.Name) -> dns.name.Name | None:
-    """The deepest proper ancestor of name inside the zone that has a matching NSEC3 (RFC 5155 7.2.1)."""
-    while name != zone.origin and name != dns.name.root:
-        name = name.parent()
-        if zone.nsec3_matching(name) is not None:
-            return name
+def closest_provable_encloser(zone: ServedZone, key: Key) -> Key | None:
+    """The deepest proper ancestor of a name inside the zone that has a matching NSEC3 (RFC 5155 7.2.1)."""
+    for i in range(1, len(key) - len(zone.okey) + 1):
+        if zone.nsec3_matching(key[i:]) is not None:
+            return key[i:]
     return None
 
 
-def nsec3_closest_encloser(step: _Step, name: dns.name.Name, *, wildcard: bool) -> None:
+def nsec3_closest_encloser(step: _Step, key: Key, *, wildcard: bool) -> None:
     """Closest encloser proof (RFC 5155 7.2.1), plus the wildcard cover for a name error (7.2.2)."""
     zone = step.zone
-    encloser = closest_provable_encloser(zone, name)
+    encloser = closest_provable_encloser(zone, key)
     if encloser is None:
         # Nothing provable: still send the covers the zone data implies, so the resolver sees what there is.
-        encloser = zone.closest_encloser(name)
+        encloser = zone.closest_encloser(key)
     else:
         nsec3_match(step, encloser)
-    nsec3_cover(step, next_closer(name, encloser))
+    nsec3_cover(step, next_closer(key, encloser))
     if wildcard:
         nsec3_cover(step, wildcard_of(encloser))
 
 
-def nsec3_match_or_opt_out(step: _Step, name: dns.name.Name) -> None:
-    """The NSEC3 matching name; without one, the closest provable encloser proof that an opt-out span covers it
+def nsec3_match_or_opt_out(step: _Step, key: Key) -> None:
+    """The NSEC3 matching a name; without one, the closest provable encloser proof that an opt-out span covers it
     (RFC 5155 7.2.4 for DS, 7.2.7 for insecure referrals; also empty non-terminals that only lead there)."""
-    if step.zone.nsec3_matching(name) is not None:
-        nsec3_match(step, name)
-    elif name != step.zone.origin:
-        nsec3_closest_encloser(step, name, wildcard=False)
+    if step.zone.nsec3_matching(key) is not None:
+        nsec3_match(step, key)
+    elif key != step.zone.okey:
+        nsec3_closest_encloser(step, key, wildcard=False)

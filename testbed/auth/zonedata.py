@@ -11,6 +11,7 @@ import binascii
 import hashlib
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import TextIO
@@ -18,13 +19,15 @@ from typing import TextIO
 import dns.exception
 import dns.name
 import dns.node
+import dns.rdata
 import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
-import dns.rrset
 import dns.tokenizer
 import dns.zone
 import dns.zonefile
+
+from testbed.auth.wire import Key, ServedRRset, canonical_wire, key_of
 
 IN = dns.rdataclass.IN
 NSEC = dns.rdatatype.NSEC
@@ -96,11 +99,11 @@ def load_zone_text(text: str, origin: dns.name.Name | str) -> dns.zone.Zone:
 
 
 @lru_cache(maxsize=65536)
-def nsec3_hash(name: dns.name.Name, algorithm: int, iterations: int, salt: bytes) -> bytes | None:
+def nsec3_hash(key: Key, algorithm: int, iterations: int, salt: bytes) -> bytes | None:
     """RFC 5155 section 5 hash of a name; None for hash algorithms we do not know (only SHA-1 is defined)."""
     if algorithm != 1:
         return None
-    digest = hashlib.sha1(name.canonicalize().to_wire() + salt).digest()
+    digest = hashlib.sha1(canonical_wire(key) + salt).digest()
     for _ in range(iterations):
         digest = hashlib.sha1(digest + salt).digest()
     return digest
@@ -115,11 +118,17 @@ def decode_hash_label(label: bytes) -> bytes | None:
         return None
 
 
+def is_under(key: Key, ancestor: Key) -> bool:
+    """key is ancestor or below it."""
+    return len(key) >= len(ancestor) and key[len(key) - len(ancestor):] == ancestor
+
+
 class ServedZone:
     """A zone plus the indexes answering needs: cuts, empty non-terminals, NSEC order and the NSEC3 chain.
 
-    Built once per zone load; the zone must not be changed afterwards (the indexes and the RRset cache would go
-    stale). RRsets handed out are shared between answers: callers must copy before changing them.
+    Everything inside is keyed by ``Key`` (lowercased label tuples): hashing and comparing dnspython names costs more
+    than the rest of an answer. Built once per zone load; the zone must not be changed afterwards (the indexes and
+    the RRset cache would go stale). RRsets handed out are shared between answers: callers must not change them.
     """
 
     def __init__(self, zone: dns.zone.Zone) -> None:
@@ -127,41 +136,45 @@ class ServedZone:
             raise ValueError("served zones need an origin and absolute names (relativize=False)")
         self.zone = zone
         self.origin: dns.name.Name = zone.origin
+        self.okey: Key = key_of(zone.origin)
         self.rdclass = zone.rdclass
-        self.nodes: dict[dns.name.Name, dns.node.Node] = dict(zone.nodes)
-        self.cuts: frozenset[dns.name.Name] = frozenset(
-            name for name, node in self.nodes.items()
-            if name != self.origin and node.get_rdataset(self.rdclass, dns.rdatatype.NS) is not None)
-        self.ents: frozenset[dns.name.Name] = frozenset(self._empty_non_terminals())
-        self.nsec_owners: list[dns.name.Name] = sorted(
-            name for name, node in self.nodes.items() if node.get_rdataset(self.rdclass, NSEC) is not None)
+        self.nodes: dict[Key, dns.node.Node] = {}
+        self.names: dict[Key, dns.name.Name] = {}
+        for name, node in zone.nodes.items():
+            key = key_of(name)
+            if is_under(key, self.okey):  # dnspython keeps out-of-zone names out; a hand-built zone might not
+                self.nodes[key], self.names[key] = node, name
+        self.cuts: frozenset[Key] = frozenset(
+            key for key, node in self.nodes.items()
+            if key != self.okey and node.get_rdataset(self.rdclass, dns.rdatatype.NS) is not None)
+        self.ents: frozenset[Key] = frozenset(self._empty_non_terminals())
+        # RFC 4034 6.1 canonical order is tuple order of the reversed lowercased labels.
+        self.nsec_order: list[Key] = sorted(
+            key[::-1] for key, node in self.nodes.items() if node.get_rdataset(self.rdclass, NSEC) is not None)
         self.nsec3_params: Nsec3Params | None = self._choose_nsec3_params()
-        self.nsec3_chain: list[tuple[bytes, dns.name.Name]] = self._nsec3_chain()
-        self.nsec3_by_hash: dict[bytes, dns.name.Name] = dict(self.nsec3_chain)
+        self.nsec3_chain: list[tuple[bytes, Key]] = self._nsec3_chain()
+        self.nsec3_by_hash: dict[bytes, Key] = dict(self.nsec3_chain)
         self.denial: str | None = self._denial_kind()
-        self._rrsets: dict[tuple[dns.name.Name, int, int], dns.rrset.RRset | None] = {}
+        self._rrsets: dict[tuple[Key, int, int], ServedRRset | None] = {}
 
     # -- indexes -----------------------------------------------------------------------------------------------
 
-    def _empty_non_terminals(self) -> set[dns.name.Name]:
-        ents: set[dns.name.Name] = set()
-        for name in self.nodes:
-            if not name.is_subdomain(self.origin):
-                continue
-            parent = name
-            while parent != self.origin:
-                parent = parent.parent()
+    def _empty_non_terminals(self) -> set[Key]:
+        ents: set[Key] = set()
+        depth = len(self.okey)
+        for key in self.nodes:
+            for i in range(1, len(key) - depth + 1):
+                parent = key[i:]
                 if parent in self.nodes or parent in ents:
                     break
                 ents.add(parent)
         return ents
 
-    def _nsec3_rdatas(self):  # type: ignore[no-untyped-def]
-        for name, node in self.nodes.items():
+    def _nsec3_rdatas(self) -> Iterator[tuple[Key, dns.rdata.Rdata]]:
+        for key, node in self.nodes.items():
             rds = node.get_rdataset(self.rdclass, NSEC3)
-            if rds is not None:
-                for rd in rds:
-                    yield name, rd
+            for rd in rds or ():
+                yield key, rd
 
     def _choose_nsec3_params(self) -> Nsec3Params | None:
         """The zone's NSEC3PARAM when some NSEC3 record uses it, else the parameters most NSEC3 records use."""
@@ -169,7 +182,7 @@ class ServedZone:
             (rd.algorithm, rd.iterations, bytes(rd.salt)) for _, rd in self._nsec3_rdatas())
         if not seen:
             return None
-        apex = self.nodes.get(self.origin)
+        apex = self.nodes.get(self.okey)
         param_rds = apex.get_rdataset(self.rdclass, dns.rdatatype.NSEC3PARAM) if apex is not None else None
         for rd in param_rds or ():
             params = (rd.algorithm, rd.iterations, bytes(rd.salt))
@@ -177,75 +190,75 @@ class ServedZone:
                 return params
         return seen.most_common(1)[0][0]
 
-    def _nsec3_chain(self) -> list[tuple[bytes, dns.name.Name]]:
-        chain: dict[bytes, dns.name.Name] = {}
-        for name, rd in self._nsec3_rdatas():
-            if (rd.algorithm, rd.iterations, bytes(rd.salt)) != self.nsec3_params or len(name) < 2:
-                continue
-            digest = decode_hash_label(name.labels[0])
-            if digest is not None and name.parent() == self.origin:
-                chain[digest] = name
+    def _nsec3_chain(self) -> list[tuple[bytes, Key]]:
+        chain: dict[bytes, Key] = {}
+        for key, rd in self._nsec3_rdatas():
+            if (rd.algorithm, rd.iterations, bytes(rd.salt)) != self.nsec3_params or key[1:] != self.okey:
+                continue  # another chain, or not named <hash>.<origin>: not something a proof can use
+            digest = decode_hash_label(key[0])
+            if digest is not None:
+                chain[digest] = key
         return sorted(chain.items())
 
     def _denial_kind(self) -> str | None:
-        apex = self.nodes.get(self.origin)
+        apex = self.nodes.get(self.okey)
         has_param = apex is not None and apex.get_rdataset(self.rdclass, dns.rdatatype.NSEC3PARAM) is not None
-        if self.nsec3_chain and (has_param or not self.nsec_owners):
+        if self.nsec3_chain and (has_param or not self.nsec_order):
             return "nsec3"
-        if self.nsec_owners:
+        if self.nsec_order:
             return "nsec"
         return "nsec3" if self.nsec3_chain else None
 
     # -- lookups -----------------------------------------------------------------------------------------------
 
-    def exists(self, name: dns.name.Name) -> bool:
-        """True for names with data and for empty non-terminals (RFC 4592 section 2.2.2)."""
-        return name in self.nodes or name in self.ents
+    def contains(self, key: Key) -> bool:
+        return is_under(key, self.okey)
 
-    def rrset(self, name: dns.name.Name, rdtype: int, covers: int = NONE) -> dns.rrset.RRset | None:
-        """The RRset stored at name, as an RRset ready for a message, cached because answers repeat."""
-        key = (name, rdtype, covers)
+    def exists(self, key: Key) -> bool:
+        """True for names with data and for empty non-terminals (RFC 4592 section 2.2.2)."""
+        return key in self.nodes or key in self.ents
+
+    def rrset(self, key: Key, rdtype: int, covers: int = NONE) -> ServedRRset | None:
+        """The RRset stored at key, ready for the wire, cached (with its wire form) because answers repeat."""
+        cache_key = (key, rdtype, covers)
         try:
-            return self._rrsets[key]
+            return self._rrsets[cache_key]
         except KeyError:
             pass
-        node = self.nodes.get(name)
+        node = self.nodes.get(key)
         rds = node.get_rdataset(self.rdclass, rdtype, covers) if node is not None else None
         rrset = None
         if rds is not None:
-            rrset = dns.rrset.RRset(name, rds.rdclass, rds.rdtype, rds.covers)
+            rrset = ServedRRset(self.names[key], rds.rdclass, rds.rdtype, rds.covers)
             rrset.update(rds)
             rrset.ttl = rds.ttl
-        self._rrsets[key] = rrset
+        self._rrsets[cache_key] = rrset
         return rrset
 
-    def closest_encloser(self, name: dns.name.Name) -> dns.name.Name:
+    def closest_encloser(self, key: Key) -> Key:
         """The deepest existing ancestor of a name that does not exist itself (RFC 4592 section 3.3.1)."""
-        while name != self.origin:
-            name = name.parent()
-            if self.exists(name):
-                return name
-        return self.origin
+        for i in range(1, len(key) - len(self.okey) + 1):
+            if self.exists(key[i:]):
+                return key[i:]
+        return self.okey
 
-    def nsec_covering(self, name: dns.name.Name) -> dns.name.Name | None:
-        """The NSEC owner preceding name in canonical order (wrapping to the last), as a real server picks it."""
-        if not self.nsec_owners:
+    def nsec_covering(self, key: Key) -> Key | None:
+        """The NSEC owner preceding key in canonical order (wrapping to the last), as a real server picks it."""
+        if not self.nsec_order:
             return None
-        i = bisect_left(self.nsec_owners, name) - 1
-        return self.nsec_owners[i]  # i == -1 wraps to the last owner, whose NSEC points back to the apex
+        i = bisect_left(self.nsec_order, key[::-1]) - 1
+        return self.nsec_order[i][::-1]  # i == -1 wraps to the last owner, whose NSEC points back to the apex
 
-    def nsec3_hash_of(self, name: dns.name.Name) -> bytes | None:
-        if self.nsec3_params is None:
-            return None
-        return nsec3_hash(name, *self.nsec3_params)
+    def nsec3_hash_of(self, key: Key) -> bytes | None:
+        return None if self.nsec3_params is None else nsec3_hash(key, *self.nsec3_params)
 
-    def nsec3_matching(self, name: dns.name.Name) -> dns.name.Name | None:
-        digest = self.nsec3_hash_of(name)
+    def nsec3_matching(self, key: Key) -> Key | None:
+        digest = self.nsec3_hash_of(key)
         return self.nsec3_by_hash.get(digest) if digest is not None else None
 
-    def nsec3_covering(self, name: dns.name.Name) -> dns.name.Name | None:
-        """The NSEC3 owner whose hash precedes name's hash (wrapping to the last)."""
-        digest = self.nsec3_hash_of(name)
+    def nsec3_covering(self, key: Key) -> Key | None:
+        """The NSEC3 owner whose hash precedes key's hash (wrapping to the last)."""
+        digest = self.nsec3_hash_of(key)
         if digest is None or not self.nsec3_chain:
             return None
         i = bisect_left(self.nsec3_chain, (digest,)) - 1

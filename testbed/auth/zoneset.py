@@ -8,7 +8,10 @@ import dns.name
 import dns.rdatatype
 import dns.zone
 
+from testbed.auth.wire import Key, key_of
 from testbed.auth.zonedata import ServedZone
+
+_DS = int(dns.rdatatype.DS)
 
 
 class ZoneSet:
@@ -16,43 +19,45 @@ class ZoneSet:
     zone loaded once can be shared by several addresses without indexing it again."""
 
     def __init__(self, zones: Mapping[dns.name.Name | str, dns.zone.Zone | ServedZone] | None = None) -> None:
-        self._zones: dict[dns.name.Name, ServedZone] = {}
+        self._zones: dict[Key, ServedZone] = {}
         for origin, zone in (zones or {}).items():
             name = dns.name.from_text(origin) if isinstance(origin, str) else origin
             served = zone if isinstance(zone, ServedZone) else ServedZone(zone)
             if served.origin != name:
                 raise ValueError(f"zone for {name} has origin {served.origin}")
-            self._zones[name] = served
+            self._zones[served.okey] = served
 
     def __len__(self) -> int:
         return len(self._zones)
 
     def __iter__(self) -> Iterator[dns.name.Name]:
-        return iter(self._zones)
+        return iter([zone.origin for zone in self._zones.values()])
 
     def __contains__(self, origin: object) -> bool:
-        return origin in self._zones
+        if isinstance(origin, str):
+            origin = dns.name.from_text(origin)
+        return isinstance(origin, dns.name.Name) and key_of(origin) in self._zones
 
     def __getitem__(self, origin: dns.name.Name | str) -> ServedZone:
-        return self._zones[dns.name.from_text(origin) if isinstance(origin, str) else origin]
+        return self._zones[key_of(dns.name.from_text(origin) if isinstance(origin, str) else origin)]
 
-    def deepest(self, name: dns.name.Name) -> ServedZone | None:
-        """The zone with the longest origin that encloses name."""
-        while True:
-            zone = self._zones.get(name)
+    def deepest(self, key: Key) -> ServedZone | None:
+        """The zone with the longest origin that encloses the name."""
+        zones = self._zones
+        for i in range(len(key)):
+            zone = zones.get(key[i:])
             if zone is not None:
                 return zone
-            if name == dns.name.root or len(name) == 0:
-                return None
-            name = name.parent()
+        return None
 
-    def find(self, qname: dns.name.Name, qtype: int) -> ServedZone | None:
+    def find(self, qname: dns.name.Name | Key, qtype: int) -> ServedZone | None:
         """The zone that answers qname/qtype, or None (REFUSED).
 
         DS lives on the parent side of a cut (RFC 4035 3.1.4.1): DS for an apex goes to the zone enclosing the
         parent name when this set has one, which then answers or refers exactly as a server for both zones would.
         """
-        zone = self.deepest(qname)
-        if zone is not None and qtype == dns.rdatatype.DS and qname == zone.origin and qname != dns.name.root:
-            return self.deepest(qname.parent()) or zone
+        key = key_of(qname) if isinstance(qname, dns.name.Name) else qname
+        zone = self.deepest(key)
+        if zone is not None and qtype == _DS and key == zone.okey and len(key) > 1:
+            return self.deepest(key[1:]) or zone
         return zone
