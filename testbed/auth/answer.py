@@ -53,6 +53,8 @@ def answer_wire(wire: bytes, zones: ZoneSet, behaviour: Behaviour | None = None,
         return None  # too short to answer at all, or a response: never answer those (two servers could loop)
     try:
         query = parse_query(wire)
+    except dns.message.UnknownTSIGKey:
+        return header_only(wire, dns.rcode.NOTAUTH)  # RFC 8945 5.2.2: we know no keys at all
     except Exception:  # noqa: BLE001 - whatever dnspython raises, a query we cannot read is the client's error
         opcode = dns.opcode.from_flags(struct.unpack_from("!H", wire, 2)[0])
         return header_only(wire, dns.rcode.FORMERR if opcode == dns.opcode.QUERY else dns.rcode.NOTIMP)

@@ -39,7 +39,7 @@ class Sections:
     additional: list[Entry] = field(default_factory=list)
     rcode: dns.rcode.Rcode = dns.rcode.NOERROR
     referral: bool = False
-    _seen: set[tuple[int, int, bool]] = field(default_factory=set, repr=False)
+    _seen: set[tuple[int, int, Key]] = field(default_factory=set, repr=False)
 
     @property
     def authoritative(self) -> bool:
@@ -52,7 +52,7 @@ class Sections:
         wildcard synthesis (RFC 4592), with the RRSIG copied as is (its labels field tells validators)."""
         if rrset is None:
             return
-        seen = (id(section), id(rrset), owner is not None)  # cached RRsets are unique per owner and type
+        seen = (id(section), id(rrset), owner_key)  # cached RRsets are unique per owner and type
         if seen in self._seen:
             return
         self._seen.add(seen)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 
 import dns.dnssec
+import dns.edns
 import dns.flags
 import dns.message
 import dns.name
 import dns.opcode
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+import dns.tsigkeyring
 import pytest
 
 from testbed.auth import ZoneSet, answer, answer_wire, load_zone_text
@@ -302,3 +305,33 @@ def test_missing_rrsig_and_missing_nsec_are_not_invented(pair):
     r = ask(zones, "nope.example.", "A")
     # Only the apex NSEC is left; it is sent for whatever it is worth and nothing is made up.
     assert [rr.name for rr in r.authority if rr.rdtype == T.NSEC] == [N("example.")]
+
+
+def test_question_case_echoed_and_owner_compressed_to_it(parent_only):
+    q = dns.message.make_query("wWw.ExAmPlE.", "A")
+    wire = answer_wire(q.to_wire(), parent_only)
+    assert b"\x03wWw\x07ExAmPlE\x00" in wire  # the question exactly as sent (0x20 resolvers check it)
+    r = dns.message.from_wire(wire)
+    assert r.answer[0].name.to_text() == "wWw.ExAmPlE."  # the owner is a pointer to the question
+
+
+def test_unusual_queries_take_the_full_parser(parent_only):
+    q = dns.message.make_query("www.example.", "A")
+    q.question.append(dns.rrset.RRset(N("example."), dns.rdataclass.IN, T.SOA))
+    r = dns.message.from_wire(answer_wire(q.to_wire(), parent_only))
+    assert r.rcode() == dns.rcode.FORMERR and r.question == []
+
+    q = dns.message.make_query("www.example.", "A")
+    q.use_tsig(dns.tsigkeyring.from_text({"k.": "c2VjcmV0c2VjcmV0c2VjcmV0"}), keyname="k.")
+    r = dns.message.from_wire(answer_wire(q.to_wire(), parent_only))
+    assert r.rcode() == dns.rcode.NOTAUTH
+    q = dns.message.make_query("www.example.", "A", use_edns=0, options=[dns.edns.GenericOption(10, b"12345678")])
+    r = dns.message.from_wire(answer_wire(q.to_wire(), parent_only))  # a cookie: ignored, answered
+    assert r.answer and r.edns == 0
+
+
+def test_wildcard_cname_chain_through_the_same_wildcard():
+    text = EXAMPLE + "*.chain.example. 300 IN CNAME next.chain.example.\n"
+    zones = ZoneSet({"example.": load_zone_text(text, "example.")})
+    r = ask(zones, "first.chain.example.", "A", do=False)
+    assert [str(rr.name) for rr in r.answer] == ["first.chain.example.", "next.chain.example."]
