@@ -1,0 +1,68 @@
+"""CLI commands for the docker side: ``testbed images build|list`` and ``testbed compose SCENARIO -o DIR``.
+
+Registered in cli.py with ``cli.add_command(images)`` and ``cli.add_command(compose)``. Errors are
+TestbedErrors, which the CLI's main prints without a traceback (exit 2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group("images")
+def images() -> None:
+    """Build and list the lab images (compose/<key>/Dockerfile)."""
+
+
+@images.command("build")
+@click.argument("keys", nargs=-1)
+@click.option("--force", is_flag=True, help="rebuild even when the current tag exists")
+@click.option("--quiet", "-q", is_flag=True, help="print only the tags, not the build log")
+def images_build(keys: tuple[str, ...], force: bool, quiet: bool) -> None:
+    """Build images KEY... (default: every image under compose/); print each tag."""
+    from testbed.images import build_image, image_keys
+
+    for key in keys or tuple(image_keys()):
+        on_line = None if quiet else (lambda line, k=key: click.echo(f"  [{k}] {line}", err=True))
+        click.echo(build_image(key, force=force, on_line=on_line))
+
+
+@images.command("list")
+def images_list() -> None:
+    """Our images on this Docker daemon; 'current' marks the tag the code in this checkout would use."""
+    from testbed.images import list_images
+
+    rows = list_images()
+    width = max([len("image")] + [len(row["key"]) for row in rows])
+    click.echo(f"{'image':{width}} {'current':9} {'MB':>5}  tag")
+    for row in rows:
+        click.echo(f"{row['key']:{width}} {row['current']:9} {row['size_mb']:>5}  {row['tag']}")
+
+
+@click.command("compose")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="folder to write into")
+@click.option("--resolver", "resolvers", multiple=True, default=("unbound",), show_default=True,
+              help="resolver service(s) to include (repeatable)")
+def compose(scenario: Path, output: Path, resolvers: tuple[str, ...]) -> None:
+    """Write a runnable docker compose project for SCENARIO (signed zones, configs, images' build contexts)."""
+    from testbed.cli import load
+    from testbed.compose_export import write_compose
+    from testbed.resolvers import registry
+
+    known = registry()
+    unknown = [r for r in resolvers if r not in known]
+    if unknown:
+        raise click.BadParameter(f"unknown resolver {unknown[0]!r}; use one of: {', '.join(known)}",
+                                 param_hint="--resolver")
+    (loaded,) = load((scenario,))
+    write_compose(loaded, output, list(resolvers))
+    compose_file = output / "docker-compose.yml"
+    click.echo(f"wrote {compose_file}")
+    # the how-to is the file's own header: print it so the next step is on screen
+    for line in compose_file.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        click.echo(line[2:] if line.startswith("# ") else line[1:])
