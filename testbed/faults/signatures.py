@@ -19,27 +19,32 @@ from testbed.scenario.model import Expectation
 from testbed.zones import BuildContext
 
 DAY = 86400
+# Validators forgive some clock skew at both ends of the window: Unbound allows 10% of the validity period,
+# capped at one day (val-sig-skew-max). Two days past either end is wrong for every resolver.
+SKEW_BEYOND = 2 * DAY
 _PARAMS = {"zone": ZONE_PARAM, "rrset": RRSET_PARAM}
 
 
 @fault("rrsig-expired", group="signatures", layer="signed", reference="RFC 4035 section 5.3.1",
-       summary="the RRSIG over one RRset expired a day ago; everything else is valid",
+       summary="the RRSIG over one RRset expired two days ago; everything else is valid",
        params=_PARAMS, required=("zone", "rrset"), expect=Expectation("bogus", ede=(7,)))
 def rrsig_expired(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = zone_of(ctx, params)
     owner, rdtype = parse_rrset_ref(params["rrset"])
     now = ctx.clock.now()
-    resign(build, owner, rdtype, inception=now - 31 * DAY, expiration=now - DAY, keys=rrset_keys(build, rdtype))
+    resign(build, owner, rdtype, inception=now - 30 * DAY - SKEW_BEYOND, expiration=now - SKEW_BEYOND,
+           keys=rrset_keys(build, rdtype))
 
 
 @fault("rrsig-not-yet-valid", group="signatures", layer="signed", reference="RFC 4035 section 5.3.1",
-       summary="the RRSIG over one RRset becomes valid only tomorrow", params=_PARAMS, required=("zone", "rrset"),
+       summary="the RRSIG over one RRset becomes valid only in two days", params=_PARAMS, required=("zone", "rrset"),
        expect=Expectation("bogus", ede=(8,)))
 def rrsig_not_yet_valid(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = zone_of(ctx, params)
     owner, rdtype = parse_rrset_ref(params["rrset"])
     now = ctx.clock.now()
-    resign(build, owner, rdtype, inception=now + DAY, expiration=now + 31 * DAY, keys=rrset_keys(build, rdtype))
+    resign(build, owner, rdtype, inception=now + SKEW_BEYOND, expiration=now + 30 * DAY + SKEW_BEYOND,
+           keys=rrset_keys(build, rdtype))
 
 
 @fault("rrsig-missing", group="signatures", layer="signed", reference="RFC 4035 sections 5.3 and 5.5",
