@@ -29,8 +29,8 @@ def run_custom(adapter: ResolverAdapter, base: str) -> None:
         result = run(scenarios, [base], "netns", pool=pool)
         running = next(iter(pool.labs.values())).resolvers[base]
         assert running.adapter is adapter
-    problems, known = judge(result.verdicts)
-    assert not problems and not known, "\n".join(problems + known)
+    problems = judge(result.verdicts)
+    assert not problems, "\n".join(problems)
     assert result.resolvers[base][0].isdigit()
 
 

@@ -25,16 +25,6 @@ from tests.conftest import QUICKSTART
 
 ADAPTERS = ("unbound", "bind", "knot", "pdns")
 
-# Checks that fail for a reason in the harness, not the resolver. Unbound accepts signatures up to
-# val-sig-skew-max (24 h by default) outside their validity period, and the rrsig-expired / rrsig-not-yet-valid
-# faults are exactly one day off, so Unbound's answer flips with the second the zone was signed in.
-# Fix: move those faults more than a day (e.g. two) past the boundary; then these entries can go.
-HARNESS_ISSUES = {
-    ("unbound", "expired-rrsig", "www.example.jp. A"): "fault is 1 day expired = Unbound's 24 h skew allowance",
-    ("unbound", "not-yet-valid-rrsig", "www.example.jp. A"): "fault is 1 day early = Unbound's 24 h skew allowance",
-}
-
-
 def netns_problem(resolver: str) -> str | None:
     if os.geteuid() != 0:
         return "needs root for network namespaces"
@@ -70,26 +60,19 @@ def divergent_ede(resolver: str, expected: Expectation) -> tuple[int, ...] | Non
     return expected.ede
 
 
-def judge(verdicts: list[Verdict]) -> tuple[list[str], list[str]]:
-    """(problems, known harness issues), each as one readable line per check."""
+def judge(verdicts: list[Verdict]) -> list[str]:
+    """Every check whose answer differs from the expectation with the divergences applied, one line each."""
     problems: list[str] = []
-    known: list[str] = []
     for v in verdicts:
-        key = (v.resolver, v.scenario, v.check.query_text)
-        obs = v.observation
         line = f"{v.resolver} {v.scenario} {v.check.query_text}: "
         if v.status == "error":
             problems.append(line + f"error {v.reason}")
             continue
         expected = replace(v.expected, ede=divergent_ede(v.resolver, v.expected))
-        issues = mismatches(expected, obs, v.check.qtype)
-        if not issues:
-            continue
-        if key in HARNESS_ISSUES:
-            known.append(line + HARNESS_ISSUES[key] + f" ({'; '.join(issues)})")
-        else:
-            problems.append(line + "; ".join(issues) + f" [ede seen: {obs.ede}]")
-    return problems, known
+        issues = mismatches(expected, v.observation, v.check.qtype)
+        if issues:
+            problems.append(line + "; ".join(issues) + f" [ede seen: {v.observation.ede}]")
+    return problems
 
 
 def vm_rss_kb(pid: int) -> int:
@@ -126,7 +109,7 @@ def test_quickstart_outcomes_on_each_resolver(resolver: str, record_property: py
     scenarios = quickstart()
     result, measured = run_kept([resolver], scenarios)
     assert len(result.verdicts) == sum(len(s.checks) for s in scenarios), "a check did not run"
-    problems, known = judge(result.verdicts)
+    problems = judge(result.verdicts)
     assert not problems, "\n".join(problems)
     version = result.resolvers[resolver]
     assert version != "unknown" and version[0].isdigit()
@@ -135,8 +118,6 @@ def test_quickstart_outcomes_on_each_resolver(resolver: str, record_property: py
     record_property("wall_s", round(result.timings["wall_s"], 2))
     record_property("figures", measured[resolver])
     print(f"\n{resolver} {version}: quickstart {result.timings['wall_s']:.2f} s, {measured[resolver]}")
-    if known:
-        pytest.xfail("harness issue, not the resolver:\n" + "\n".join(known))
 
 
 @pytest.mark.integration
@@ -147,7 +128,7 @@ def test_quickstart_with_all_four_in_one_lab(record_property: pytest.RecordPrope
     scenarios = quickstart()
     result, measured = run_kept(resolvers, scenarios)
     assert len(result.verdicts) == len(resolvers) * sum(len(s.checks) for s in scenarios)
-    problems, known = judge(result.verdicts)
+    problems = judge(result.verdicts)
     assert not problems, "\n".join(problems)
     for name, numbers in measured.items():
         # generous bounds: the cookbook measured 40-150 ms and 16-37 MB; these catch a hang or a runaway cache
@@ -159,5 +140,3 @@ def test_quickstart_with_all_four_in_one_lab(record_property: pytest.RecordPrope
     lines = [f"{name:8s} {result.resolvers[name]:26s} ready {n['ready_s'] * 1000:5.0f} ms  VmRSS {n['rss_kb']:6d} kB"
              for name, n in measured.items()]
     print(f"\nquickstart, all four, one lab: {wall:.2f} s wall ({len(result.verdicts)} checks)\n" + "\n".join(lines))
-    if known:
-        pytest.xfail("harness issue, not the resolver:\n" + "\n".join(known))
