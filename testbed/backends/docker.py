@@ -30,6 +30,7 @@ from testbed.backends.base import LABEL, NAME_PREFIX, Backend, Host, HostSpec, T
 from testbed.errors import EnvironmentProblem, LabError
 
 HOST_LABEL = "dnssec-testbed.host"
+OWNER_LABEL = "dnssec-testbed.pid"   # the process that owns the lab: a cleanup can spare labs whose owner lives
 MEM_LIMIT = "256m"                 # a resolver with an empty cache on a 10-zone lab uses well under 64 MB
 PIDS_LIMIT = 256
 API_TIMEOUT = 60                   # seconds per Docker API call; image builds have their own, longer one
@@ -161,7 +162,7 @@ class DockerBackend(Backend):
 
     @property
     def labels(self) -> dict[str, str]:
-        return {LABEL: self.lab_id}
+        return {LABEL: self.lab_id, OWNER_LABEL: str(os.getpid())}
 
     # ---- network --------------------------------------------------------------------------------------------
     def create_network(self, probe_address: str) -> None:
