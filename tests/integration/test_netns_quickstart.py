@@ -20,7 +20,8 @@ pytestmark = [pytest.mark.integration, requires_netns]
 
 def test_every_quickstart_check_passes_on_unbound() -> None:
     scenarios = load_paths([QUICKSTART], known_faults=fault_params(), known_resolvers=registry())
-    result = run(scenarios, ["unbound"], "netns")
+    labs = []
+    result = run(scenarios, ["unbound"], "netns", on_lab=labs.append)
     failed = [f"{v.scenario} {v.check.query_text}: {v.status} {v.reason}" for v in result.verdicts
               if v.status != "pass"]
     assert not failed, "\n".join(failed)
@@ -29,7 +30,8 @@ def test_every_quickstart_check_passes_on_unbound() -> None:
     outcomes = {v.observation.outcome for v in result.verdicts}
     assert outcomes == {"secure", "insecure", "bogus"}
     assert result.resolvers["unbound"].startswith("1.")
-    assert leftover_namespaces() == []
+    assert len(labs) == 1                           # every quickstart scenario shares one lab
+    assert leftover_namespaces(labs[0].lab_id) == []
 
 
 def test_cli_run_writes_the_design_json_and_exits_0(tmp_path) -> None:

@@ -21,24 +21,21 @@ from tests.conftest import QUICKSTART, ROOT, requires_netns
 pytestmark = [pytest.mark.integration, requires_netns]
 
 
-def lab_processes() -> list[str]:
-    """Processes started from a lab folder (every server and resolver command names its folder)."""
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "/dnssec-testbed/" in line and "ps -eo" not in line]
-
-
-def wait_for_lab(timeout: float = 60) -> None:
+def wait_for_lab(before: set[str], timeout: float = 60) -> str:
+    """The id of the lab whose resolver namespace appears after ``before`` was taken."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(n.endswith("-unbound") for n in leftover_namespaces()):
-            return
+        new = [n for n in set(leftover_namespaces()) - before if n.endswith("-unbound")]
+        if new:
+            return new[0].split("-")[1]
         time.sleep(0.05)
     raise AssertionError("the lab never came up")
 
 
-@pytest.fixture(autouse=True)
-def no_other_lab() -> None:
-    assert leftover_namespaces() == [], "a lab from elsewhere is running; these tests count namespaces"
+def lab_processes(lab_id: str) -> list[str]:
+    """Processes started from this lab's folder (every server and resolver command names its folder)."""
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if f"/dnssec-testbed/{lab_id}/" in line]
 
 
 def start_cli_run() -> subprocess.Popen[str]:
@@ -48,37 +45,40 @@ def start_cli_run() -> subprocess.Popen[str]:
 
 
 def test_ctrl_c_tears_everything_down() -> None:
+    before = set(leftover_namespaces())
     proc = start_cli_run()
-    wait_for_lab()
+    lab_id = wait_for_lab(before)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, out
     assert "interrupted" in out
-    assert leftover_namespaces() == []
-    assert lab_processes() == []
+    assert leftover_namespaces(lab_id) == []
+    assert lab_processes(lab_id) == []
 
 
 def test_sigterm_tears_everything_down() -> None:
+    before = set(leftover_namespaces())
     proc = start_cli_run()
-    wait_for_lab()
+    lab_id = wait_for_lab(before)
     proc.terminate()
     proc.communicate(timeout=60)
-    assert leftover_namespaces() == []
-    assert lab_processes() == []
+    assert leftover_namespaces(lab_id) == []
+    assert lab_processes(lab_id) == []
 
 
 def test_down_all_removes_what_a_killed_run_left() -> None:
+    before = set(leftover_namespaces())
     proc = start_cli_run()
-    wait_for_lab()
+    lab_id = wait_for_lab(before)
     os.kill(proc.pid, signal.SIGKILL)       # no teardown at all
     proc.communicate(timeout=30)
-    assert leftover_namespaces() != []
+    assert leftover_namespaces(lab_id) != []
     down = subprocess.run([sys.executable, "-m", "testbed.cli", "down", "--all"], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert down.returncode == 0, down.stderr
-    assert "namespace testbed-" in down.stdout
-    assert leftover_namespaces() == []
-    assert lab_processes() == []
+    assert f"namespace testbed-{lab_id}-" in down.stdout
+    assert leftover_namespaces(lab_id) == []
+    assert lab_processes(lab_id) == []
 
 
 class BrokenUnbound(Unbound):
@@ -93,13 +93,14 @@ class BrokenUnbound(Unbound):
 def test_a_resolver_that_fails_to_start_is_a_clear_error_and_leaves_nothing(monkeypatch) -> None:
     monkeypatch.setattr("testbed.runner.get_adapter", lambda name: BrokenUnbound())
     scenario = load_scenario(QUICKSTART / "secure-a.yaml")
+    labs = []
     with pytest.raises(LabError) as info:
-        run([scenario], ["unbound"], "netns")
+        run([scenario], ["unbound"], "netns", on_lab=labs.append)
     message = str(info.value)
     assert "Unbound" in message and "exited" in message
     assert "no-such-option" in message          # the log tail names the cause
-    assert leftover_namespaces() == []
-    assert lab_processes() == []
+    assert leftover_namespaces(labs[0].lab_id) == []
+    assert lab_processes(labs[0].lab_id) == []
 
 
 def test_missing_tools_are_named_with_the_fix(tmp_path: Path) -> None:
