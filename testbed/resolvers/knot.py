@@ -21,7 +21,9 @@ CONTROL_SOCKET = "kresd.ctl"
 # The flush client: kresd 5 has no supported control tool (kresc is marked "highly experimental"), only a unix
 # socket speaking "one Lua line in, result + '> ' prompt out". The same argv must work on the netns host and inside
 # a container, where neither this package nor Python need exist; perl-base is Essential in Debian (so present in
-# debian:bookworm-slim and vendor images built on it) and ships IO::Socket::UNIX. argv: SOCKET LUA-COMMAND.
+# debian:bookworm-slim and vendor images built on it) and ships IO::Socket::UNIX. argv: SOCKET LUA [EXPECT]: the
+# reply is printed, and with EXPECT (a regex) the exit code says whether it matched, because kresd reports a Lua
+# error as an ordinary reply (a traceback or a message) and there is no status to look at.
 KRESCTL_PERL = r"""
 use strict; use IO::Socket::UNIX;
 $SIG{ALRM} = sub { die "no answer from kresd within 5 s\n" }; alarm 5;
@@ -32,8 +34,11 @@ sub to_prompt { my $buf = ""; until ($buf =~ /> \z/) {
 to_prompt();
 syswrite($s, "$ARGV[1]\n");
 my $reply = to_prompt(); print $reply;
-exit($reply =~ /error/i ? 1 : 0);
+exit(defined $ARGV[2] && $reply !~ /$ARGV[2]/ ? 1 : 0);
 """
+# cache.clear() answers "{ ['count'] = N, }" when it worked
+FLUSH_LUA = "cache.clear()"
+FLUSH_EXPECT = r"\['count'\] = \d+"
 
 
 def lua_string(text: str) -> str:
@@ -97,4 +102,4 @@ cache.open(10 * MB, {lua_string('lmdb://' + str(folder / CACHE_DIR))})
         return [self.binary, "-n", "-c", str(ctx.folder / "kresd.conf"), str(ctx.folder)]
 
     def flush_command(self, ctx: ResolverContext) -> list[str]:
-        return [self.control_client, "-e", KRESCTL_PERL, str(ctx.folder / CONTROL_SOCKET), "cache.clear()"]
+        return [self.control_client, "-e", KRESCTL_PERL, str(ctx.folder / CONTROL_SOCKET), FLUSH_LUA, FLUSH_EXPECT]

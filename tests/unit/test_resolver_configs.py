@@ -191,6 +191,18 @@ def test_kresd_flush_client_speaks_the_prompt_protocol(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("perl") is None, reason="needs perl (perl-base)")
+def test_kresd_flush_client_fails_when_kresd_reports_a_lua_error(tmp_path: Path) -> None:
+    # kresd answers a failing command with a traceback as an ordinary reply: only the content tells
+    seen: list[str] = []
+    thread = fake_kresd(tmp_path / "kresd.ctl", {"cache.clear()": "[string \"cache.clear()\"]:1: boom"}, seen)
+    proc = subprocess.run(get_adapter("knot").flush_command(context(tmp_path)), capture_output=True, text=True,
+                          timeout=10, check=False)
+    thread.join(5)
+    assert seen == ["cache.clear()"]
+    assert proc.returncode == 1 and "boom" in proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("perl") is None, reason="needs perl (perl-base)")
 def test_kresd_flush_client_fails_loudly_without_a_daemon(tmp_path: Path) -> None:
     proc = subprocess.run(get_adapter("knot").flush_command(context(tmp_path)), capture_output=True, text=True,
                           timeout=10, check=False)
