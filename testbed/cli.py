@@ -175,6 +175,49 @@ def build(scenario: Path, output: Path, resolvers: tuple[str, ...]) -> None:
 
 
 @cli.command()
+@click.argument("zonefile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--origin", required=True, help="the zone's name, e.g. jp.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="signed zone file (default: ZONEFILE.signed)")
+@click.option("--algorithm", type=int, default=13, show_default=True, help="DNSSEC algorithm number")
+@click.option("--csk", is_flag=True, help="one combined signing key instead of a KSK and a ZSK")
+@click.option("--nsec3", is_flag=True, help="NSEC3 instead of NSEC")
+@click.option("--iterations", type=int, default=0, show_default=True, help="NSEC3 extra iterations")
+@click.option("--salt", default="", help="NSEC3 salt, hex")
+@click.option("--opt-out", is_flag=True, help="NSEC3 opt-out: no NSEC3 for insecure delegations")
+@click.option("--validity-days", type=int, default=30, show_default=True)
+@click.option("--keys", "keys_dir", type=click.Path(path_type=Path), help="write the new keys here (BIND format)")
+@click.option("--jobs", type=int, default=None, help="signing processes (default: every CPU)")
+def sign(zonefile: Path, origin: str, output: Path | None, algorithm: int, csk: bool, nsec3: bool, iterations: int,
+         salt: str, opt_out: bool, validity_days: int, keys_dir: Path | None, jobs: int | None) -> None:
+    """The signer on its own: sign ZONEFILE with fresh keys (registries, benchmarks)."""
+    import time as _time
+
+    from testbed.dnssec import SignOptions, generate_key, key_to_files, make_ds, sign_zone_file
+
+    origin = origin if origin.endswith(".") else origin + "."
+    roles = ["csk"] if csk else ["ksk", "zsk"]
+    keys = [generate_key(origin, algorithm, role) for role in roles]
+    now = int(_time.time())
+    try:
+        options = SignOptions(inception=now - 3600, expiration=now + validity_days * 86400,
+                              denial="nsec3" if nsec3 else "nsec", nsec3_iterations=iterations,
+                              nsec3_salt=bytes.fromhex(salt), nsec3_opt_out=opt_out)
+    except ValueError as exc:
+        raise ScenarioError(f"bad signing option: {exc}", fix="--salt takes hex digits, e.g. --salt ab12") from exc
+    output = output or zonefile.with_name(zonefile.name + ".signed")
+    stats = sign_zone_file(zonefile, origin, keys, options, output, workers=jobs)
+    if keys_dir:
+        for key in keys:
+            key_to_files(key, keys_dir)
+    for key in keys:
+        if key.role in ("ksk", "csk"):
+            click.echo(f"{origin} IN DS {make_ds(key, 2).to_text()}")
+    click.echo(f"signed {zonefile} -> {output}: {stats.records} records, {stats.signatures} signatures, "
+               f"{stats.seconds:.2f} s ({stats.signatures / max(stats.seconds, 1e-9):,.0f} signatures/s, "
+               f"{stats.workers} process(es))", err=True)
+
+
+@cli.command()
 @click.option("--all", "everything", is_flag=True, help="remove every lab, including ones a killed run left")
 def down(everything: bool) -> None:
     """Tear down labs left behind (namespaces, containers, networks, folders)."""
