@@ -21,6 +21,7 @@ from testbed.topology import DEFAULT_SUBNET, Topology, plan
 from testbed.zones import BuildContext, KeyStore, prepare, sign_all
 
 OnVerdict = Callable[[Verdict], None]
+LOG_EXCERPT_CHARS = 6000
 
 
 @dataclass
@@ -156,13 +157,15 @@ def run_scenario(lab: Lab, scenario: Scenario, resolvers: list[str], clock: LabC
     verdicts = []
     for resolver in scenario_resolvers(scenario, resolvers):
         for check in scenario.checks:
+            log_mark = len(lab.resolver_log(resolver))
             t0 = time.monotonic()
             observation = lab.observe(resolver, check.qname, check.qtype)
             verdict = evaluate(check, resolver, observation)
             verdict = replace(verdict, scenario=scenario.name, file=scenario.file,
                               duration_ms=round((time.monotonic() - t0) * 1000, 1))
             if verdict.status in ("fail", "error"):
-                verdict = replace(verdict, log_excerpt=lab.resolver_log(resolver)[-4000:])
+                # evidence: what the resolver logged while it answered this check, and nothing older
+                verdict = replace(verdict, log_excerpt=lab.resolver_log(resolver)[log_mark:][-LOG_EXCERPT_CHARS:])
             verdicts.append(verdict)
             result.verdicts.append(verdict)
             if on_verdict:

@@ -34,6 +34,12 @@ def plain_line(verdict: Verdict) -> str:
     return line + (f"  ({verdict.reason})" if verdict.reason else "")
 
 
+def evidence_lines(verdict: Verdict, most: int = 12) -> list[str]:
+    if verdict.status not in ("fail", "error"):
+        return []
+    return [line for line in verdict.log_excerpt.splitlines() if line.strip()][-most:]
+
+
 def verdict_table(verdicts: list[Verdict], caption: str | None = None) -> Table:
     table = Table(caption=caption, caption_justify="left", expand=False)
     for column in ("scenario", "resolver", "query", "expected", "observed", "status"):
@@ -87,6 +93,15 @@ class ConsoleReporter:
             self._live.update(self._render(), refresh=True)
         else:
             self.console.print(Text(plain_line(verdict)), soft_wrap=True, highlight=False)
+            self._print_evidence(verdict)
+
+    def _print_evidence(self, verdict: Verdict) -> None:
+        """The resolver's log lines from the failed check's time window: why it answered as it did."""
+        lines = evidence_lines(verdict)
+        if lines:
+            self.console.print(Text(f"    {verdict.resolver} log during this check:", style="dim"), highlight=False)
+            for line in lines:
+                self.console.print(Text(f"      {line}", style="dim"), soft_wrap=True, highlight=False)
 
     def close(self) -> None:
         """End the live view, leaving the full table on screen. Safe to call twice."""
@@ -101,6 +116,7 @@ class ConsoleReporter:
                 if verdict.status in ("fail", "error"):
                     self.console.print(Text(plain_line(verdict), style=STATUS_STYLE[verdict.status]), soft_wrap=True,
                                        highlight=False)
+                    self._print_evidence(verdict)
 
     def summary(self, result: object = None) -> str:
         """Print and return the counts line. ``result`` may be anything with ``.verdicts`` (the runner's
