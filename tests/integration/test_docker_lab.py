@@ -90,7 +90,8 @@ def test_the_lab_folder_is_at_the_same_path_and_exec_signal_logs_work(backend: D
     # the same name starts again (a resolver restart)
     again = backend.start_host(HostSpec(name="child", address=address(backend, 6), folder=folder, image="auth",
                                         argv=("sleep", "600")))
-    assert again.alive()
+    again.container.reload()
+    assert again.alive(), f"{again.container.status}: {again.log_text()}"
 
 
 def test_destroy_after_a_failed_start_is_complete_and_safe_twice(tmp_path: Path) -> None:
