@@ -20,7 +20,7 @@ import dns.rdataclass
 
 from testbed.observation import Observation
 from testbed.scenario.loader import IMPLIED_RCODES
-from testbed.scenario.model import Check, Expectation
+from testbed.scenario.model import Check, Expectation, Override
 
 Status = Literal["pass", "fail", "xfail", "error"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "xfail", "error")
@@ -41,25 +41,30 @@ class Verdict:
     file: Path | None = None
     phase: str | None = None          # timeline scenarios: the phase this check ran in
     log_excerpt: str = ""             # the resolver's log around a fail/error, attached by the runner
+    override: Override | None = None  # the documented divergence the verdict was judged against, if any
 
     @property
     def reference(self) -> str | None:
         """The RFC section behind the expectation used (an override may cite its own source)."""
-        override = self.check.override_for(self.resolver)
-        if self.status == "xfail" and override is not None and override.reference:
-            return override.reference
+        if self.status == "xfail" and self.override is not None and self.override.reference:
+            return self.override.reference
         return self.check.reference
 
 
 def evaluate(check: Check, resolver: str, obs: Observation, *, scenario: str = "", file: Path | None = None,
-             phase: str | None = None, duration_ms: float = 0.0) -> Verdict:
-    """Judge one observation. An override for ``resolver`` replaces the RFC expectation entirely."""
-    override = check.override_for(resolver)
+             phase: str | None = None, duration_ms: float = 0.0, family: str | None = None) -> Verdict:
+    """Judge one observation. An override for ``resolver`` replaces the RFC expectation entirely.
+
+    ``family`` names the software a bring-your-own resolver is built from (``unbound`` for ``unbound-dev``): the
+    divergences documented for that software apply to the custom build too, unless it has overrides of its own.
+    """
+    override = check.override_for(resolver) or (check.override_for(family) if family else None)
     expected = override.expectation if override is not None else check.expect
 
     def verdict(status: Status, reason: str) -> Verdict:
         return Verdict(check=check, resolver=resolver, observation=obs, status=status, reason=reason,
-                       expected=expected, duration_ms=duration_ms, scenario=scenario, file=file, phase=phase)
+                       expected=expected, duration_ms=duration_ms, scenario=scenario, file=file, phase=phase,
+                       override=override)
 
     if obs.error is not None or obs.rcode is None:
         return verdict("error", obs.error or "no response")

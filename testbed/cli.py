@@ -60,30 +60,32 @@ def pick_backend(requested: str) -> str:
                                  fix="run as root, or install and start Docker (apt-get install docker.io)") from None
 
 
-def pick_resolvers(requested: tuple[str, ...], backend: str) -> list[str]:
+def pick_resolvers(requested: tuple[str, ...], backend: str) -> list:
+    """--resolver values -> adapters. Each value is a name, ``all``, a comma list, ``NAME:image=...`` /
+    ``NAME:binary=...`` or a path to an adapter YAML file (see docs/resolvers.md). Default: every resolver this
+    backend can run."""
     from testbed.resolvers import registry
+    from testbed.resolvers.custom import parse_resolver_spec
 
     adapters = registry()
     if not requested:
         if backend == "netns":
-            found = [name for name, cls in adapters.items() if cls().available_locally()]
+            found = [cls() for cls in adapters.values() if cls().available_locally()]
             if not found:
                 raise EnvironmentProblem("no resolver is installed for the netns backend",
                                          fix="apt-get install -y unbound (or bind9, knot-resolver, pdns-recursor)")
             return found
-        return list(adapters)
-    names: list[str] = []
+        return [cls() for cls in adapters.values()]
+    picked: dict[str, object] = {}
     for item in requested:
-        for name in (adapters if item == "all" else item.split(",")):
-            if name not in adapters:
-                raise ScenarioError(f"unknown resolver {name!r}", fix=f"use one of: all, {', '.join(adapters)}")
-            if backend == "netns" and not adapters[name]().available_locally():
-                cls = adapters[name]
-                raise EnvironmentProblem(f"{cls.display_name} ('{cls.binary}') is not installed",
-                                         fix=f"apt-get install -y {cls.debian_package}, or use --backend docker")
-            if name not in names:
-                names.append(name)
-    return names
+        specs = list(adapters) if item == "all" else ([item] if ":" in item or "/" in item else item.split(","))
+        for spec in specs:
+            adapter = parse_resolver_spec(spec)
+            if backend == "netns" and not adapter.available_locally():
+                raise EnvironmentProblem(f"{adapter.display_name} ('{adapter.binary}') is not installed",
+                                         fix=f"apt-get install -y {adapter.debian_package}, or use --backend docker")
+            picked.setdefault(adapter.name, adapter)
+    return list(picked.values())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

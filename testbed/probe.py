@@ -70,7 +70,8 @@ def wait_until_answers(address: str, qname: str = ".", qtype: str = "SOA", *, ti
         if callable(alive) and not alive():
             return None
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.settimeout(0.5)
+            # short tries: a daemon still binding its sockets drops the query, and we should ask again soon
+            sock.settimeout(0.05)
             try:
                 sock.connect((address, 53))
                 sock.send(query.to_wire())

@@ -67,22 +67,31 @@ def build_scenario(scenario: Scenario, topology: Topology, clock: LabClock, keys
     return ctx
 
 
-def scenario_resolvers(scenario: Scenario, selected: Iterable[str]) -> list[str]:
+def family(adapter: ResolverAdapter) -> str:
+    """The software an adapter runs: itself, or for a bring-your-own build the adapter it is based on."""
+    return getattr(adapter, "base_name", adapter.name)
+
+
+def scenario_resolvers(scenario: Scenario, selected: Iterable[ResolverAdapter]) -> list[ResolverAdapter]:
     selected = list(selected)
     if scenario.resolvers == "all":
         return selected
-    return [r for r in selected if r in scenario.resolvers]
+    return [a for a in selected if a.name in scenario.resolvers or family(a) in scenario.resolvers]
+
+
+def as_adapters(resolvers: Iterable[str | ResolverAdapter]) -> list[ResolverAdapter]:
+    return [get_adapter(r) if isinstance(r, str) else r for r in resolvers]
 
 
 class LabPool:
     """Running labs by shape. A run opens one per shape it meets; a long-lived pool (the pytest plugin's) keeps
     them up across runs so a test session pays the cold start once."""
 
-    def __init__(self, backend: str, resolvers: list[str], *, keep: bool = False,
+    def __init__(self, backend: str, resolvers: Iterable[str | ResolverAdapter], *, keep: bool = False,
                  on_lab: Callable[[Lab], None] | None = None) -> None:
         self.backend = backend
-        self.resolvers = resolvers
-        self.adapters: dict[str, ResolverAdapter] = {name: get_adapter(name) for name in resolvers}
+        self.adapters: dict[str, ResolverAdapter] = {a.name: a for a in as_adapters(resolvers)}
+        self.resolvers = list(self.adapters)
         self.keep = keep
         self.on_lab = on_lab
         self.labs: dict[Any, Lab] = {}
@@ -123,7 +132,7 @@ class LabPool:
         self.close()
 
 
-def run(scenarios: list[Scenario], resolvers: list[str], backend: str, *, keep: bool = False,
+def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], backend: str, *, keep: bool = False,
         on_verdict: OnVerdict | None = None, on_lab: Callable[[Lab], None] | None = None,
         pool: LabPool | None = None) -> RunResult:
     """Run every scenario; labs come from ``pool`` (kept open) or from a pool of this run (closed at the end)."""
@@ -135,7 +144,7 @@ def run(scenarios: list[Scenario], resolvers: list[str], backend: str, *, keep: 
         for scenario in scenarios:
             lab = pool.lab_for(scenario)
             t_scenario = time.monotonic()
-            run_scenario(lab, scenario, resolvers, pool.clock, pool.keystore, result, on_verdict)
+            run_scenario(lab, scenario, pool, result, on_verdict)
             result.timings.setdefault("first_scenario_s", time.monotonic() - t_scenario)
         result.resolvers = pool.versions()
         labs = list(pool.labs.values())
@@ -149,18 +158,19 @@ def run(scenarios: list[Scenario], resolvers: list[str], backend: str, *, keep: 
     return result
 
 
-def run_scenario(lab: Lab, scenario: Scenario, resolvers: list[str], clock: LabClock, keystore: KeyStore,
-                 result: RunResult, on_verdict: OnVerdict | None = None) -> list[Verdict]:
-    topology = plan(scenario, resolvers, lab.topology.subnet)
-    ctx = build_scenario(scenario, topology, clock, keystore, lab.next_serial())
+def run_scenario(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
+                 on_verdict: OnVerdict | None = None) -> list[Verdict]:
+    topology = plan(scenario, pool.resolvers, lab.topology.subnet)
+    ctx = build_scenario(scenario, topology, pool.clock, pool.keystore, lab.next_serial())
     lab.load(ctx)
     verdicts = []
-    for resolver in scenario_resolvers(scenario, resolvers):
+    for adapter in scenario_resolvers(scenario, pool.adapters.values()):
+        resolver = adapter.name
         for check in scenario.checks:
             log_mark = len(lab.resolver_log(resolver))
             t0 = time.monotonic()
             observation = lab.observe(resolver, check.qname, check.qtype)
-            verdict = evaluate(check, resolver, observation)
+            verdict = evaluate(check, resolver, observation, family=family(adapter))
             verdict = replace(verdict, scenario=scenario.name, file=scenario.file,
                               duration_ms=round((time.monotonic() - t0) * 1000, 1))
             if verdict.status in ("fail", "error"):
