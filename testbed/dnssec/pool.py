@@ -34,6 +34,11 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def planned_workers(job_count: int, workers: int) -> int:
+    """How many processes ``sign_jobs`` uses for ``job_count`` jobs when allowed ``workers``."""
+    return workers if workers > 1 and job_count >= MIN_PARALLEL_JOBS else 1
+
+
 def _send(stream: IO[bytes], value: Any) -> None:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(len(data).to_bytes(8, "big") + data)
@@ -81,7 +86,8 @@ def sign_jobs(jobs: Sequence[tuple[int, bytes]], keys: Sequence[tuple[int, objec
     ``workers`` counts processes including this one; 1 (or a job list under ``MIN_PARALLEL_JOBS``) signs here.
     """
     signers = [make_signer(algorithm, private) for algorithm, private in keys]
-    if workers <= 1 or len(jobs) < MIN_PARALLEL_JOBS:
+    workers = planned_workers(len(jobs), workers)
+    if workers == 1:
         return [signers[index](data) for index, data in jobs]
 
     specs = [(algorithm, private_to_pkcs8(private)) for algorithm, private in keys]

@@ -37,7 +37,7 @@ from testbed.dnssec.engine import (
     rrsig_text_prefix,
 )
 from testbed.dnssec.keys import Key
-from testbed.dnssec.pool import MIN_PARALLEL_JOBS, available_cpus, sign_jobs
+from testbed.dnssec.pool import available_cpus, planned_workers, sign_jobs
 from testbed.dnssec.sign import SignOptions, zone_nodes
 from testbed.dnssec.wire import (
     PLAIN_NAME,
@@ -488,6 +488,6 @@ def sign_zone_file(path_in: Path, origin: str, keys: list[Key], options: SignOpt
             raise TestbedError(str(exc), file=path_in) from None
         signatures = sign_jobs(engine.jobs, [(ctx.algorithm, ctx.key.private) for ctx in engine.keys], count)
         records = _write(engine, signatures, origin_name.canonicalize().to_text(), Path(path_out))
-    used = count if len(engine.jobs) >= MIN_PARALLEL_JOBS and count > 1 else 1
+    used = planned_workers(len(engine.jobs), count)
     return SignStats(records=records, signatures=len(signatures), seconds=time.perf_counter() - started,
                      workers=used)
