@@ -92,7 +92,9 @@ class Node:
         self.rrsets: dict[int, RRData] = {}
         self.kind = NORMAL
         self.sigs: list[tuple[int, int, int, int, int]] = []
-        self.nsec: tuple[Node, bytes, str] | None = None   # next node, type bitmap wire, type bitmap text
+        # NSEC rdata wire, next owner's ref, type bitmap text. Not the next Node itself: a ring of references would
+        # keep the whole chain alive until a cyclic GC pass.
+        self.nsec: tuple[bytes, object, str] | None = None
 
 
 class Nsec3Record:
@@ -276,8 +278,9 @@ class Engine:
             else:
                 types = (*node.rrsets, RRSIG, NSEC)
             bm_wire, bm_text = bitmap(types)
-            node.nsec = (following, bm_wire, bm_text)
-            sign(node.wire, node.labels, node.sigs, NSEC, ttl, [following.wire + bm_wire], zsk)
+            rdata = following.wire + bm_wire
+            node.nsec = (rdata, following.ref, bm_text)
+            sign(node.wire, node.labels, node.sigs, NSEC, ttl, [rdata], zsk)
 
     def _nsec3_chain(self, apex: Node) -> None:
         options = self.options

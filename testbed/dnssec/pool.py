@@ -10,6 +10,7 @@ start costs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import subprocess
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from testbed.dnssec.crypto import make_signer, private_from_pkcs8, private_to_pkcs8
+from testbed.dnssec.crypto import Signer, make_signer, private_from_pkcs8, private_to_pkcs8
 
 # Below this many signatures helper processes cost more (start, imports) than they save.
 MIN_PARALLEL_JOBS = 20_000
@@ -80,17 +81,59 @@ def _start_worker(specs: list[tuple[int, bytes]]) -> subprocess.Popen[bytes]:
     return process
 
 
-def sign_jobs(jobs: Sequence[tuple[int, bytes]], keys: Sequence[tuple[int, object]], workers: int = 1) -> list[bytes]:
-    """Signatures for ``jobs``, in order. ``keys[i]`` is ``(algorithm, private key)`` for key index ``i``.
+class Helpers:
+    """Signing helper processes, started ahead of time so they boot while the caller is still parsing.
 
-    ``workers`` counts processes including this one; 1 (or a job list under ``MIN_PARALLEL_JOBS``) signs here.
+    ``keys[i]`` is ``(algorithm, private key)`` for key index ``i`` of the jobs they will get. A helper that fails to
+    start is simply missing. Close (or use as a context manager) to let them exit.
+    """
+
+    def __init__(self, keys: Sequence[tuple[int, object]], count: int) -> None:
+        specs = [(algorithm, private_to_pkcs8(private)) for algorithm, private in keys]
+        self.processes: list[subprocess.Popen[bytes]] = []
+        for _ in range(count):
+            try:
+                self.processes.append(_start_worker(specs))
+            except OSError:
+                break
+
+    def __enter__(self) -> Helpers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()
+            process.wait()
+        self.processes = []
+
+
+def sign_jobs(jobs: Sequence[tuple[int, bytes]], keys: Sequence[tuple[int, object]], workers: int = 1,
+              helpers: Helpers | None = None) -> tuple[list[bytes], int]:
+    """Signatures for ``jobs``, in order, and how many processes made them.
+
+    ``keys[i]`` is ``(algorithm, private key)`` for key index ``i``. ``workers`` counts processes including this one;
+    1, or a job list under ``MIN_PARALLEL_JOBS``, signs here. ``helpers`` started earlier are used for any list of at
+    least two chunks (their start-up cost is already paid).
     """
     signers = [make_signer(algorithm, private) for algorithm, private in keys]
+    if helpers is not None:
+        if helpers.processes and len(jobs) >= 2 * CHUNK_SIZE:
+            return _parallel(jobs, signers, helpers.processes), len(helpers.processes) + 1
+        return [signers[index](data) for index, data in jobs], 1
     workers = planned_workers(len(jobs), workers)
     if workers == 1:
-        return [signers[index](data) for index, data in jobs]
+        return [signers[index](data) for index, data in jobs], 1
+    with Helpers(keys, workers - 1) as started:
+        return _parallel(jobs, signers, started.processes), len(started.processes) + 1
 
-    specs = [(algorithm, private_to_pkcs8(private)) for algorithm, private in keys]
+
+def _parallel(jobs: Sequence[tuple[int, bytes]], signers: list[Signer],
+              processes: list[subprocess.Popen[bytes]]) -> list[bytes]:
     chunks = [list(jobs[start:start + CHUNK_SIZE]) for start in range(0, len(jobs), CHUNK_SIZE)]
     results: list[list[bytes] | None] = [None] * len(chunks)
     lock = threading.Lock()
@@ -106,23 +149,16 @@ def sign_jobs(jobs: Sequence[tuple[int, bytes]], keys: Sequence[tuple[int, objec
             bounds[1] -= 1
             return bounds[1]
 
-    def feed() -> None:
-        try:
-            process = _start_worker(specs)
-        except OSError:
-            return
+    def feed(process: subprocess.Popen[bytes]) -> None:
         assert process.stdin is not None and process.stdout is not None
         try:
             while (position := take(front=True)) is not None:
                 _send(process.stdin, chunks[position])
                 results[position] = _receive(process.stdout)
         except (OSError, EOFError, pickle.PickleError):
-            pass                    # whatever this worker did not finish is signed below
-        finally:
-            process.stdin.close()
-            process.wait()
+            pass                    # whatever this helper did not finish is signed below
 
-    threads = [threading.Thread(target=feed, daemon=True) for _ in range(workers - 1)]
+    threads = [threading.Thread(target=feed, args=(process,), daemon=True) for process in processes]
     for thread in threads:
         thread.start()
     while (position := take(front=False)) is not None:
@@ -131,7 +167,7 @@ def sign_jobs(jobs: Sequence[tuple[int, bytes]], keys: Sequence[tuple[int, objec
         thread.join()
     signatures: list[bytes] = []
     for position, part in enumerate(results):
-        if part is None:            # a worker failed mid-chunk
+        if part is None:            # a helper failed mid-chunk
             part = [signers[index](data) for index, data in chunks[position]]
         signatures.extend(part)
     return signatures

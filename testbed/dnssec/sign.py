@@ -175,7 +175,7 @@ def _sign_zone(zone: dns.zone.Zone, keys: list[Key], options: SignOptions, worke
     assert origin is not None
     engine = Engine(origin_wire, nodes, keys, options, _digestable(origin))
     engine.plan()
-    signatures = sign_jobs(engine.jobs, [(ctx.algorithm, ctx.key.private) for ctx in engine.keys], workers)
+    signatures, _ = sign_jobs(engine.jobs, [(ctx.algorithm, ctx.key.private) for ctx in engine.keys], workers)
     ctxs = engine.keys
 
     def add_sigs(target: dns.node.Node, entries: list[tuple[int, int, int, int, int]]) -> None:
@@ -193,8 +193,7 @@ def _sign_zone(zone: dns.zone.Zone, keys: list[Key], options: SignOptions, worke
         for rdtype, rr in node.rrsets.items():
             _add(target, rdtype, rr.ttl, rr.items)
         if node.nsec is not None:
-            following, bm_wire, _ = node.nsec
-            _add(target, NSEC, engine.negative_ttl, [rdata_from_wire(NSEC, following.wire + bm_wire)])
+            _add(target, NSEC, engine.negative_ttl, [rdata_from_wire(NSEC, node.nsec[0])])
         add_sigs(target, node.sigs)
         out.nodes[node.ref] = target
     for record in engine.nsec3:

@@ -37,7 +37,7 @@ from testbed.dnssec.engine import (
     rrsig_text_prefix,
 )
 from testbed.dnssec.keys import Key
-from testbed.dnssec.pool import available_cpus, planned_workers, sign_jobs
+from testbed.dnssec.pool import Helpers, available_cpus, sign_jobs
 from testbed.dnssec.sign import SignOptions, zone_nodes
 from testbed.dnssec.wire import (
     PLAIN_NAME,
@@ -50,6 +50,9 @@ from testbed.dnssec.wire import (
 from testbed.errors import TestbedError
 
 _DIGITS = frozenset("0123456789")
+# Zone files at least this big start their signing helpers before parsing (a jp.-like zone of this size has some
+# 20k delegations); smaller ones start them only if the job list turns out long enough.
+EARLY_HELPERS_BYTES = 1_500_000
 _DS_HEAD = struct.Struct("!HBB")
 
 
@@ -425,8 +428,8 @@ def _write(engine: Engine, signatures: list[bytes], origin_text: str, path_out: 
                     out.append(head + (item if type(item) is str else item.to_text()) + "\n")
                 records += len(items)
             if node.nsec is not None:
-                following, _, bm_text = node.nsec
-                next_text = following.ref if isinstance(following.ref, str) else following.ref.to_text()
+                _, next_ref, bm_text = node.nsec
+                next_text = next_ref if isinstance(next_ref, str) else str(next_ref)
                 out.append(f"{owner}\t{negative_ttl}\tIN\tNSEC\t{next_text} {bm_text}\n")
                 records += 1
             if node.sigs:
@@ -477,17 +480,30 @@ def sign_zone_file(path_in: Path, origin: str, keys: list[Key], options: SignOpt
     may use; small zones are always signed in this process).
     """
     started = time.perf_counter()
+    path_in = Path(path_in)
     origin_name = dns.name.from_text(origin) if isinstance(origin, str) else origin
     count = available_cpus() if workers is None else max(1, workers)
-    with gc_paused():
-        origin_wire, nodes, canon = read_zone_file(Path(path_in), origin_name)
-        engine = Engine(origin_wire, nodes, keys, options, canon)
-        try:
-            engine.plan()
-        except SigningError as exc:
-            raise TestbedError(str(exc), file=path_in) from None
-        signatures = sign_jobs(engine.jobs, [(ctx.algorithm, ctx.key.private) for ctx in engine.keys], count)
-        records = _write(engine, signatures, origin_name.canonicalize().to_text(), Path(path_out))
-    used = planned_workers(len(engine.jobs), count)
+    key_specs = [(key.algorithm, key.private) for key in keys]
+    helpers = None
+    try:
+        if count > 1 and path_in.stat().st_size >= EARLY_HELPERS_BYTES:
+            helpers = Helpers(key_specs, count - 1)     # they start up while we parse
+    except OSError:
+        pass                                            # read_zone_file reports a missing file
+    try:
+        with gc_paused():
+            origin_wire, nodes, canon = read_zone_file(path_in, origin_name)
+            engine = Engine(origin_wire, nodes, keys, options, canon)
+            try:
+                engine.plan()
+            except SigningError as exc:
+                raise TestbedError(str(exc), file=path_in) from None
+            signatures, used = sign_jobs(engine.jobs, key_specs, count, helpers)
+            if helpers is not None:
+                helpers.close()
+            records = _write(engine, signatures, origin_name.canonicalize().to_text(), Path(path_out))
+    finally:
+        if helpers is not None:
+            helpers.close()
     return SignStats(records=records, signatures=len(signatures), seconds=time.perf_counter() - started,
                      workers=used)

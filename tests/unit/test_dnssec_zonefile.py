@@ -17,6 +17,7 @@ import pytest
 
 from testbed.dnssec import Key, SignOptions, generate_key, sign_zone, sign_zone_file
 from testbed.dnssec import pool as pool_module
+from testbed.dnssec import zonefile as zonefile_module
 from testbed.dnssec.pool import sign_jobs
 from testbed.dnssec.zonefile import _fast_converters
 from testbed.errors import TestbedError
@@ -183,15 +184,21 @@ def test_pool_matches_serial_and_survives_a_dead_worker(monkeypatch: pytest.Monk
     monkeypatch.setattr(pool_module, "CHUNK_SIZE", 7)
     specs = [(key.algorithm, key.private) for key in keys]
     jobs = [(index % 2, f"message {index}".encode()) for index in range(300)]
-    serial = sign_jobs(jobs, specs, workers=1)
-    assert sign_jobs(jobs, specs, workers=3) == serial
+    serial, used = sign_jobs(jobs, specs, workers=1)
+    assert used == 1
+    assert sign_jobs(jobs, specs, workers=3) == (serial, 3)
+    with pool_module.Helpers(specs, 1) as helpers:
+        assert sign_jobs(jobs, specs, helpers=helpers) == (serial, 2)
     monkeypatch.setattr(pool_module, "_WORKER_CODE", "import sys; sys.exit(3)")
-    assert sign_jobs(jobs, specs, workers=2) == serial
+    assert sign_jobs(jobs, specs, workers=2)[0] == serial
 
 
-def test_big_zone_with_workers_verifies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize("early", [False, True])
+def test_big_zone_with_workers_verifies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, early: bool) -> None:
     monkeypatch.setattr(pool_module, "MIN_PARALLEL_JOBS", 100)
     monkeypatch.setattr(pool_module, "CHUNK_SIZE", 100)
+    if early:
+        monkeypatch.setattr(zonefile_module, "EARLY_HELPERS_BYTES", 1000)
     lines = ["$TTL 86400", "@ IN SOA a.dns.jp. h.jp. 1 3600 900 1814400 900", "@ NS a.dns.jp.", "dns NS a.dns.jp.",
              "a.dns A 192.0.2.1"]
     for index in range(1500):
