@@ -41,23 +41,29 @@ def load(paths: tuple[Path, ...]) -> list:
 
 
 def pick_backend(requested: str) -> str:
+    """``auto``: docker when a daemon answers, else netns when this machine allows it, else say what to install."""
+    from testbed.backends.docker_env import docker_available
     from testbed.backends.netns import require_netns
 
-    if requested != "auto":
-        if requested == "netns":
-            require_netns()
+    if requested == "netns":
+        require_netns()
         return requested
+    if requested == "docker":
+        if not docker_available():
+            raise EnvironmentProblem("no Docker daemon answers",
+                                     fix="install and start Docker (apt-get install docker.io; dockerd), "
+                                         "or use --backend netns")
+        return requested
+    if docker_available():
+        return "docker"
     try:
         require_netns()
         return "netns"
     except EnvironmentProblem:
-        from testbed.backends.docker_env import docker_available
-
-        if docker_available():
-            return "docker"
-        raise EnvironmentProblem("no backend can run here: the netns backend needs root and 'ip', the docker "
-                                 "backend a running Docker daemon",
-                                 fix="run as root, or install and start Docker (apt-get install docker.io)") from None
+        raise EnvironmentProblem("no backend can run here: the docker backend needs a running Docker daemon, the "
+                                 "netns backend root and 'ip'",
+                                 fix="install and start Docker (apt-get install docker.io), or run as root with "
+                                     "iproute2 installed") from None
 
 
 def pick_resolvers(requested: tuple[str, ...], backend: str) -> list:
@@ -229,6 +235,16 @@ def down(everything: bool) -> None:
         raise click.UsageError("say --all to remove every lab on this machine")
     for line in down_all():
         click.echo(line)
+
+
+def _register_docker_commands() -> None:
+    from testbed.docker_cli import compose, images
+
+    cli.add_command(images)
+    cli.add_command(compose)
+
+
+_register_docker_commands()
 
 
 def _on_sigterm(signum: int, frame: object) -> NoReturn:

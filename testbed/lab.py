@@ -27,6 +27,7 @@ from testbed.errors import LabError
 from testbed.observation import Observation
 from testbed.probe import observe, wait_until_answers
 from testbed.resolvers import ResolverAdapter, ResolverContext
+from testbed.resolvers.base import parse_version
 from testbed.topology import Topology
 from testbed.zones import BuildContext
 
@@ -64,6 +65,7 @@ class Lab:
         self.servers: dict[str, Host] = {}
         self.resolvers: dict[str, RunningResolver] = {}
         self._anchor: tuple[str, ...] | None = None
+        self._faulted_hosts: set[str] = set()          # hosts with network faults to clear at the next load
         self.generation = 0
         self.timings: dict[str, float] = {}
 
@@ -103,6 +105,7 @@ class Lab:
         """Serve ``build``'s zones and point the resolvers at its trust anchor, with empty caches."""
         assert self.backend is not None
         t0 = time.monotonic()
+        self._clear_network()
         for server in self.topology.servers.values():
             self._write_server(server.name, build)
         for server in self.topology.servers.values():
@@ -113,6 +116,8 @@ class Lab:
                 host.signal(signal.SIGHUP)
         for server in self.topology.servers.values():
             self._wait_server(server.name, build)
+        # network faults last: a server that is "unreachable" must still have loaded its zones for the next scenario
+        self._apply_network(build)
         self.timings["servers_s"] = time.monotonic() - t0
 
         anchor = tuple(build.trust_anchor_ds())
@@ -124,6 +129,24 @@ class Lab:
             self.flush()
         self.timings["resolvers_s"] = time.monotonic() - t0
         self.timings.setdefault("first_load_s", self.timings["servers_s"] + self.timings["resolvers_s"])
+
+    def _clear_network(self) -> None:
+        """Undo the last scenario's network faults before anything waits on those servers again."""
+        from testbed.netfaults import clear_netem
+
+        for name in sorted(self._faulted_hosts):
+            clear_netem(self.servers[name])
+        self._faulted_hosts = set()
+
+    def _apply_network(self, build: BuildContext) -> None:
+        from testbed.netfaults import apply_netem
+
+        for name, settings in build.network.items():
+            if name not in self.servers:
+                raise LabError(f"a network fault names host {name!r}, which is not a server of this lab",
+                               fix=f"use one of: {', '.join(self.servers)}")
+            apply_netem(self.servers[name], **settings)
+        self._faulted_hosts = set(build.network)
 
     def _server_folder(self, name: str) -> Path:
         return self.workdir / "hosts" / name
@@ -148,8 +171,9 @@ class Lab:
     def _server_spec(self, name: str) -> HostSpec:
         folder = self._server_folder(name)
         python = sys.executable if self.backend_name == "netns" else "python3"
+        # NET_ADMIN: network faults (tc) act inside a server's own namespace; docker grants it only at creation
         return HostSpec(name=name, address=self.topology.server_address(name), folder=folder, image=AUTH_IMAGE,
-                        argv=(python, "-m", "testbed.auth", str(folder / "config.json")))
+                        argv=(python, "-m", "testbed.auth", str(folder / "config.json")), needs_net_admin=True)
 
     def _wait_server(self, name: str, build: BuildContext, timeout: float = 15.0) -> None:
         """Wait until the server answers each of its zones' SOA with the serial of this build."""
@@ -161,8 +185,9 @@ class Lab:
             want = soa[0].serial if soa else None
             deadline = time.monotonic() + timeout
             while True:
-                reply = self.backend.in_lab(lambda z=zone: wait_until_answers(address, z, "SOA", timeout=1,
-                                                                               alive=host.alive))
+                # tries as long as a second: a server may hold its answers back on purpose (delay_ms)
+                reply = self.backend.in_lab(lambda z=zone: wait_until_answers(address, z, "SOA", timeout=2,
+                                                                               try_timeout=1.0, alive=host.alive))
                 if want is None and reply is not None:
                     break
                 if reply is not None and any(rr.rdtype == dns.rdatatype.SOA and rr[0].serial == want
@@ -201,11 +226,17 @@ class Lab:
                 raise LabError(f"{adapter.display_name} at {ctx.address} {reason}:\n{tail(host.log_text())}",
                                fix=f"check the {adapter.display_name} log above; "
                                    f"is the '{adapter.debian_package}' package installed?")
-            self.resolvers[name] = RunningResolver(adapter, ctx, host, adapter.local_version()
-                                                   if self.backend_name == "netns" else "unknown",
-                                                   t0, time.monotonic() - t0)
+            ready = time.monotonic() - t0
+            self.resolvers[name] = RunningResolver(adapter, ctx, host, self._version(adapter, host), t0, ready)
         # readiness was probed with a query: start every scenario from an empty cache all the same
         self.flush()
+
+    def _version(self, adapter: ResolverAdapter, host: Host) -> str:
+        """The version of the binary that really runs: the host's own (an image may differ from this machine)."""
+        if self.backend_name == "netns":
+            return adapter.local_version()
+        _, out = host.exec([adapter.binary, *adapter.version_argv])
+        return parse_version(out, adapter.version_pattern)
 
     def flush(self) -> None:
         for name, running in self.resolvers.items():

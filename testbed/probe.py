@@ -19,7 +19,8 @@ import dns.rdatatype
 
 from testbed.observation import Observation
 
-TIMEOUT = 5.0
+TIMEOUT = 40.0          # Unbound 1.17 takes about 25 s to give up on an unreachable server and SERVFAIL
+RETRY_EVERY = 2.0       # like a stub: ask again if nothing came back, the resolver joins it to its work in progress
 
 
 def ask(address: str, qname: str, qtype: str, *, cd: bool = False, timeout: float = TIMEOUT) -> dns.message.Message:
@@ -28,9 +29,18 @@ def ask(address: str, qname: str, qtype: str, *, cd: bool = False, timeout: floa
     query.flags &= ~dns.flags.AD
     if cd:
         query.flags |= dns.flags.CD
-    response = dns.query.udp(query, address, timeout=timeout, ignore_unexpected=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            response = dns.query.udp(query, address, timeout=min(RETRY_EVERY, max(left, 0.01)),
+                                     ignore_unexpected=True)
+            break
+        except dns.exception.Timeout:
+            if time.monotonic() >= deadline:
+                raise
     if response.flags & dns.flags.TC:
-        response = dns.query.tcp(query, address, timeout=timeout)
+        response = dns.query.tcp(query, address, timeout=max(deadline - time.monotonic(), 1.0))
     return response
 
 
@@ -57,7 +67,7 @@ def _describe(exc: Exception, address: str) -> str:
 
 
 def wait_until_answers(address: str, qname: str = ".", qtype: str = "SOA", *, timeout: float = 15.0,
-                       alive: object = None) -> dns.message.Message | None:
+                       try_timeout: float = 0.05, alive: object = None) -> dns.message.Message | None:
     """Poll with a connected UDP socket every few ms until ``address`` answers anything (or ``timeout``).
 
     A connected socket turns ICMP port-unreachable into an immediate ECONNREFUSED, so readiness is seen within
@@ -70,8 +80,8 @@ def wait_until_answers(address: str, qname: str = ".", qtype: str = "SOA", *, ti
         if callable(alive) and not alive():
             return None
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            # short tries: a daemon still binding its sockets drops the query, and we should ask again soon
-            sock.settimeout(0.05)
+            # short tries by default: a daemon still binding its sockets drops the query; ask again soon
+            sock.settimeout(try_timeout)
             try:
                 sock.connect((address, 53))
                 sock.send(query.to_wire())

@@ -31,6 +31,8 @@ class Behaviour:
     udp_max: int | None = None  # UDP answers larger than this are dropped silently (lost fragments)
     unresponsive: bool = False  # no answer at all, UDP or TCP
     edns_payload: int = DEFAULT_EDNS_PAYLOAD  # our advertised and largest UDP answer size
+    # every answer leaves this many ms late: latency made by the server itself, so it needs no kernel netem
+    delay_ms: int = 0
 
     def __post_init__(self) -> None:
         # Normalise here so that both config files and code may pass any iterable of any case.
@@ -60,6 +62,10 @@ def _check_value(key: str, value: Any, file: str | None) -> Any:
             except dns.rdatatype.UnknownRdatatype:
                 raise TestbedError(f"behaviour drop_qtypes: unknown type {name!r}", file=file) from None
         return frozenset(str(v) for v in value)
+    if key == "delay_ms":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 60000:
+            raise TestbedError("behaviour delay_ms must be milliseconds (0..60000)", file=file)
+        return value
     if key in ("udp_max", "edns_payload"):
         if value is None and key == "udp_max":
             return None

@@ -69,11 +69,12 @@ class _UdpSocket:
                 continue
             if self.server.query_log:
                 _log_query(addr, data, out, "udp")
-            if out is not None:
-                try:  # noqa: SIM105 - plain try is cheaper than contextlib.suppress on the hot path
-                    sock.sendto(out, addr)
-                except OSError:
-                    pass  # send buffer full or client gone: UDP, the client will retry
+            if out is None:
+                continue
+            if behaviour.delay_ms:
+                asyncio.get_running_loop().call_later(behaviour.delay_ms / 1000, _send_udp, sock, out, addr)
+            else:
+                _send_udp(sock, out, addr)
 
     def close(self) -> None:
         asyncio.get_running_loop().remove_reader(self.sock.fileno())
@@ -198,6 +199,8 @@ class AuthServer:
                 if self.query_log:
                     _log_query(peer, data, out, "tcp")
                 if out is not None:
+                    if behaviour.delay_ms:
+                        await asyncio.sleep(behaviour.delay_ms / 1000)
                     writer.write(struct.pack("!H", len(out)) + out)
                     await writer.drain()
         except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
@@ -207,6 +210,13 @@ class AuthServer:
         finally:
             self._connections.discard(writer)
             writer.close()
+
+
+def _send_udp(sock: socket.socket, out: bytes, addr: tuple[str, int]) -> None:
+    try:  # noqa: SIM105 - plain try is cheaper than contextlib.suppress on the hot path
+        sock.sendto(out, addr)
+    except OSError:
+        pass  # send buffer full, socket closed by a reload, or client gone: UDP, the client will retry
 
 
 def _log_query(peer: tuple[str, int], query: bytes, response: bytes | None, transport: str) -> None:

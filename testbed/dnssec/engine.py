@@ -329,12 +329,13 @@ class Engine:
         bitmap = self._bitmap
         count = len(entries)
         records = self.nsec3
+        labels_text = [b32hex(digest) for digest, _ in entries]
         for index, (digest, types) in enumerate(entries):
-            following = entries[index + 1][0] if index + 1 < count else entries[0][0]
+            following = index + 1 if index + 1 < count else 0
             bm_wire, bm_text = bitmap(types)
-            label = b32hex(digest)
-            rdata = head + following + bm_wire
-            text = text_head + b32hex(following) + (" " + bm_text if bm_text else "")
+            label = labels_text[index]
+            rdata = head + entries[following][0] + bm_wire
+            text = text_head + labels_text[following] + (" " + bm_text if bm_text else "")
             record = Nsec3Record(label, rdata, text)
             owner_wire = b"\x20" + label.encode("ascii") + origin_wire
             sign(owner_wire, labels, record.sigs, NSEC3, ttl, [rdata], zsk)

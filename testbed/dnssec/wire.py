@@ -136,6 +136,14 @@ def nsec3_digest(wire: bytes, salt: bytes, iterations: int) -> bytes:
     return digest
 
 
+_B32HEX = "0123456789abcdefghijklmnopqrstuv"
+_B32HEX_PAIRS = [first + second for first in _B32HEX for second in _B32HEX]
+
+
 def b32hex(digest: bytes) -> str:
     """Base 32 with extended hex alphabet, lowercase, no padding (RFC 4648 section 7; RFC 5155 section 3.3)."""
-    return base64.b32hexencode(digest).decode("ascii").rstrip("=").lower()
+    if len(digest) % 5:
+        return base64.b32hexencode(digest).decode("ascii").rstrip("=").lower()
+    value = int.from_bytes(digest, "big")
+    pairs = _B32HEX_PAIRS
+    return "".join([pairs[(value >> shift) & 0x3FF] for shift in range(len(digest) * 8 - 10, -1, -10)])
