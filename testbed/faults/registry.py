@@ -30,11 +30,13 @@ class Fault:
     params: dict[str, str] = field(default_factory=dict)      # parameter name -> what it means
     required: tuple[str, ...] = ()
     expect: Expectation | None = None
+    cases: tuple[str, ...] = ()       # fault-catalog.md case ids this fault implements, e.g. ("SIG-01",)
 
     def to_json(self) -> dict[str, Any]:
         exp = self.expect
         return {"id": self.id, "group": self.group, "summary": self.summary, "layer": self.layer,
                 "reference": self.reference, "params": self.params, "required": list(self.required),
+                "cases": list(self.cases),
                 "expect": None if exp is None else {"outcome": exp.outcome, "rcode": exp.rcode,
                                                     "ede": None if exp.ede is None else list(exp.ede)}}
 
@@ -45,14 +47,14 @@ _LOADED = False
 
 def fault(id: str, *, group: str, summary: str, layer: Layer, reference: str,
           params: dict[str, str] | None = None, required: tuple[str, ...] = (),
-          expect: Expectation | None = None) -> Callable[[Apply], Apply]:
+          expect: Expectation | None = None, cases: tuple[str, ...] = ()) -> Callable[[Apply], Apply]:
     """Register the decorated function as fault ``id``."""
 
     def register(fn: Apply) -> Apply:
         if id in _FAULTS:
             raise ValueError(f"fault {id!r} registered twice")
         _FAULTS[id] = Fault(id=id, group=group, summary=summary, layer=layer, reference=reference, apply=fn,
-                            params=dict(params or {}), required=required, expect=expect)
+                            params=dict(params or {}), required=required, expect=expect, cases=cases)
         return fn
 
     return register

@@ -27,7 +27,7 @@ _PARAMS = {"zone": ZONE_PARAM, "rrset": RRSET_PARAM}
 
 @fault("rrsig-expired", group="signatures", layer="signed", reference="RFC 4035 section 5.3.1",
        summary="the RRSIG over one RRset expired two days ago; everything else is valid",
-       params=_PARAMS, required=("zone", "rrset"), expect=Expectation("bogus", ede=(7,)))
+       params=_PARAMS, required=("zone", "rrset"), expect=Expectation("bogus", ede=(7,)), cases=("SIG-01",))
 def rrsig_expired(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = zone_of(ctx, params)
     owner, rdtype = parse_rrset_ref(params["rrset"])
