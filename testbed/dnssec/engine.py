@@ -330,7 +330,7 @@ class Engine:
         count = len(entries)
         records = self.nsec3
         labels_text = [b32hex(digest) for digest, _ in entries]
-        for index, (digest, types) in enumerate(entries):
+        for index, (_, types) in enumerate(entries):
             following = index + 1 if index + 1 < count else 0
             bm_wire, bm_text = bitmap(types)
             label = labels_text[index]

@@ -3,7 +3,8 @@
 ``sign_zone`` does exactly what it is given. Keys are published and used as told, whatever their flags (no zone bit,
 REVOKE set); which RRsets a key signs follows its ``role``. It fixes nothing in the zone data either; the only input
 it drops is signer-made data (RRSIG, NSEC, NSEC3, NSEC3PARAM), which it rebuilds. DNSKEY records already in the
-zone stay, next to the keys' own.
+zone stay, next to the keys' own. Only NS cuts make data non-authoritative: anything below a DNAME (invalid per
+RFC 6672) is signed as given.
 """
 
 from __future__ import annotations

@@ -78,8 +78,11 @@ class _Reader:
         self.origin = origin.canonicalize()
         self.origin_text = self.origin.to_text()
         self.origin_wire = wire_from_labels(self.origin.labels[:-1])
+        self.origin_key = key_from_labels(list(self.origin.labels[:-1]))
+        self.origin_labels = len(self.origin.labels) - 1
         self.nodes: dict[bytes, Node] = {}
         self.by_text: dict[str, Node] = {}
+        self.by_relative: dict[str, Node] = {}
         self.default_ttl: int | None = None
         self.last_ttl: int | None = None
         self.ttls: dict[str, int] = {}
@@ -92,6 +95,8 @@ class _Reader:
 
     def owner(self, token: str, current: str, path: Path, lineno: int) -> Node:
         """The node for owner ``token`` written while ``$ORIGIN`` is ``current``."""
+        if current is self.origin_text and token[-1] != "." and PLAIN_NAME.fullmatch(token):
+            return self._relative_owner(token.lower(), path, lineno)
         if token == "@":
             absolute = current
         elif PLAIN_NAME.fullmatch(token):
@@ -128,6 +133,25 @@ class _Reader:
             node = self.nodes[wire] = Node(wire, key, count, ref)
         if absolute:
             self.by_text[absolute] = node
+        return node
+
+    def _relative_owner(self, low: str, path: Path, lineno: int) -> Node:
+        """Fast path for the usual owner: plain text relative to the zone origin (so inside the zone)."""
+        node = self.by_relative.get(low)
+        if node is not None:
+            return node
+        parts = low.split(".")
+        if len(low) + len(self.origin_text) > 254 or max(map(len, parts)) > 63:
+            raise TestbedError(f"bad owner name {low!r}: name or label too long", file=path, line=lineno)
+        wire = "".join([chr(len(part)) + part for part in parts]).encode("latin-1") + self.origin_wire
+        node = self.nodes.get(wire)
+        if node is None:
+            count = len(parts) + self.origin_labels - (1 if parts[0] == "*" else 0)
+            parts.reverse()
+            key = self.origin_key + "\x00" + "\x00".join(parts) if self.origin_key else "\x00".join(parts)
+            ref = low + "." + self.origin_text if self.origin_text != "." else low + "."
+            node = self.nodes[wire] = Node(wire, key, count, ref)
+        self.by_relative[low] = node
         return node
 
     def ttl(self, token: str, path: Path, lineno: int) -> int:
@@ -243,11 +267,15 @@ class _Reader:
                 if ttl < rr.ttl:
                     rr.ttl = ttl
 
+    def _origin(self, token: str, current: str) -> str:
+        text = dns.name.from_text(token, dns.name.from_text(current)).canonicalize().to_text()
+        return self.origin_text if text == self.origin_text else text    # the same object keeps the fast path
+
     def _directive(self, tokens: list[str], current: str, path: Path, lineno: int) -> str:
         word = tokens[0].upper()
         try:
             if word == "$ORIGIN" and len(tokens) == 2:
-                return dns.name.from_text(tokens[1], dns.name.from_text(current)).canonicalize().to_text()
+                return self._origin(tokens[1], current)
             if word == "$TTL" and len(tokens) == 2:
                 self.default_ttl = self.ttl(tokens[1], path, lineno)
                 return current
@@ -257,7 +285,7 @@ class _Reader:
                     included = path.parent / included
                 origin = current
                 if len(tokens) == 3:
-                    origin = dns.name.from_text(tokens[2], dns.name.from_text(current)).canonicalize().to_text()
+                    origin = self._origin(tokens[2], current)
                 self.read(included, origin)
                 return current
         except dns.exception.DNSException as exc:

@@ -283,6 +283,16 @@ def test_faulty_keys_are_published_and_used_as_told(keyring: dict, unsigned: dns
     assert {s.key_tag for s in data[(APEX, dns.rdatatype.RRSIG, dns.rdatatype.SOA)]} == {no_zone_bit.key_tag}
 
 
+def test_cds_and_cdnskey_are_signed_by_the_ksk(keyring: dict) -> None:
+    ksk, zsk = keyring[13]
+    extra = f"@ IN CDS {dns.dnssec.make_ds(ORIGIN, ksk.dnskey, 2).to_text()}\n@ IN CDNSKEY {ksk.dnskey.to_text()}\n"
+    zone = dns.zone.from_text(ZONE_TEXT + extra, ORIGIN)
+    data = rrsets(sign_zone(zone, [ksk, zsk], options("nsec")))
+    for rdtype in (dns.rdatatype.CDS, dns.rdatatype.CDNSKEY, dns.rdatatype.DNSKEY):
+        assert {s.key_tag for s in data[(APEX, dns.rdatatype.RRSIG, rdtype)]} == {ksk.key_tag}
+    assert {s.key_tag for s in data[(APEX, dns.rdatatype.RRSIG, dns.rdatatype.NSEC)]} == {zsk.key_tag}
+
+
 def test_existing_dnssec_records_are_replaced_and_extra_dnskeys_kept(keyring: dict, unsigned: dns.zone.Zone) -> None:
     ksk, zsk = keyring[13]
     once = sign_zone(unsigned, [ksk, zsk], options("nsec"))
