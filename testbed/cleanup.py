@@ -1,4 +1,8 @@
-"""``testbed down --all``: remove whatever labs left on this machine, by name prefix and label."""
+"""``testbed down --all``: remove whatever labs left on this machine, by name prefix and label.
+
+A lab whose owning process still runs is spared: ``down --all`` cleans up after killed runs without pulling a
+running lab (another terminal's, a CI job's) out from under it. ``--force`` removes those too.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,15 @@ import json
 import os
 import shutil
 
-from testbed.backends.base import LABEL
+from testbed.backends.base import LABEL, OWNER_LABEL
 from testbed.backends.docker_env import docker_available, docker_client
-from testbed.backends.netns import down_all as netns_down_all
+from testbed.backends.netns import leftover_namespaces, remove_namespace
 from testbed.lab import LABS_DIR
 
 
 def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
         return True
@@ -22,25 +28,39 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def down_all() -> list[str]:
+def _lab_owner(lab_id: str) -> int:
+    try:
+        return int(json.loads((LABS_DIR / lab_id / "lab.json").read_text()).get("pid", 0))
+    except (OSError, ValueError):
+        return 0
+
+
+def _spare(owner: int, force: bool) -> bool:
+    return not force and owner != os.getpid() and _pid_alive(owner)
+
+
+def down_all(force: bool = False) -> list[str]:
     """Every namespace, container, network and lab folder of ours; returns what was removed, one line each."""
-    removed = [f"namespace {ns}" for ns in netns_down_all()]
+    removed: list[str] = []
+    for ns in leftover_namespaces():
+        lab_id = ns.split("-")[1]
+        if not _spare(_lab_owner(lab_id), force):
+            remove_namespace(ns)
+            removed.append(f"namespace {ns}")
     if docker_available():
         client = docker_client()
         for container in client.containers.list(all=True, filters={"label": LABEL}):
-            container.remove(force=True)
-            removed.append(f"container {container.name}")
+            if not _spare(int(container.labels.get(OWNER_LABEL, 0) or 0), force):
+                container.remove(force=True)
+                removed.append(f"container {container.name}")
         for network in client.networks.list(filters={"label": LABEL}):
-            network.remove()
-            removed.append(f"network {network.name}")
+            if not _spare(int((network.attrs.get("Labels") or {}).get(OWNER_LABEL, 0) or 0), force):
+                network.remove()
+                removed.append(f"network {network.name}")
         client.close()
     if LABS_DIR.is_dir():
         for folder in LABS_DIR.iterdir():
-            try:
-                owner = json.loads((folder / "lab.json").read_text()).get("pid", 0)
-            except (OSError, ValueError):
-                owner = 0
-            if not owner or not _pid_alive(int(owner)) or owner == os.getpid():
+            if not _spare(_lab_owner(folder.name), force):
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(f"folder {folder}")
     if not removed:

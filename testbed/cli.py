@@ -226,14 +226,15 @@ def sign(zonefile: Path, origin: str, output: Path | None, algorithm: int, csk: 
 
 
 @cli.command()
-@click.option("--all", "everything", is_flag=True, help="remove every lab, including ones a killed run left")
-def down(everything: bool) -> None:
+@click.option("--all", "everything", is_flag=True, help="remove every lab a killed or finished run left")
+@click.option("--force", is_flag=True, help="also remove labs whose owning process still runs")
+def down(everything: bool, force: bool) -> None:
     """Tear down labs left behind (namespaces, containers, networks, folders)."""
     from testbed.cleanup import down_all
 
     if not everything:
         raise click.UsageError("say --all to remove every lab on this machine")
-    for line in down_all():
+    for line in down_all(force=force):
         click.echo(line)
 
 

@@ -17,6 +17,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 LABEL = "dnssec-testbed.lab"          # docker label / name prefix that marks everything a lab owns
+OWNER_LABEL = "dnssec-testbed.pid"    # the process that owns a lab: cleanup spares labs whose owner still runs
 NAME_PREFIX = "testbed"               # netns names: testbed-<lab id>-<host>
 
 

@@ -26,11 +26,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
-from testbed.backends.base import LABEL, NAME_PREFIX, Backend, Host, HostSpec, T
+from testbed.backends.base import LABEL, NAME_PREFIX, OWNER_LABEL, Backend, Host, HostSpec, T
 from testbed.errors import EnvironmentProblem, LabError
 
 HOST_LABEL = "dnssec-testbed.host"
-OWNER_LABEL = "dnssec-testbed.pid"   # the process that owns the lab: a cleanup can spare labs whose owner lives
 MEM_LIMIT = "256m"                 # a resolver with an empty cache on a 10-zone lab uses well under 64 MB
 PIDS_LIMIT = 256
 API_TIMEOUT = 60                   # seconds per Docker API call; image builds have their own, longer one
@@ -186,10 +185,23 @@ class DockerBackend(Backend):
 
     # ---- hosts ----------------------------------------------------------------------------------------------
     def image_for(self, key: str) -> str:
+        """A compose/<key> recipe (built on first need), or a ready-made image reference a vendor brings
+        (anything with a '/' or ':', e.g. myorg/unbound:dev), used as it is and never pulled."""
         if key not in self.images:
-            from testbed.images import ensure_image
+            if "/" in key or ":" in key:
+                import docker.errors
 
-            self.images[key] = ensure_image(key, client=self.client)
+                try:
+                    self.client.images.get(key)
+                except docker.errors.ImageNotFound:
+                    raise EnvironmentProblem(f"image {key!r} is not on this machine",
+                                             fix=f"build or load it first (docker build -t {key} ..., "
+                                                 "or docker load)") from None
+                self.images[key] = key
+            else:
+                from testbed.images import ensure_image
+
+                self.images[key] = ensure_image(key, client=self.client)
         return self.images[key]
 
     def start_host(self, spec: HostSpec) -> DockerHost:
