@@ -15,10 +15,13 @@ fi
 
 packages=(
     python3 python3-venv python3-pip iproute2      # the harness and the netns backend
-    unbound                                        # resolvers run directly by the netns backend
-    ldnsutils bind9-utils bind9-dnsutils           # independent zone verifiers for the tests; dig for people
+    unbound bind9 knot-resolver pdns-recursor      # the four resolvers, run directly by the netns backend
+    ldnsutils bind9-utils bind9-dnsutils           # independent zone verifiers for the tests; dig, delv
+    tcpdump                                        # the no-leak test captures every packet the resolvers send
+    chromium                                       # renders the HTML matrix in the screenshot test
+    gcc libc6-dev                                  # builds the virtual-clock time shim
 )
-[ "$want_docker" = yes ] && packages+=(docker.io debootstrap)
+[ "$want_docker" = yes ] && packages+=(docker.io docker-compose debootstrap)
 
 missing=()
 for p in "${packages[@]}"; do
