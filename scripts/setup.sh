@@ -38,6 +38,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# On a host that runs systemd, the packages' own resolver services would answer on this machine's port 53 with
+# the real root key and hints. The test-bed starts its own copies inside labs; keep the system ones off.
+if [ -d /run/systemd/system ]; then
+    systemctl disable --now unbound named pdns-recursor kresd@1 nsd >/dev/null 2>&1 || true
+fi
+
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
