@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import dns.exception
 import dns.name
 import dns.rdata
 import dns.rdataclass
@@ -189,12 +190,13 @@ def prepare(topology: Topology, clock: LabClock, keystore: KeyStore, serial: int
 
 
 def sign_all(ctx: BuildContext) -> None:
-    """Step 3: children first, so every parent carries its children's DS when it is signed."""
-    for build in sorted(ctx.zones.values(), key=lambda b: -len(b.origin.labels)):
+    """Step 3: every parent gets its children's DS (computed from their keys, or a fault's override), then every
+    signed zone is signed. A DS depends only on keys, never on the child's signed data, so order does not matter."""
+    for build in ctx.zones.values():
         if build.plan.parent is not None:
             parent = ctx.zones[build.plan.parent]
             add_ds(parent.unsigned, build.name, build.ds_records())
-    for build in sorted(ctx.zones.values(), key=lambda b: -len(b.origin.labels)):
+    for build in ctx.zones.values():
         if build.is_signed and build.keys:
             assert build.options is not None
             build.signed = sign_zone(build.unsigned, build.keys, build.options)
