@@ -73,6 +73,8 @@ def _respond(query: Query, zones: ZoneSet, behaviour: Behaviour, tcp: bool) -> b
         return _reply(query, behaviour, tcp, dns.rcode.FORMERR, edns=edns)
     if behaviour.drop_qtypes and dns.rdatatype.to_text(query.qtype) in behaviour.drop_qtypes:
         return None
+    if behaviour.servfail_qtypes and dns.rdatatype.to_text(query.qtype) in behaviour.servfail_qtypes:
+        return _reply(query, behaviour, tcp, dns.rcode.SERVFAIL, edns=edns)
     if query.edns > 0:
         return _reply(query, behaviour, tcp, dns.rcode.BADVERS, edns=True)  # RFC 6891 6.1.3: we speak version 0
     if not tcp and behaviour.tc_always:
@@ -85,6 +87,9 @@ def _respond(query: Query, zones: ZoneSet, behaviour: Behaviour, tcp: bool) -> b
     if zone is None:
         return _reply(query, behaviour, tcp, dns.rcode.REFUSED, edns=edns)
     found = lookup(zone, query.qname, query.qtype, query.dnssec_ok, query.qkey)
+    if (behaviour.ent_nxdomain and query.qkey in zone.ents and found.rcode == dns.rcode.NOERROR
+            and not found.answer and not found.referral):
+        found.rcode = dns.rcode.NXDOMAIN  # the NODATA sections stay: a broken server changes only the rcode
     if behaviour.strip_rrsigs:
         for section in (found.answer, found.authority, found.additional):
             section[:] = [entry for entry in section if entry[2].rdtype != _RRSIG]

@@ -33,10 +33,13 @@ class Behaviour:
     edns_payload: int = DEFAULT_EDNS_PAYLOAD  # our advertised and largest UDP answer size
     # every answer leaves this many ms late: latency made by the server itself, so it needs no kernel netem
     delay_ms: int = 0
+    servfail_qtypes: frozenset[str] = frozenset()  # query types answered SERVFAIL, e.g. a parent failing on DS
+    ent_nxdomain: bool = False  # empty non-terminals answered NXDOMAIN, as servers from before RFC 8020 did
 
     def __post_init__(self) -> None:
         # Normalise here so that both config files and code may pass any iterable of any case.
         object.__setattr__(self, "drop_qtypes", frozenset(t.upper() for t in self.drop_qtypes))
+        object.__setattr__(self, "servfail_qtypes", frozenset(t.upper() for t in self.servfail_qtypes))
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, file: str | None = None) -> Behaviour:
@@ -52,15 +55,15 @@ class Behaviour:
 
 
 def _check_value(key: str, value: Any, file: str | None) -> Any:
-    if key == "drop_qtypes":
+    if key in ("drop_qtypes", "servfail_qtypes"):
         if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
-            raise TestbedError("behaviour drop_qtypes must be a list of type names", file=file,
-                               fix='write e.g. "drop_qtypes": ["DNSKEY"]')
+            raise TestbedError(f"behaviour {key} must be a list of type names", file=file,
+                               fix=f'write e.g. "{key}": ["DNSKEY"]')
         for name in value:
             try:
                 dns.rdatatype.from_text(str(name))
             except dns.rdatatype.UnknownRdatatype:
-                raise TestbedError(f"behaviour drop_qtypes: unknown type {name!r}", file=file) from None
+                raise TestbedError(f"behaviour {key}: unknown type {name!r}", file=file) from None
         return frozenset(str(v) for v in value)
     if key == "delay_ms":
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 60000:
