@@ -98,6 +98,28 @@ class Override:
 
 
 @dataclass(frozen=True)
+class QueryFlags:
+    """The flags a check's query carries. The default is a validating stub's query (DO=1, AD=0, CD=0); the
+    client-flag cases (fault-catalog.md 4.11) change them, e.g. CD=1 on a bogus name or AD=1 with DO=0."""
+
+    do: bool = True
+    ad: bool = False
+    cd: bool = False
+
+    @property
+    def is_default(self) -> bool:
+        return self == QueryFlags()
+
+    @property
+    def text(self) -> str:
+        """dig-like words for the flags that differ from the default, e.g. "+cd" or "+ad -do"."""
+        words = [f"{'+' if value else '-'}{name}" for name, value in (("do", self.do), ("ad", self.ad),
+                                                                       ("cd", self.cd))
+                 if value != getattr(QueryFlags(), name)]
+        return " ".join(words)
+
+
+@dataclass(frozen=True)
 class Check:
     qname: str                               # absolute
     qtype: str
@@ -105,10 +127,13 @@ class Check:
     overrides: tuple[Override, ...] = ()
     reference: str | None = None             # RFC section this expectation rests on (defaults to the scenario's)
     where: Where | None = None
+    flags: QueryFlags = QueryFlags()         # query flags; the default query is DO=1, AD=0, CD=0
 
     @property
     def query_text(self) -> str:
-        return f"{self.qname} {self.qtype}"
+        # flags show only when they differ, so default checks read (and report) exactly as before
+        base = f"{self.qname} {self.qtype}"
+        return base if self.flags.is_default else f"{base} {self.flags.text}"
 
     def override_for(self, resolver: str) -> Override | None:
         return next((o for o in self.overrides if o.resolver == resolver), None)
