@@ -32,6 +32,7 @@ from testbed.scenario.model import (
     FaultSpec,
     Nsec3Params,
     Override,
+    QueryFlags,
     Scenario,
     SigningSpec,
     Where,
@@ -47,7 +48,8 @@ _TOP_KEYS = ("name", "summary", "reference", "topology", "zones", "faults", "res
 _ZONE_KEYS = ("records", "replace_records", "servers", "signing")
 _SIGNING_KEYS = ("signed", "algorithm", "keys", "denial", "nsec3", "ds_digests", "validity_days", "inception_offset")
 _NSEC3_KEYS = ("iterations", "salt", "opt_out")
-_CHECK_KEYS = ("query", "expect", "rcode", "ede", "answer", "reference", "resolver_overrides")
+_CHECK_KEYS = ("query", "expect", "rcode", "ede", "answer", "reference", "resolver_overrides", "flags")
+_FLAG_KEYS = ("do", "ad", "cd")
 _OVERRIDE_KEYS = ("expect", "rcode", "ede", "answer", "reason", "reference")
 
 # The rcodes each outcome word implies (DESIGN.md, "Outcome words").
@@ -442,8 +444,15 @@ class _Reader:
         overrides: tuple[Override, ...] = ()
         if "resolver_overrides" in fields:
             overrides = self.overrides(get("resolver_overrides"), expect, qtype, what)
+        flags = self.flags(get("flags"), what) if "flags" in fields else QueryFlags()
         return Check(qname=qname, qtype=qtype, expect=expect, overrides=overrides,
-                     reference=own_reference or reference, where=self.where(node))
+                     reference=own_reference or reference, where=self.where(node), flags=flags)
+
+    def flags(self, node: yaml.Node, what: str) -> QueryFlags:
+        """``flags: {cd: true}``: the query's DO, AD and CD bits; the ones not named keep the default."""
+        fields = self.mapping(node, f"'flags' in {what}", _FLAG_KEYS)
+        return QueryFlags(**{key: self.boolean(value, f"'{key}' in the flags of {what}")
+                             for key, (_, value) in fields.items()})
 
     def query(self, node: yaml.Node, index: int) -> tuple[str, str]:
         text = self.text(node, f"'query' in check {index}")
