@@ -23,10 +23,14 @@ TIMEOUT = 40.0          # Unbound 1.17 takes about 25 s to give up on an unreach
 RETRY_EVERY = 2.0       # like a stub: ask again if nothing came back, the resolver joins it to its work in progress
 
 
-def ask(address: str, qname: str, qtype: str, *, cd: bool = False, timeout: float = TIMEOUT) -> dns.message.Message:
-    query = dns.message.make_query(qname, qtype, want_dnssec=True, use_edns=0, payload=1232)
+def ask(address: str, qname: str, qtype: str, *, cd: bool = False, timeout: float = TIMEOUT, do: bool = True,
+        ad: bool = False) -> dns.message.Message:
+    # EDNS stays on with DO=0 too, so an answer to a DO=0 query can still carry Extended DNS Errors
+    query = dns.message.make_query(qname, qtype, want_dnssec=do, use_edns=0, payload=1232)
     query.flags |= dns.flags.RD
     query.flags &= ~dns.flags.AD
+    if ad:
+        query.flags |= dns.flags.AD
     if cd:
         query.flags |= dns.flags.CD
     deadline = time.monotonic() + timeout
@@ -44,15 +48,18 @@ def ask(address: str, qname: str, qtype: str, *, cd: bool = False, timeout: floa
     return response
 
 
-def observe(address: str, qname: str, qtype: str, timeout: float = TIMEOUT) -> Observation:
+def observe(address: str, qname: str, qtype: str, timeout: float = TIMEOUT, *, do: bool = True, ad: bool = False,
+            cd: bool = False) -> Observation:
+    """One check's query (DO=1, AD=0, CD=0 unless told otherwise), and on SERVFAIL the same with CD=1."""
     try:
-        response = ask(address, qname, qtype, timeout=timeout)
+        response = ask(address, qname, qtype, timeout=timeout, do=do, ad=ad, cd=cd)
     except (dns.exception.Timeout, OSError, dns.exception.DNSException) as exc:
         return Observation.from_messages(None, None, qname, qtype, error=_describe(exc, address))
     cd_response = None
-    if response.rcode() == dns.rcode.SERVFAIL:
+    # a query that already had CD=1 has nothing to learn from asking again with CD=1
+    if response.rcode() == dns.rcode.SERVFAIL and not cd:
         try:
-            cd_response = ask(address, qname, qtype, cd=True, timeout=timeout)
+            cd_response = ask(address, qname, qtype, cd=True, timeout=timeout, do=do, ad=ad)
         except (dns.exception.Timeout, OSError, dns.exception.DNSException):
             cd_response = None
     return Observation.from_messages(response, cd_response, qname, qtype)
