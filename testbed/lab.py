@@ -248,10 +248,11 @@ class Lab:
         return self.resolvers[name].host.log_text()
 
     # ---- probing --------------------------------------------------------------------------------------------
-    def observe(self, resolver: str, qname: str, qtype: str) -> Observation:
+    def observe(self, resolver: str, qname: str, qtype: str, *, do: bool = True, ad: bool = False,
+                cd: bool = False) -> Observation:
         assert self.backend is not None
         address = self.topology.resolver_address(resolver)
-        return self.backend.in_lab(lambda: observe(address, qname, qtype))
+        return self.backend.in_lab(lambda: observe(address, qname, qtype, do=do, ad=ad, cd=cd))
 
 
 def tail(text: str, lines: int = 15) -> str:
