@@ -169,7 +169,10 @@ def run_scenario(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
         for check in scenario.checks:
             log_mark = len(lab.resolver_log(resolver))
             t0 = time.monotonic()
-            observation = lab.observe(resolver, check.qname, check.qtype)
+            # flags are passed only when a check sets them, so labs without the keywords keep working
+            flags = check.flags
+            observation = (lab.observe(resolver, check.qname, check.qtype) if flags.is_default
+                           else lab.observe(resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad, cd=flags.cd))
             verdict = evaluate(check, resolver, observation, family=family(adapter))
             verdict = replace(verdict, scenario=scenario.name, file=scenario.file,
                               duration_ms=round((time.monotonic() - t0) * 1000, 1))
