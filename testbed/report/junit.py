@@ -21,19 +21,25 @@ def _xml_safe(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
+def _safe_attributes(attributes: dict[str, str]) -> dict[str, str]:
+    # Resolver versions come from the binaries' own output and names from files: ElementTree escapes <&" but
+    # writes control characters through, which leaves a file no XML parser (or CI) accepts.
+    return {key: _xml_safe(value) for key, value in attributes.items()}
+
+
 def _testcase(verdict: Verdict, versions: dict[str, str]) -> ET.Element:
-    case = ET.Element("testcase", {
+    case = ET.Element("testcase", _safe_attributes({
         "classname": scenario_group(verdict),
         "name": f"{verdict.scenario} [{verdict.resolver}] {query_label(verdict)}",
         "time": f"{verdict.duration_ms / 1000:.3f}",
-    })
+    }))
     if verdict.file is not None:
-        case.set("file", str(verdict.file))
+        case.set("file", _xml_safe(str(verdict.file)))
     props = ET.SubElement(case, "properties")
     properties = {"resolver": verdict.resolver, "resolver_version": versions.get(verdict.resolver, "unknown"),
                   "reference": verdict.reference or ""}
     for name, value in properties.items():
-        ET.SubElement(props, "property", {"name": name, "value": value})
+        ET.SubElement(props, "property", _safe_attributes({"name": name, "value": value}))
     details = _xml_safe(f"query: {verdict.check.query_text}\nexpected: {expected_text(verdict.expected)}\n"
                f"observed: {observed_text(verdict)}\nreason: {verdict.reason}")
     if verdict.status == "fail":
@@ -51,7 +57,7 @@ def _testcase(verdict: Verdict, versions: dict[str, str]) -> ET.Element:
 def _suite_attributes(name: str, verdicts: list[Verdict]) -> dict[str, str]:
     counts = summary_counts(verdicts)
     return {
-        "name": name,
+        "name": _xml_safe(name),
         "tests": str(len(verdicts)),
         "failures": str(counts["fail"]),
         "errors": str(counts["error"]),
@@ -72,7 +78,7 @@ def junit_tree(verdicts: Iterable[Verdict], resolvers: Sequence[tuple[str, str]]
         suite = ET.SubElement(root, "testsuite", _suite_attributes(group, members))
         if backend:
             props = ET.SubElement(suite, "properties")
-            ET.SubElement(props, "property", {"name": "backend", "value": backend})
+            ET.SubElement(props, "property", {"name": "backend", "value": _xml_safe(backend)})
         suite.extend(_testcase(v, versions) for v in members)
     ET.indent(root)
     return ET.ElementTree(root)
