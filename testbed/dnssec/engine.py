@@ -338,6 +338,8 @@ class Engine:
             text = text_head + labels_text[following] + (" " + bm_text if bm_text else "")
             record = Nsec3Record(label, rdata, text)
             owner_wire = b"\x20" + label.encode("ascii") + origin_wire
+            if owner_wire in nodes:
+                raise SigningError(f"the NSEC3 owner {label} is already a name in the zone; change the salt")
             sign(owner_wire, labels, record.sigs, NSEC3, ttl, [rdata], zsk)
             records.append(record)
 

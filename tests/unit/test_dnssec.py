@@ -313,6 +313,9 @@ def test_signing_errors(keyring: dict, unsigned: dns.zone.Zone) -> None:
         sign_zone(unsigned, list(keyring[13]), SignOptions(INCEPTION, EXPIRATION, denial="nsec5"))
     with pytest.raises(SigningError, match="key"):
         sign_zone(unsigned, [], options("nsec"))
+    squatter = dns.zone.from_text(ZONE_TEXT + f"{nsec3_hash(ORIGIN, b'', 0)} IN TXT squat\n", ORIGIN)
+    with pytest.raises(SigningError, match="NSEC3 owner"):
+        sign_zone(squatter, list(keyring[13]), options("nsec3"))
 
 
 def test_nsec3_hash_rfc5155_vectors() -> None:
