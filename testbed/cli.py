@@ -107,9 +107,10 @@ def cli() -> None:
 @click.option("--jobs", type=int, default=1, show_default=True, help="labs to run in parallel")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="write the result JSON here")
 @click.option("--junit", "junit_out", type=click.Path(path_type=Path), help="write JUnit XML here")
+@click.option("--html", "html_out", type=click.Path(path_type=Path), help="write the HTML matrix here")
 @click.option("--keep", is_flag=True, help="keep the lab's folder (zones, configs, logs) after the run")
 def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs: int, json_out: Path | None,
-        junit_out: Path | None, keep: bool) -> None:
+        junit_out: Path | None, html_out: Path | None, keep: bool) -> None:
     """Run scenario files or folders (default: the bundled quickstart)."""
     from testbed.report.console import ConsoleReporter
     from testbed.runner import run as run_scenarios
@@ -130,6 +131,10 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
         from testbed.report.junit import write_junit
 
         write_junit(junit_out, result.verdicts, backend=backend, resolvers=versions)
+    if html_out:
+        from testbed.report.html import write_html
+
+        write_html(html_out, result.verdicts, backend=backend, resolvers=versions)
     sys.exit(result.exit_code)
 
 
@@ -236,6 +241,33 @@ def down(everything: bool, force: bool) -> None:
         raise click.UsageError("say --all to remove every lab on this machine")
     for line in down_all(force=force):
         click.echo(line)
+
+
+@cli.group()
+def docs() -> None:
+    """Regenerate the generated pages under docs/."""
+
+
+@docs.command("faults")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="where to write (default: docs/faults.md)")
+def docs_faults(output: Path | None) -> None:
+    """Write docs/faults.md from the fault registry."""
+    from testbed.docs_gen import write_faults_doc
+
+    click.echo(f"wrote {write_faults_doc(output)}")
+
+
+@docs.command("conformance")
+@click.argument("result", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="where to write (default: docs/conformance.md)")
+def docs_conformance(result: Path, output: Path | None) -> None:
+    """Write docs/conformance.md from the result JSON of a full conformance run."""
+    from testbed.docs_gen import write_conformance_doc
+
+    path, missing = write_conformance_doc(result, output)
+    click.echo(f"wrote {path}")
+    for file in missing:  # the page would have no row for these: the run was partial or older than the suite
+        click.echo(f"warning: scenarios/conformance/{file} is not in {result}", err=True)
 
 
 def _register_docker_commands() -> None:
