@@ -270,6 +270,50 @@ def docs_conformance(result: Path, output: Path | None) -> None:
         click.echo(f"warning: scenarios/conformance/{file} is not in {result}", err=True)
 
 
+@cli.command()
+def doctor() -> None:
+    """What this machine can run, and how to fix what it can't."""
+    from testbed.doctor import findings, usable_backend
+
+    found = findings()
+    for finding in found:
+        click.echo(finding.line())
+    if not usable_backend(found):
+        raise EnvironmentProblem("no backend can run here", fix="see the MISSING lines above")
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--resolver", "resolvers", multiple=True, help="resolver to start (repeatable, or 'all')")
+@click.option("--backend", type=click.Choice(["auto", "netns", "docker"]), default="auto", show_default=True)
+def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
+    """Start a scenario's lab and keep it running for manual queries until Ctrl-C (then tear it down)."""
+    import time as _time
+
+    from testbed.runner import LabPool, build_scenario
+    from testbed.topology import plan
+
+    (loaded,) = load((scenario,))
+    backend = pick_backend(backend)
+    with LabPool(backend, pick_resolvers(resolvers, backend)) as pool:
+        lab = pool.lab_for(loaded)
+        topology = plan(loaded, pool.resolvers, lab.topology.subnet)
+        lab.load(build_scenario(loaded, topology, pool.clock, pool.keystore, lab.next_serial()))
+        prefix = "" if backend == "docker" else f"ip netns exec testbed-{lab.lab_id}-probe "
+        click.echo(f"lab {lab.lab_id} on {backend}, subnet {topology.subnet}, folder {lab.workdir}")
+        for server in topology.servers.values():
+            address = topology.server_address(server.name)
+            click.echo(f"  server   {server.name:10} {address:15} {' '.join(server.zones)}")
+        for name in pool.resolvers:
+            click.echo(f"  resolver {name:10} {topology.resolver_address(name)}")
+        first = pool.resolvers[0] if pool.resolvers else None
+        if first:
+            click.echo(f"try:  {prefix}dig +dnssec @{topology.resolver_address(first)} www.example.jp A")
+        click.echo("Ctrl-C tears the lab down.")
+        while True:
+            _time.sleep(3600)
+
+
 def _register_docker_commands() -> None:
     from testbed.docker_cli import compose, images
 
@@ -287,6 +331,8 @@ def _on_sigterm(signum: int, frame: object) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
+    # a shell starts background jobs with SIGINT ignored; we still want Ctrl-C / kill -INT to unwind the labs
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cli.main(args=argv, prog_name="testbed", standalone_mode=False)
     except TestbedError as exc:
