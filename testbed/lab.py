@@ -20,6 +20,7 @@ from pathlib import Path
 
 import dns.rdatatype
 
+from testbed import timeshim
 from testbed.backends import make_backend
 from testbed.backends.base import Backend, Host, HostSpec
 from testbed.backends.subnets import SubnetLease
@@ -33,6 +34,8 @@ from testbed.zones import BuildContext
 
 LABS_DIR = Path(tempfile.gettempdir()) / "dnssec-testbed"
 AUTH_IMAGE = "auth"
+# TESTBED_VIRTUAL_CLOCK=0 starts resolvers on real time (no time shim); timelines that move the clock then fail early
+VIRTUAL_CLOCK_ENV = "TESTBED_VIRTUAL_CLOCK"
 
 
 def zone_file_name(zone: str) -> str:
@@ -53,7 +56,7 @@ class Lab:
     """Use as a context manager. ``topology`` fixes the shape; zone data comes with each ``load``."""
 
     def __init__(self, topology: Topology, backend: str, resolvers: dict[str, ResolverAdapter],
-                 lease: SubnetLease | None = None, keep: bool = False) -> None:
+                 lease: SubnetLease | None = None, keep: bool = False, virtual_clock: bool | None = None) -> None:
         self.topology = topology
         self.backend_name = backend
         self.adapters = resolvers
@@ -64,7 +67,13 @@ class Lab:
         self.backend: Backend | None = None
         self.servers: dict[str, Host] = {}
         self.resolvers: dict[str, RunningResolver] = {}
-        self._anchor: tuple[str, ...] | None = None
+        self._anchor: tuple[tuple[str, ...], bool] | None = None     # (DS texts, RFC 5011-managed)
+        # The virtual clock: resolvers run with the time shim and read their offset from clock_file. None: on when
+        # the shim can be built here and TESTBED_VIRTUAL_CLOCK is not 0.
+        self.virtual_clock = virtual_clock
+        self.clock_file = self.workdir / "clock" / "offset"
+        self.clock_offset = 0
+        self._shim: Path | None = None
         self._faulted_hosts: set[str] = set()          # hosts with network faults to clear at the next load
         self.generation = 0
         self.timings: dict[str, float] = {}
@@ -101,8 +110,14 @@ class Lab:
         return self.generation
 
     # ---- zone data ------------------------------------------------------------------------------------------
-    def load(self, build: BuildContext) -> None:
-        """Serve ``build``'s zones and point the resolvers at its trust anchor, with empty caches."""
+    def load(self, build: BuildContext, *, flush: bool = True, restart: bool = False) -> None:
+        """Serve ``build``'s zones and point the resolvers at its trust anchor, with empty caches.
+
+        ``flush=False`` (timeline phases) keeps what the resolvers cached, as in the field. The resolvers' clock is
+        set to ``build.clock`` first; a move backward always flushes, since cached TTLs cannot run backward.
+        ``restart`` starts the resolvers afresh even with the same anchor (a timeline with an RFC 5011 anchor must
+        not inherit the key state an earlier timeline left in them).
+        """
         assert self.backend is not None
         t0 = time.monotonic()
         self._clear_network()
@@ -120,12 +135,14 @@ class Lab:
         self._apply_network(build)
         self.timings["servers_s"] = time.monotonic() - t0
 
-        anchor = tuple(build.trust_anchor_ds())
+        anchor = (tuple(build.trust_anchor_ds()), build.trust_anchor_managed)
         t0 = time.monotonic()
-        if anchor != self._anchor:
+        backward = build.clock.offset < self.clock_offset
+        self.set_clock(build.clock.offset)
+        if anchor != self._anchor or restart:
             self._restart_resolvers(anchor)
             self._anchor = anchor
-        else:
+        elif flush or backward:
             self.flush()
         self.timings["resolvers_s"] = time.monotonic() - t0
         self.timings.setdefault("first_load_s", self.timings["servers_s"] + self.timings["resolvers_s"])
@@ -200,12 +217,59 @@ class Lab:
                 time.sleep(0.01)
 
     # ---- resolvers ------------------------------------------------------------------------------------------
-    def _resolver_ctx(self, name: str, anchor: tuple[str, ...]) -> ResolverContext:
+    def _resolver_ctx(self, name: str, anchor: tuple[tuple[str, ...], bool]) -> ResolverContext:
         folder = self.workdir / "hosts" / name
         return ResolverContext(address=self.topology.resolver_address(name), subnet=str(self.topology.subnet),
-                               folder=folder, root_hints=tuple(self.topology.root_hints), trust_anchor_ds=anchor)
+                               folder=folder, root_hints=tuple(self.topology.root_hints), trust_anchor_ds=anchor[0],
+                               managed_anchor=anchor[1])
 
-    def _restart_resolvers(self, anchor: tuple[str, ...]) -> None:
+    # ---- the virtual clock ----------------------------------------------------------------------------------
+    def _virtual_clock_wanted(self) -> bool:
+        if self.virtual_clock is None:
+            self.virtual_clock = os.environ.get(VIRTUAL_CLOCK_ENV, "1") != "0" and timeshim.available()
+        return self.virtual_clock
+
+    def shim_path(self) -> Path:
+        """The time shim inside the lab folder: every backend sees that folder at the same path (docker bind-mounts
+        it), so one copy serves netns processes and containers alike."""
+        if self._shim is None:
+            built = timeshim.build()
+            local = self.workdir / "timeshim" / built.name
+            local.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(built, local)
+            self._shim = local
+        return self._shim
+
+    def on_virtual_clock(self, name: str) -> bool:
+        """Whether resolver ``name`` follows the lab clock (the lab runs the shim and the adapter supports it)."""
+        return self._virtual_clock_wanted() and self.adapters[name].virtual_clock
+
+    def set_clock(self, offset: int) -> None:
+        """Move every resolver on the virtual clock to real time + ``offset`` seconds, from their next time call."""
+        if offset == self.clock_offset and self.clock_file.exists():
+            return
+        if offset and not any(self.on_virtual_clock(name) for name in self.adapters):
+            raise LabError(f"this lab's resolvers run on real time, so the lab clock cannot move by {offset} s",
+                           fix="install gcc so the time shim can be built (testbed timeshim build), and do not set "
+                               f"{VIRTUAL_CLOCK_ENV}=0")
+        timeshim.write_offset(self.clock_file, offset)
+        self.clock_offset = offset
+
+    def _clock_env(self, name: str) -> dict[str, str]:
+        if not self.on_virtual_clock(name):
+            return {}
+        if not self.clock_file.exists():
+            timeshim.write_offset(self.clock_file, self.clock_offset)
+        return timeshim.environment(self.shim_path(), self.clock_file)
+
+    def resolver_exec(self, name: str, argv: list[str], timeout: float = 10.0) -> tuple[int, str]:
+        """Run a control command on a resolver's host, on the same clock as the resolver (rndc checks it)."""
+        running = self.resolvers[name]
+        if self.on_virtual_clock(name):
+            argv = timeshim.wrap(argv, self.shim_path(), self.clock_file)
+        return running.host.exec(argv, timeout=timeout)
+
+    def _restart_resolvers(self, anchor: tuple[tuple[str, ...], bool]) -> None:
         assert self.backend is not None
         for name, adapter in self.adapters.items():
             old = self.resolvers.pop(name, None)
@@ -219,7 +283,8 @@ class Lab:
                 (ctx.folder / rel).write_text(text)
             t0 = time.monotonic()
             host = self.backend.start_host(HostSpec(name=name, address=ctx.address, folder=ctx.folder,
-                                                    image=adapter.image, argv=tuple(adapter.command(ctx))))
+                                                    image=adapter.image, argv=tuple(adapter.command(ctx)),
+                                                    env=self._clock_env(name)))
             reply = self.backend.in_lab(lambda a=ctx.address, h=host: wait_until_answers(a, alive=h.alive))
             if reply is None:
                 reason = "exited" if not host.alive() else "did not answer within 15 s"
@@ -240,7 +305,7 @@ class Lab:
 
     def flush(self) -> None:
         for name, running in self.resolvers.items():
-            rc, out = running.host.exec(running.adapter.flush_command(running.ctx))
+            rc, out = self.resolver_exec(name, running.adapter.flush_command(running.ctx))
             if rc != 0:
                 raise LabError(f"flushing the cache of {name} failed (exit {rc}): {out.strip()}")
 

@@ -92,6 +92,7 @@ class BuildContext:
     keystore: KeyStore
     zones: dict[str, ZoneBuild]
     trust_anchor_override: list[str] | None = None          # DS texts; None: the root's SEP keys
+    trust_anchor_managed: bool = False                      # RFC 5011: resolvers track the anchored zone's keys
     server_behaviour: dict[str, dict[str, Any]] = field(default_factory=dict)   # server -> Behaviour fields
     network: dict[str, dict[str, Any]] = field(default_factory=dict)            # host -> netem/iptables settings
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+# RFC 5011 section 4 key states, as every adapter reports them: AddPend, Valid, Missing, Revoked, Removed
+ANCHOR_STATES = ("pending", "trusted", "missing", "revoked", "removed")
+
 
 @dataclass(frozen=True)
 class ResolverContext:
@@ -26,6 +29,9 @@ class ResolverContext:
     trust_anchor_ds: tuple[str, ...]      # DS records in presentation form: ". IN DS 12345 13 2 ABCD..."
     trust_anchor_dnskey: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+    # RFC 5011: the anchor is only where the resolver starts; it tracks the zone's key rolls itself and keeps the
+    # state in its folder. Adapters whose resolver has no RFC 5011 say so with supports_managed_anchor = False.
+    managed_anchor: bool = False
 
     def root_hints_text(self) -> str:
         lines = [f".\t3600000\tIN\tNS\t{name}" for name, _ in self.root_hints]
@@ -43,6 +49,10 @@ class ResolverAdapter(ABC):
     image: ClassVar[str]                  # compose/<image>/Dockerfile (docker backend)
     version_argv: ClassVar[tuple[str, ...]]
     version_pattern: ClassVar[str] = r"(\d+\.\d+(?:\.\d+)?)"
+    # runs on the lab's virtual clock (the time shim, testbed/timeshim); False: real time only
+    virtual_clock: ClassVar[bool] = True
+    # RFC 5011 automated trust-anchor maintenance (ResolverContext.managed_anchor)
+    supports_managed_anchor: ClassVar[bool] = False
 
     @abstractmethod
     def render(self, ctx: ResolverContext) -> dict[str, str]:
@@ -58,6 +68,19 @@ class ResolverAdapter(ABC):
 
     def prepare(self, ctx: ResolverContext) -> None:  # noqa: B027 - optional hook, most adapters need none
         """Called before each start, e.g. to remove an on-disk cache. Nothing by default."""
+
+    def anchor_status_command(self, ctx: ResolverContext) -> list[str] | None:
+        """With a managed anchor: a command, run on the resolver's host, whose output ``parse_anchor_status`` reads."""
+        return None
+
+    def anchor_refresh_command(self, ctx: ResolverContext) -> list[str] | None:
+        """With a managed anchor: a command that makes the resolver fetch the anchored DNSKEY RRset now, for
+        resolvers that would otherwise wait an hour (RFC 5011 section 2.3's minimum); None when it polls often."""
+        return None
+
+    def parse_anchor_status(self, text: str) -> dict[int, str]:
+        """Root key tag -> RFC 5011 state, one of ``ANCHOR_STATES``, from ``anchor_status_command``'s output."""
+        raise NotImplementedError(f"{self.name} has no RFC 5011 state to read")
 
     def available_locally(self) -> bool:
         return shutil.which(self.binary) is not None
