@@ -1,8 +1,17 @@
 """Scenario files: the typed model (``model``) and the YAML loader that builds it (``loader``)."""
 
-from testbed.scenario.loader import IMPLIED_RCODES, FaultParams, load_paths, load_scenario, scenario_files
+from testbed.scenario.loader import (
+    IMPLIED_RCODES,
+    FaultParams,
+    load_paths,
+    load_scenario,
+    parse_duration,
+    scenario_files,
+)
 from testbed.scenario.model import (
     OUTCOMES,
+    ActionSignature,
+    ActionSpec,
     Check,
     DenialKind,
     Expectation,
@@ -11,6 +20,7 @@ from testbed.scenario.model import (
     Nsec3Params,
     Outcome,
     Override,
+    Phase,
     Scenario,
     SigningSpec,
     Where,
@@ -18,7 +28,7 @@ from testbed.scenario.model import (
 )
 
 __all__ = [
-    "IMPLIED_RCODES", "OUTCOMES", "Check", "DenialKind", "Expectation", "FaultParams", "FaultSpec", "KeyLayout",
-    "Nsec3Params", "Outcome", "Override", "Scenario", "SigningSpec", "Where", "ZoneSpec", "load_paths",
-    "load_scenario", "scenario_files",
+    "IMPLIED_RCODES", "OUTCOMES", "ActionSignature", "ActionSpec", "Check", "DenialKind", "Expectation",
+    "FaultParams", "FaultSpec", "KeyLayout", "Nsec3Params", "Outcome", "Override", "Phase", "Scenario",
+    "SigningSpec", "Where", "ZoneSpec", "load_paths", "load_scenario", "parse_duration", "scenario_files",
 ]

@@ -27,11 +27,14 @@ import yaml
 from testbed.errors import ScenarioError
 from testbed.scenario.model import (
     OUTCOMES,
+    ActionSignature,
+    ActionSpec,
     Check,
     Expectation,
     FaultSpec,
     Nsec3Params,
     Override,
+    Phase,
     QueryFlags,
     Scenario,
     SigningSpec,
@@ -44,11 +47,12 @@ FaultParams = Collection[str]
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 
-_TOP_KEYS = ("name", "summary", "reference", "topology", "zones", "faults", "resolvers", "checks")
+_TOP_KEYS = ("name", "summary", "reference", "topology", "zones", "faults", "resolvers", "checks", "phases")
+_PHASE_KEYS = ("name", "summary", "actions", "checks", "flush")
 _ZONE_KEYS = ("records", "replace_records", "servers", "signing")
 _SIGNING_KEYS = ("signed", "algorithm", "keys", "denial", "nsec3", "ds_digests", "validity_days", "inception_offset")
 _NSEC3_KEYS = ("iterations", "salt", "opt_out")
-_CHECK_KEYS = ("query", "expect", "rcode", "ede", "answer", "reference", "resolver_overrides", "flags")
+_CHECK_KEYS = ("query", "expect", "rcode", "ede", "answer", "reference", "resolver_overrides", "flags", "readiness")
 _FLAG_KEYS = ("do", "ad", "cd")
 _OVERRIDE_KEYS = ("expect", "rcode", "ede", "answer", "reason", "reference")
 
@@ -67,6 +71,23 @@ _NULL = "tag:yaml.org,2002:null"
 # Zone and server names are host names; anything else is almost always a typo or a pasted comment.
 _ZONE_NAME_RE = re.compile(r"^(\.|([A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\.?)+)$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
+# Durations for the lab clock: "30d", "2h", "400s", "1d12h", "2w"; a bare number is seconds.
+_DURATION_RE = re.compile(r"^(?:\d+[wdhms])+$")
+_DURATION_PART_RE = re.compile(r"(\d+)([wdhms])")
+_DURATION_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+# When no action registry is given, a one-value action ("advance: 30d") keeps its value under this key.
+SCALAR_PARAM = "value"
+
+
+def parse_duration(text: str) -> int:
+    """``"30d"`` -> 2592000. Units w, d, h, m, s may be combined (``"1d12h"``); a bare number is seconds.
+    Raises ValueError for anything else."""
+    text = str(text).strip().lower()
+    if text.isdigit():
+        return int(text)
+    if not _DURATION_RE.match(text):
+        raise ValueError(f"{text!r} is not a duration")
+    return sum(int(count) * _DURATION_UNITS[unit] for count, unit in _DURATION_PART_RE.findall(text))
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
@@ -91,12 +112,14 @@ class _Reader:
     """Turns one file's node tree into model objects; knows the file so every error can name it."""
 
     def __init__(self, file: Path, loader: yaml.SafeLoader, known_faults: Mapping[str, FaultParams] | None,
-                 known_resolvers: Collection[str] | None, known_topologies: Collection[str] | None) -> None:
+                 known_resolvers: Collection[str] | None, known_topologies: Collection[str] | None,
+                 known_actions: Mapping[str, ActionSignature] | None = None) -> None:
         self.file = file
         self.loader = loader
         self.known_faults = known_faults
         self.known_resolvers = known_resolvers
         self.known_topologies = known_topologies
+        self.known_actions = known_actions
 
     # ---- errors and primitive values ---------------------------------------------------------------------------
 
@@ -206,8 +229,14 @@ class _Reader:
     # ---- the scenario ------------------------------------------------------------------------------------------
 
     def scenario(self, root: yaml.Node) -> Scenario:
-        top = self.mapping(root, "the scenario", _TOP_KEYS, required=("name", "checks"))
+        top = self.mapping(root, "the scenario", _TOP_KEYS, required=("name",))
         get = _getter(top)
+        if "checks" in top and "phases" in top:
+            self.fail(top["phases"][0], "a scenario has either top-level 'checks' or 'phases' (a timeline), not both.",
+                      "move the top-level checks into a phase, or drop 'phases'.")
+        if "checks" not in top and "phases" not in top:
+            self.fail(root, "the scenario has no 'checks' key, which is required (a timeline has 'phases' instead).",
+                      "add 'checks:' with at least one '- query: NAME TYPE' and 'expect: ...'.")
         name = self.text(get("name"), "'name'")
         reference = self.text(get("reference"), "'reference'") if "reference" in top else ""
         topology = "jp"
@@ -226,7 +255,8 @@ class _Reader:
             zones=self.zones(get("zones")) if "zones" in top else (),
             faults=self.faults(get("faults")) if "faults" in top else (),
             resolvers=self.resolvers(get("resolvers")) if "resolvers" in top else "all",
-            checks=self.checks(get("checks"), reference or None),
+            checks=self.checks(get("checks"), reference or None) if "checks" in top else (),
+            phases=self.phases(get("phases"), reference or None) if "phases" in top else (),
         )
 
     def resolvers(self, node: yaml.Node) -> tuple[str, ...] | str:
@@ -419,6 +449,121 @@ class _Reader:
                 else self.plain(value_node)
         return FaultSpec(fault=fault_id, params=params, where=self.where(node))
 
+    # ---- timeline phases ---------------------------------------------------------------------------------------
+
+    def phases(self, node: yaml.Node, reference: str | None) -> tuple[Phase, ...]:
+        items = self.sequence(node, "'phases'", "'- name: publish-new-key' with 'actions:' and 'checks:' under it")
+        if not items:
+            self.fail(node, "'phases' is empty: a timeline needs at least one phase.",
+                      "add '- name: ...' with 'actions:' and 'checks:' under it.")
+        phases: dict[str, Phase] = {}
+        for index, item in enumerate(items, 1):
+            phase = self.phase(item, index, reference)
+            if phase.name in phases:
+                first = phases[phase.name].where
+                self.fail(item, f"two phases are named {phase.name!r} (first on line {first.line if first else '?'}).",
+                          "give every phase its own name: reports and the readiness grid show phases by name.")
+            phases[phase.name] = phase
+        if not any(p.checks for p in phases.values()):
+            self.fail(node, "no phase has checks: a timeline must check something.",
+                      "add 'checks:' to the phases, at least after the last step.")
+        return tuple(phases.values())
+
+    def phase(self, node: yaml.Node, index: int, reference: str | None) -> Phase:
+        fields = self.mapping(node, f"phase {index}", _PHASE_KEYS, required=("name",))
+        get = _getter(fields)
+        name = self.text(get("name"), f"'name' of phase {index}")
+        what = f"phase {name!r}"
+        actions: tuple[ActionSpec, ...] = ()
+        if "actions" in fields:
+            items = self.sequence(get("actions"), f"'actions' of {what}",
+                                  "'- advance: 30d' or '- publish-key: {zone: example.jp., key: zsk-2, role: zsk}'")
+            actions = tuple(self.action(item, i, what) for i, item in enumerate(items, 1))
+        checks: tuple[Check, ...] = ()
+        if "checks" in fields:
+            check_nodes = self.sequence(get("checks"), f"'checks' of {what}",
+                                        "'- query: www.example.jp. A' with 'expect: secure' under it")
+            checks = tuple(self.check(item, i, reference) for i, item in enumerate(check_nodes, 1))
+        if not actions and not checks:
+            self.fail(node, f"{what} has neither actions nor checks.", "add 'actions:', 'checks:' or both.")
+        return Phase(
+            name=name,
+            actions=actions,
+            checks=checks,
+            flush=self.boolean(get("flush"), f"'flush' in {what}") if "flush" in fields else False,
+            summary=self.text(get("summary"), f"'summary' of {what}", allow_empty=True) if "summary" in fields else "",
+            where=self.where(node),
+        )
+
+    def action(self, node: yaml.Node, index: int, phase: str) -> ActionSpec:
+        """``- ACTION: {param: value, ...}``, ``- ACTION: VALUE`` (its one main parameter) or a bare ``- ACTION``."""
+        example = "e.g. '- advance: 30d' or '- retire-key: {zone: example.jp., key: zsk}'"
+        if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
+            name_node, value_node = node, None
+        elif isinstance(node, yaml.MappingNode) and len(node.value) == 1:
+            name_node, value_node = node.value[0]
+        else:
+            self.fail(node, f"action {index} of {phase} must be one 'ACTION: PARAMETERS' pair, got {_describe(node)}.",
+                      f"write one action per list item, {example}.")
+        name = self.text(name_node, f"the action name in action {index} of {phase}")
+        signature: ActionSignature | None = None
+        if self.known_actions is not None:
+            if name not in self.known_actions:
+                known = sorted(self.known_actions)
+                self.fail(name_node, f"unknown action {name!r} in {phase}.",
+                          f"{_suggest(name, known)}Known actions: {', '.join(known)}.")
+            signature = self.known_actions[name]
+        what = f"action {name!r} in {phase}"
+        params: dict[str, Any] = {}
+        if value_node is None or (isinstance(value_node, yaml.ScalarNode) and value_node.tag == _NULL):
+            pass
+        elif isinstance(value_node, yaml.MappingNode):
+            for key_node, item in value_node.value:
+                key = self.text(key_node, f"a parameter name of {what}")
+                if signature is not None and key not in signature.params:
+                    allowed = sorted(signature.params)
+                    self.fail(key_node, f"{what} has no parameter {key!r}.",
+                              f"{_suggest(key, allowed)}Its parameters are: {', '.join(allowed) or 'none'}.")
+                if key in params:
+                    self.fail(key_node, f"parameter {key!r} appears twice in {what}.", "keep only one.")
+                params[key] = self.action_value(item, signature.params[key] if signature else "any",
+                                                f"'{key}' of {what}")
+        else:
+            if signature is not None and signature.scalar is None:
+                self.fail(value_node, f"{what} takes 'key: value' parameters, not one value.",
+                          f"write it as '{name}: {{{', '.join(f'{p}: ...' for p in signature.params)}}}'.")
+            key = signature.scalar if signature is not None and signature.scalar else SCALAR_PARAM
+            kind = signature.params[key] if signature is not None else "any"
+            params[key] = self.action_value(value_node, kind, f"the value of {what}")
+        if signature is not None:
+            missing = [p for p in signature.required if p not in params]
+            if missing:
+                self.fail(node, f"{what} needs the parameter(s): {', '.join(missing)}.",
+                          f"add {missing[0]}: ... to it.")
+        return ActionSpec(action=name, params=params, where=self.where(node))
+
+    def action_value(self, node: yaml.Node, kind: str, what: str) -> Any:
+        if kind == "zone":
+            return self.zone_name(node, what)
+        if kind == "zones":
+            return tuple(self.zone_name(item, what) for item in self.one_or_many(node))
+        if kind == "duration":
+            if isinstance(node, yaml.ScalarNode) and node.tag == _INT:
+                return self.integer(node, what, 0, 100 * 365 * 86400)
+            text = self.text(node, what)
+            try:
+                return parse_duration(text)
+            except ValueError:
+                self.fail(node, f"{what} is {text!r}, which is not a duration.",
+                          "write a number with a unit: 400s, 90m, 2h, 30d, 2w (or combined: 1d12h).")
+        if kind == "int":
+            return self.integer(node, what, 0, 2**31 - 1)
+        if kind == "bool":
+            return self.boolean(node, what)
+        if kind == "text":
+            return self.loose_text(node, what)
+        return self.plain(node)
+
     # ---- checks ------------------------------------------------------------------------------------------------
 
     def checks(self, node: yaml.Node, reference: str | None) -> tuple[Check, ...]:
@@ -445,8 +590,10 @@ class _Reader:
         if "resolver_overrides" in fields:
             overrides = self.overrides(get("resolver_overrides"), expect, qtype, what)
         flags = self.flags(get("flags"), what) if "flags" in fields else QueryFlags()
+        readiness = self.choice(get("readiness"), f"'readiness' in {what}", ("ok",)) if "readiness" in fields else None
         return Check(qname=qname, qtype=qtype, expect=expect, overrides=overrides,
-                     reference=own_reference or reference, where=self.where(node), flags=flags)
+                     reference=own_reference or reference, where=self.where(node), flags=flags,
+                     readiness=readiness)  # type: ignore[arg-type]  # validated by choice() above
 
     def flags(self, node: yaml.Node, what: str) -> QueryFlags:
         """``flags: {cd: true}``: the query's DO, AD and CD bits; the ones not named keep the default."""
@@ -582,11 +729,13 @@ def _yaml_error(file: Path, exc: yaml.YAMLError) -> ScenarioError:
 
 def load_scenario(path: Path, *, known_faults: Mapping[str, FaultParams] | None = None,
                   known_resolvers: Iterable[str] | None = None,
-                  known_topologies: Iterable[str] | None = None) -> Scenario:
+                  known_topologies: Iterable[str] | None = None,
+                  known_actions: Mapping[str, ActionSignature] | None = None) -> Scenario:
     """Read and validate one scenario file.
 
     ``known_faults`` maps fault ids to the parameter names each accepts, ``known_resolvers`` lists resolver
-    adapter names and ``known_topologies`` preset names; when one is ``None`` that part is not checked.
+    adapter names, ``known_topologies`` preset names and ``known_actions`` the timeline actions' signatures;
+    when one is ``None`` that part is not checked.
     Raises ``ScenarioError`` naming the file and line of the first problem.
     """
     path = Path(path)
@@ -608,7 +757,7 @@ def load_scenario(path: Path, *, known_faults: Mapping[str, FaultParams] | None 
     try:
         reader = _Reader(path, loader, known_faults,
                          None if known_resolvers is None else frozenset(known_resolvers),
-                         None if known_topologies is None else frozenset(known_topologies))
+                         None if known_topologies is None else frozenset(known_topologies), known_actions)
         return reader.scenario(root)
     except yaml.YAMLError as exc:  # constructing a fault parameter's value can still fail (bad tags, ...)
         raise _yaml_error(path, exc) from None
@@ -639,9 +788,11 @@ def scenario_files(paths: Iterable[Path]) -> list[Path]:
 
 def load_paths(paths: list[Path], *, known_faults: Mapping[str, FaultParams] | None = None,
                known_resolvers: Iterable[str] | None = None,
-               known_topologies: Iterable[str] | None = None) -> list[Scenario]:
+               known_topologies: Iterable[str] | None = None,
+               known_actions: Mapping[str, ActionSignature] | None = None) -> list[Scenario]:
     """Load every scenario under ``paths`` (see ``scenario_files``); stops at the first bad file."""
     resolvers = None if known_resolvers is None else frozenset(known_resolvers)
     topologies = None if known_topologies is None else frozenset(known_topologies)
-    return [load_scenario(f, known_faults=known_faults, known_resolvers=resolvers, known_topologies=topologies)
+    return [load_scenario(f, known_faults=known_faults, known_resolvers=resolvers, known_topologies=topologies,
+                          known_actions=known_actions)
             for f in scenario_files(paths)]

@@ -128,6 +128,9 @@ class Check:
     reference: str | None = None             # RFC section this expectation rests on (defaults to the scenario's)
     where: Where | None = None
     flags: QueryFlags = QueryFlags()         # query flags; the default query is DO=1, AD=0, CD=0
+    # Timelines: "ok" says a validation failure this check expects is the right answer (a registrant's own broken
+    # DS, say), not an outage of the rollout; the readiness verdict then does not count it as broken.
+    readiness: Literal["ok"] | None = None
 
     @property
     def query_text(self) -> str:
@@ -137,6 +140,44 @@ class Check:
 
     def override_for(self, resolver: str) -> Override | None:
         return next((o for o in self.overrides if o.resolver == resolver), None)
+
+
+@dataclass(frozen=True)
+class ActionSignature:
+    """What the loader needs to know of one timeline action (testbed/timeline/actions.py registers them).
+
+    ``params`` maps each parameter to its kind, which the loader checks: ``zone`` (a zone name), ``duration``
+    ("30d", "2h", "400s" or seconds), ``int``, ``bool``, ``text`` or ``any``. ``scalar`` names the parameter a
+    one-value form fills (``advance: 30d`` is ``advance: {by: 30d}``).
+    """
+
+    params: dict[str, str]
+    scalar: str | None = None
+    required: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One step of a timeline phase: an action id and its parameters, as written."""
+
+    action: str
+    params: dict[str, Any] = field(default_factory=dict)
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a timeline: actions on the lab's zones, keys and clock, then checks on every resolver.
+
+    Resolvers keep their caches from the phase before, as they would in the field, unless ``flush`` is set.
+    """
+
+    name: str
+    actions: tuple[ActionSpec, ...] = ()
+    checks: tuple[Check, ...] = ()
+    flush: bool = False
+    summary: str = ""
+    where: Where | None = None
 
 
 @dataclass(frozen=True)
@@ -150,3 +191,8 @@ class Scenario:
     faults: tuple[FaultSpec, ...] = ()
     resolvers: tuple[str, ...] | Literal["all"] = "all"
     checks: tuple[Check, ...] = ()
+    phases: tuple[Phase, ...] = ()           # a timeline: either phases or top-level checks, never both
+
+    @property
+    def is_timeline(self) -> bool:
+        return bool(self.phases)
