@@ -16,7 +16,7 @@ from testbed.faults import registry as fault_registry
 from testbed.faults.registry import LAYER_ORDER, Layer
 from testbed.lab import Lab
 from testbed.resolvers import ResolverAdapter, get_adapter
-from testbed.scenario.model import Scenario
+from testbed.scenario.model import Check, Scenario
 from testbed.topology import DEFAULT_SUBNET, Topology, plan
 from testbed.zones import BuildContext, KeyStore, prepare, sign_all
 
@@ -160,13 +160,26 @@ def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], b
 
 def run_scenario(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
                  on_verdict: OnVerdict | None = None) -> list[Verdict]:
+    if scenario.is_timeline:
+        # imported here: the timeline package builds on this module (apply_faults, run_checks)
+        from testbed.timeline.run import run_timeline
+
+        return run_timeline(lab, scenario, pool, result, on_verdict)
     topology = plan(scenario, pool.resolvers, lab.topology.subnet)
     ctx = build_scenario(scenario, topology, pool.clock, pool.keystore, lab.next_serial())
     lab.load(ctx)
+    return run_checks(lab, scenario, scenario.checks, scenario_resolvers(scenario, pool.adapters.values()), result,
+                      on_verdict)
+
+
+def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: Iterable[ResolverAdapter],
+               result: RunResult, on_verdict: OnVerdict | None = None, *, phase: str | None = None) -> list[Verdict]:
+    """Ask every resolver every check against what the lab serves now; ``phase`` labels a timeline's verdicts."""
+    checks = list(checks)
     verdicts = []
-    for adapter in scenario_resolvers(scenario, pool.adapters.values()):
+    for adapter in adapters:
         resolver = adapter.name
-        for check in scenario.checks:
+        for check in checks:
             log_mark = len(lab.resolver_log(resolver))
             t0 = time.monotonic()
             # flags are passed only when a check sets them, so labs without the keywords keep working
@@ -174,7 +187,7 @@ def run_scenario(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
             observation = (lab.observe(resolver, check.qname, check.qtype) if flags.is_default
                            else lab.observe(resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad, cd=flags.cd))
             verdict = evaluate(check, resolver, observation, family=family(adapter))
-            verdict = replace(verdict, scenario=scenario.name, file=scenario.file,
+            verdict = replace(verdict, scenario=scenario.name, file=scenario.file, phase=phase,
                               duration_ms=round((time.monotonic() - t0) * 1000, 1))
             if verdict.status in ("fail", "error"):
                 # evidence: what the resolver logged while it answered this check, and nothing older

@@ -1,0 +1,150 @@
+"""Build one phase: the topology's zones, changed and signed as the ``LabState`` says, at the lab clock's time.
+
+The same pipeline as a plain scenario (``runner.build_scenario``): unsigned data, keys, signing bottom-up so each
+parent carries its children's DS, then the scenario's faults at their layers. What the state adds: replaced records
+and TTLs, the keys each zone publishes and signs with (which need not be the same set), the DS set each parent
+publishes, the denial settings, and zones whose signer is paused (served exactly as last signed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdataset
+import dns.rdatatype
+import dns.rrset
+
+from testbed.clock import LabClock
+from testbed.dnssec import Key, sign_rrset, sign_zone
+from testbed.errors import ScenarioError
+from testbed.faults.common import find_rrset, replace_rrsigs
+from testbed.faults.registry import LAYER_ORDER
+from testbed.runner import apply_faults
+from testbed.scenario.model import Scenario
+from testbed.timeline.state import LabState, ZoneState
+from testbed.topology import Topology
+from testbed.zones import DELEGATION_TTL, BuildContext, KeyStore, ZoneBuild, add_ds, prepare, sign_options
+
+IN = dns.rdataclass.IN
+
+
+class PhaseBuilder:
+    """Builds the phases of one timeline; remembers each zone's last signed form for paused signers."""
+
+    def __init__(self, scenario: Scenario, topology: Topology, keystore: KeyStore) -> None:
+        self.scenario = scenario
+        self.topology = topology
+        self.keystore = keystore
+        self.last: dict[str, ZoneBuild] = {}
+
+    def build(self, state: LabState, serial: int) -> BuildContext:
+        ctx = prepare(self.topology, state.clock, self.keystore, serial)
+        for build in ctx.zones.values():
+            apply_zone_state(build, state.zones[build.name], state.clock)
+        for layer in LAYER_ORDER:
+            if layer == "signed":
+                self.sign(ctx, state)
+            apply_faults(ctx, self.scenario, layer)
+        ctx.trust_anchor_override = list(state.anchor)
+        ctx.trust_anchor_managed = state.anchor_managed
+        return ctx
+
+    def sign(self, ctx: BuildContext, state: LabState) -> None:
+        """``zones.sign_all`` with the state's DS TTLs, unpublished signing keys and paused signers."""
+        deepest_first = sorted(ctx.zones.values(), key=lambda b: -len(b.origin.labels))
+        for build in deepest_first:
+            if build.plan.parent is not None:
+                parent = ctx.zones[build.plan.parent]
+                add_ds(parent.unsigned, build.name, build.ds_records())
+                ttl = state.zones[build.name].ds_ttl
+                rdataset = parent.unsigned.get_rdataset(build.origin, dns.rdatatype.DS)
+                if ttl is not None and rdataset is not None:
+                    rdataset.ttl = ttl
+        for build in deepest_first:
+            zone = state.zones[build.name]
+            previous = self.last.get(build.name)
+            if zone.signer_paused and not zone.resign_once and previous is not None and previous.signed is not None:
+                # the signer is stopped: serve what it last made, old serial and ageing signatures included
+                build.signed = previous.signed
+                build.options = previous.options
+            elif build.is_signed and build.keys:
+                assert build.options is not None
+                build.signed = sign_zone(build.unsigned, build.keys, build.options)
+                hide_unpublished(build, zone)
+            zone.resign_once = False
+            self.last[build.name] = build
+
+
+def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None:
+    """Records, TTLs, keys, parent DS and signing options of one zone, before anything is signed."""
+    signing = dataclasses.replace(build.plan.signing, signed=zone.signed, algorithm=zone.algorithm,
+                                  denial=zone.denial, nsec3=zone.nsec3, ds_digests=zone.ds_digests,
+                                  validity_days=zone.validity_days, inception_offset=zone.inception_offset)
+    build.plan = dataclasses.replace(build.plan, signing=signing)
+    origin = build.origin
+    for (owner, rdtype), (ttl, texts) in zone.rrsets.items():
+        name = dns.name.from_text(owner)
+        node = build.unsigned.find_node(name, create=True)
+        node.delete_rdataset(IN, dns.rdatatype.from_text(rdtype))
+        rdataset = node.find_rdataset(IN, dns.rdatatype.from_text(rdtype), create=True)
+        rdataset.update_ttl(ttl)
+        for text in texts:
+            rdataset.add(dns.rdata.from_text(IN, rdtype, text, origin=origin))
+    for (owner, rdtype), ttl in zone.ttls.items():
+        rdataset = build.unsigned.get_rdataset(dns.name.from_text(owner), dns.rdatatype.from_text(rdtype))
+        if rdataset is None:
+            raise ScenarioError(f"set-ttl: zone {zone.name} has no {owner} {rdtype} RRset",
+                                fix="name an RRset the zone has")
+        rdataset.ttl = ttl
+    # the parent publishes what the registry holds, whatever the child does (or whether it is signed at all)
+    build.ds_override = list(zone.parent_ds)
+    if not zone.signed:
+        build.keys = []
+        return
+    build.keys = [k.as_published() for k in zone.active_keys()]
+    # published but not signing (pre-published, retired): the signer keeps DNSKEYs already in the zone
+    signing_keys = {id(k) for k in zone.active_keys()}
+    extra = [k.as_published() for k in zone.published_keys() if id(k) not in signing_keys]
+    if extra:
+        apex = build.unsigned.find_node(origin, create=True)
+        rdataset = apex.find_rdataset(IN, dns.rdatatype.DNSKEY, create=True)
+        rdataset.update_ttl(zone.dnskey_ttl if zone.dnskey_ttl is not None else _soa_ttl(build))
+        for key in extra:
+            rdataset.add(key.dnskey)
+    options = sign_options(signing, clock)
+    build.options = dataclasses.replace(options, dnskey_ttl=zone.dnskey_ttl)
+    if not zone.active_keys():
+        raise ScenarioError(f"zone {zone.name} is signed but no key of it is active, so nothing would sign it",
+                            fix="activate a key, or unsign the zone")
+
+
+def hide_unpublished(build: ZoneBuild, zone: ZoneState) -> None:
+    """Take the DNSKEYs of active-but-unpublished keys out of the signed DNSKEY RRset (``sign_zone`` publishes every
+    key it signs with) and sign the RRset again with every active KSK, the unpublished ones included: RFC 6781
+    4.1.4's first step has the new algorithm's signatures in the zone before its keys."""
+    hidden = [k.as_published() for k in zone.active_keys() if not k.published]
+    if not hidden or build.signed is None:
+        return
+    assert build.options is not None
+    signed = build.signed
+    origin = build.origin
+    keep = find_rrset(signed, origin, dns.rdatatype.DNSKEY)
+    dnskeys = dns.rrset.RRset(origin, IN, dns.rdatatype.DNSKEY)
+    dnskeys.update_ttl(keep.ttl)
+    hidden_rdata = {k.dnskey for k in hidden}
+    for rdata in keep:
+        if rdata not in hidden_rdata:
+            dnskeys.add(rdata)
+    node = signed.find_node(origin)
+    node.replace_rdataset(dns.rdataset.from_rdata_list(keep.ttl, list(dnskeys)))
+    signers: list[Key] = [k for k in build.keys if k.role in ("ksk", "csk")] or list(build.keys)
+    sigs = [sign_rrset(dnskeys, key, build.options.inception, build.options.expiration) for key in signers]
+    replace_rrsigs(signed, origin, dns.rdatatype.DNSKEY, sigs)
+
+
+def _soa_ttl(build: ZoneBuild) -> int:
+    soa = build.unsigned.get_rdataset(build.origin, dns.rdatatype.SOA)
+    return soa.ttl if soa is not None else DELEGATION_TTL
