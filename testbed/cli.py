@@ -29,9 +29,11 @@ def bundled_scenarios(kind: str = "quickstart") -> Path:
 def known_names() -> dict:
     from testbed.faults import fault_params
     from testbed.resolvers import registry
+    from testbed.timeline import signatures
     from testbed.topology import PRESETS
 
-    return {"known_faults": fault_params(), "known_resolvers": list(registry()), "known_topologies": list(PRESETS)}
+    return {"known_faults": fault_params(), "known_resolvers": list(registry()), "known_topologies": list(PRESETS),
+            "known_actions": signatures()}
 
 
 def load(paths: tuple[Path, ...]) -> list:
@@ -122,6 +124,7 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     with reporter:
         result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add)
     reporter.summary(result)
+    reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
     versions = sorted(result.resolvers.items())
     if json_out:
         from testbed.report.json_report import write_json
@@ -144,7 +147,11 @@ def validate(paths: tuple[Path, ...]) -> None:
     """Check scenario files without running anything."""
     scenarios = load(paths)
     for scenario in scenarios:
-        click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.checks)} checks)")
+        if scenario.is_timeline:
+            checks = sum(len(phase.checks) for phase in scenario.phases)
+            click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.phases)} phases, {checks} checks)")
+        else:
+            click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.checks)} checks)")
 
 
 @cli.command()
@@ -316,9 +323,11 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
 
 def _register_docker_commands() -> None:
     from testbed.docker_cli import compose, images
+    from testbed.timeshim.cli import timeshim
 
     cli.add_command(images)
     cli.add_command(compose)
+    cli.add_command(timeshim)
 
 
 _register_docker_commands()

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from testbed.checks import Verdict
 from testbed.report.common import expected_text, observed_text, query_label, summary_counts
+from testbed.timeline.readiness import NOT_READY, OK, Readiness, readiness
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "xfail": "yellow", "error": "magenta"}
 _RESERVED_LINES = 7  # header, borders, caption and the status line around the live table's rows
@@ -50,6 +51,36 @@ def verdict_table(verdicts: list[Verdict], caption: str | None = None) -> Table:
         table.add_row(Text(v.scenario), Text(v.resolver), Text(query_label(v)), Text(expected_text(v.expected)),
                       Text(observed_text(v)), status)
     return table
+
+
+def readiness_table(grid: Readiness, scenario: str) -> Table:
+    """One timeline's phase x resolver grid: ok, or broken with the checks that show it."""
+    resolvers = grid.resolvers(scenario)
+    table = Table(title=Text(f"readiness: {scenario}"), title_justify="left", expand=False)
+    table.add_column("phase", overflow="fold")
+    for resolver in resolvers:
+        table.add_column(resolver, overflow="fold")
+    for phase, cells in grid.grid[scenario].items():
+        row = [Text(phase)]
+        for resolver in resolvers:
+            cell = cells.get(resolver)
+            if cell is None:
+                row.append(Text("-", style="dim"))
+            elif cell.status == OK:
+                row.append(Text("ok", style="green"))
+            else:
+                # the failing names follow the table (readiness_lines): cells stay narrow enough for a terminal
+                row.append(Text("broken", style="bold red"))
+        table.add_row(*row)
+    return table
+
+
+def readiness_lines(grid: Readiness) -> list[str]:
+    """The verdict line, then one line per broken cell naming the phase, the resolver and the failing names."""
+    lines = [grid.verdict]
+    for scenario, phase, resolver, failing in grid.broken():
+        lines.append(f"  {scenario} / {phase}: {resolver} broken ({', '.join(failing)})")
+    return lines
 
 
 class ConsoleReporter:
@@ -129,6 +160,24 @@ class ConsoleReporter:
         style = ("bold red" if counts["fail"] or counts["error"] else "bold green") if self.live_mode else None
         self.console.print(Text(line, style=style or ""), highlight=False)
         return line
+
+    def readiness(self, result: object = None) -> str | None:
+        """For a run with timelines: print each one's phase x resolver grid and READY / NOT READY; return the
+        verdict (None without timelines). ``result`` as for ``summary``."""
+        verdicts: list[Verdict] = self.verdicts
+        if result is not None:
+            verdicts = list(getattr(result, "verdicts", result))
+        grid = readiness(verdicts)
+        if grid is None:
+            return None
+        for scenario in grid.grid:
+            self.console.print(readiness_table(grid, scenario))
+        lines = readiness_lines(grid)
+        style = "bold red" if grid.verdict == NOT_READY else "bold green"
+        self.console.print(Text(lines[0], style=style if self.live_mode else ""), highlight=False)
+        for line in lines[1:]:
+            self.console.print(Text(line), soft_wrap=True, highlight=False)
+        return grid.verdict
 
     def _render(self) -> Group:
         # Only the newest rows fit on screen; redrawing more than the terminal height garbles the live view.

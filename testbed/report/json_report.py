@@ -10,6 +10,7 @@ from typing import Any
 from testbed import __version__
 from testbed.checks import Verdict
 from testbed.report.common import summary_counts
+from testbed.timeline.readiness import readiness
 
 
 def result_record(verdict: Verdict) -> dict[str, Any]:
@@ -39,13 +40,18 @@ def run_document(verdicts: Iterable[Verdict], backend: str,
                  resolvers: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """The whole run as a JSON-ready dict (the HTML report can render from this too)."""
     verdicts = list(verdicts)
-    return {
+    document: dict[str, Any] = {
         "version": __version__,
         "backend": backend,
         "resolvers": [{"name": name, "version": version} for name, version in resolvers],
         "results": [result_record(v) for v in verdicts],
         "summary": summary_counts(verdicts),
     }
+    # timelines only (an addition to DESIGN.md's shape): {scenario: {phase: {resolver: "ok"|"broken"}}, "verdict"}
+    grid = readiness(verdicts)
+    if grid is not None:
+        document["readiness"] = grid.to_json()
+    return document
 
 
 def write_json(path: Path, verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]]) -> None:

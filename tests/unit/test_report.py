@@ -51,7 +51,9 @@ def test_json_follows_design_md(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     write_json(out, verdicts(), backend="netns", resolvers=RESOLVERS)
     doc = json.loads(out.read_text())
-    assert set(doc) == {"version", "backend", "resolvers", "results", "summary"}
+    # "readiness" is there because the fixture has timeline verdicts (a phase); see test_timeline_readiness.py
+    assert set(doc) == {"version", "backend", "resolvers", "results", "summary", "readiness"}
+    assert doc["readiness"] == {"nsec3-optout": {"after": {"bind": "broken", "unbound": "ok"}}, "verdict": "NOT READY"}
     assert doc["version"] == __version__ and doc["backend"] == "netns"
     assert doc["resolvers"] == [{"name": "unbound", "version": "1.19.2"}, {"name": "bind", "version": "9.18.28"}]
     assert doc["summary"] == {"pass": 2, "fail": 1, "xfail": 1, "error": 1}
