@@ -34,15 +34,19 @@ def ask(address: str, qname: str, qtype: str, *, cd: bool = False, timeout: floa
     if cd:
         query.flags |= dns.flags.CD
     deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        try:
-            response = dns.query.udp(query, address, timeout=min(RETRY_EVERY, max(left, 0.01)),
-                                     ignore_unexpected=True)
-            break
-        except dns.exception.Timeout:
-            if time.monotonic() >= deadline:
-                raise
+    # One socket for every retry: a resolver that does not join a repeated query to the one in progress (Knot
+    # Resolver) answers each to the port it came from, so the answer to the first may arrive during the third.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)     # dnspython waits on a given socket itself and wants it non-blocking
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                response = dns.query.udp(query, address, timeout=min(RETRY_EVERY, max(left, 0.01)),
+                                         ignore_unexpected=True, sock=sock)
+                break
+            except dns.exception.Timeout:
+                if time.monotonic() >= deadline:
+                    raise
     if response.flags & dns.flags.TC:
         response = dns.query.tcp(query, address, timeout=max(deadline - time.monotonic(), 1.0))
     return response
