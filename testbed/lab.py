@@ -34,6 +34,8 @@ from testbed.zones import BuildContext
 
 LABS_DIR = Path(tempfile.gettempdir()) / "dnssec-testbed"
 AUTH_IMAGE = "auth"
+RELOAD_LOGGED = "testbed.auth: reloaded "     # what the builtin server logs once a SIGHUP reload is in place
+RELOAD_FAILED = "testbed.auth: reload failed"
 # TESTBED_VIRTUAL_CLOCK=0 starts resolvers on real time (no time shim); timelines that move the clock then fail early
 VIRTUAL_CLOCK_ENV = "TESTBED_VIRTUAL_CLOCK"
 
@@ -75,6 +77,9 @@ class Lab:
         self.clock_offset = 0
         self._shim: Path | None = None
         self._faulted_hosts: set[str] = set()          # hosts with network faults to clear at the next load
+        # Resolvers remember how each server behaved (EDNS support, timeouts, throttling) beyond what a cache flush
+        # clears (PowerDNS 4.8 has no command for it): after server or network faults they start afresh.
+        self._servers_misbehaved = False
         self.generation = 0
         self.timings: dict[str, float] = {}
 
@@ -131,7 +136,9 @@ class Lab:
                 host.signal(signal.SIGHUP)
         for server in self.topology.servers.values():
             self._wait_server(server.name, build)
-        # network faults last: a server that is "unreachable" must still have loaded its zones for the next scenario
+        # Misbehaviour after the wait: a server that truncates, refuses or drops everything could not show that it
+        # serves this build's zones. Network faults last: an "unreachable" server must still have loaded its zones.
+        self._apply_behaviour(build)
         self._apply_network(build)
         self.timings["servers_s"] = time.monotonic() - t0
 
@@ -139,11 +146,12 @@ class Lab:
         t0 = time.monotonic()
         backward = build.clock.offset < self.clock_offset
         self.set_clock(build.clock.offset)
-        if anchor != self._anchor or restart:
+        if anchor != self._anchor or restart or (flush and self._servers_misbehaved):
             self._restart_resolvers(anchor)
             self._anchor = anchor
         elif flush or backward:
             self.flush()
+        self._servers_misbehaved = any(build.server_behaviour.values()) or any(build.network.values())
         self.timings["resolvers_s"] = time.monotonic() - t0
         self.timings.setdefault("first_load_s", self.timings["servers_s"] + self.timings["resolvers_s"])
 
@@ -172,18 +180,39 @@ class Lab:
         server = self.topology.servers[name]
         folder = self._server_folder(name)
         folder.mkdir(parents=True, exist_ok=True)
-        zones = {}
         for zone in server.zones:
             path = folder / zone_file_name(zone)
             tmp = path.with_suffix(".tmp")
             build.zones[zone].zone().to_file(str(tmp), relativize=False, want_origin=False)
             tmp.replace(path)
-            zones[zone] = path.name
+        self._write_config(name, {})      # well-behaved until the lab has seen it serve (_apply_behaviour)
+
+    def _write_config(self, name: str, behaviour: dict) -> None:
+        server = self.topology.servers[name]
+        zones = {zone: zone_file_name(zone) for zone in server.zones}
         listen = [{"address": self.topology.server_address(name), "port": 53, "zones": list(server.zones),
-                   "behaviour": build.server_behaviour.get(name, {})}]
-        config = folder / "config.json"
+                   "behaviour": behaviour}]
+        config = self._server_folder(name) / "config.json"
         config.with_suffix(".tmp").write_text(json.dumps({"listen": listen, "zones": zones}, indent=1))
         config.with_suffix(".tmp").replace(config)
+
+    def _apply_behaviour(self, build: BuildContext, timeout: float = 15.0) -> None:
+        """Switch on the server-behaviour faults of ``build``: new config, SIGHUP, wait for the server's log to say
+        it reloaded (its answers cannot tell: it may be set to send none)."""
+        for name, behaviour in build.server_behaviour.items():
+            if not behaviour:
+                continue
+            host = self.servers[name]
+            log = host.log_text()
+            done, failed = log.count(RELOAD_LOGGED), log.count(RELOAD_FAILED)
+            self._write_config(name, behaviour)
+            host.signal(signal.SIGHUP)
+            deadline = time.monotonic() + timeout
+            while (log := host.log_text()).count(RELOAD_LOGGED) <= done:
+                if not host.alive() or time.monotonic() > deadline or log.count(RELOAD_FAILED) > failed:
+                    raise LabError(f"authoritative server {name} did not take its behaviour {behaviour}:\n"
+                                   f"{tail(host.log_text())}", fix="see the server log above")
+                time.sleep(0.01)
 
     def _server_spec(self, name: str) -> HostSpec:
         folder = self._server_folder(name)
