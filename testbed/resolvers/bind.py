@@ -11,8 +11,10 @@ the flush runs inside the resolver's host (its own namespace or container).
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 import dns.rdata
 import dns.rdataclass
@@ -23,6 +25,8 @@ from testbed.resolvers.base import ResolverAdapter, ResolverContext
 
 RNDC_PORT = 953
 RNDC_KEY_NAME = "testbed-rndc"
+# `rndc managed-keys status`: "keyid: 12345" then indented lines, one of them the key's RFC 5011 state
+_MKEY_RE = re.compile(r"^[ \t]*keyid: (\d+)\n((?:\t.*\n?)*)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -70,14 +74,17 @@ class Bind(ResolverAdapter):
     version_argv = ("-v",)
     version_pattern = r"BIND (\S+)"          # "BIND 9.18.49-1~deb12u3-Debian (Extended Support Version) <id:>"
     rndc_binary = "rndc"
+    supports_managed_anchor = True
 
     def render(self, ctx: ResolverContext) -> dict[str, str]:
         folder = ctx.folder
         # A fresh 256-bit HMAC key per start: nothing but this lab's rndc can drive this named. Generated here
         # rather than with rndc-confgen so rendering needs no BIND tool and works for the docker backend too.
         secret = base64.b64encode(secrets.token_bytes(32)).decode()
+        # initial-ds: RFC 5011-managed from this DS on (state in managed-keys.bind); static-ds: fixed
+        kind = "initial-ds" if ctx.managed_anchor else "static-ds"
         anchors = "\n".join(
-            f'    {ds.owner} static-ds {ds.key_tag} {ds.algorithm} {ds.digest_type} "{ds.digest_hex}";'
+            f'    {ds.owner} {kind} {ds.key_tag} {ds.algorithm} {ds.digest_type} "{ds.digest_hex}";'
             for ds in map(parse_ds, ctx.trust_anchor_ds))
         conf = f"""// rendered by dnssec-testbed for a lab resolver at {ctx.address}
 include "{folder}/rndc.key";
@@ -137,3 +144,33 @@ options {{
     def flush_command(self, ctx: ResolverContext) -> list[str]:
         # rndc flush empties every view's cache (records, negative answers, bad-cache and ADB)
         return [self.rndc_binary, "-c", str(ctx.folder / "rndc.conf"), "flush"]
+
+    def prepare(self, ctx: ResolverContext) -> None:
+        # RFC 5011 state from an earlier start would outweigh the configured initial-ds anchor
+        for path in Path(ctx.folder).glob("managed-keys.bind*"):
+            path.unlink(missing_ok=True)
+
+    def anchor_status_command(self, ctx: ResolverContext) -> list[str] | None:
+        return [self.rndc_binary, "-c", str(ctx.folder / "rndc.conf"), "managed-keys", "status"] \
+            if ctx.managed_anchor else None
+
+    def anchor_refresh_command(self, ctx: ResolverContext) -> list[str] | None:
+        # named refreshes managed keys at most hourly (RFC 5011 2.3) on its own; ask for it now
+        return [self.rndc_binary, "-c", str(ctx.folder / "rndc.conf"), "managed-keys", "refresh"] \
+            if ctx.managed_anchor else None
+
+    def parse_anchor_status(self, text: str) -> dict[int, str]:
+        states: dict[int, str] = {}
+        for tag, details in _MKEY_RE.findall(text):
+            lowered = details.lower()
+            flags = re.search(r"flags:(.*)", lowered)
+            if flags and "revoke" in flags.group(1):
+                states[int(tag)] = "revoked"
+            elif "trust pending:" in lowered:
+                states[int(tag)] = "pending"
+            elif "trusted since:" in lowered:
+                # a trusted key BIND no longer sees is scheduled for removal: RFC 5011's Missing
+                states[int(tag)] = "missing" if "removal pending:" in lowered else "trusted"
+            elif "no trust" in lowered:
+                states[int(tag)] = "removed"
+        return states

@@ -10,6 +10,7 @@ disk and survives restarts, so ``prepare`` removes it. EDE comes from the ``exte
 
 from __future__ import annotations
 
+import re
 import shutil
 
 from testbed.resolvers.base import ResolverAdapter, ResolverContext
@@ -17,6 +18,17 @@ from testbed.resolvers.bind import parse_ds
 
 CACHE_DIR = "cache"
 CONTROL_SOCKET = "kresd.ctl"
+MANAGED_KEYFILE = "root.keys"
+# RFC 5011 (managed anchor): how often kresd fetches the root DNSKEY RRset, in seconds. Its default follows RFC 5011
+# 2.3 (an hour at least, on a real-time timer); the hold-down itself is compared with the (virtual) wall clock.
+MANAGED_REFRESH_S = 1
+# One Lua line for the control socket: "tag=State" for each root key kresd tracks
+ANCHOR_STATUS_LUA = ("local C = require('ffi').C; local out = {} "
+                     "for _, ta in ipairs(trust_anchors.keysets['\\0'] or {}) do "
+                     "out[#out + 1] = C.kr_dnssec_key_tag(ta.type, ta.rdata, #ta.rdata) .. '=' .. ta.state end "
+                     "return 'keys: ' .. table.concat(out, ' ')")
+_KRESD_STATES = {"AddPend": "pending", "Valid": "trusted", "Missing": "missing", "Revoked": "revoked",
+                 "Removed": "removed"}
 
 # The flush client: kresd 5 has no supported control tool (kresc is marked "highly experimental"), only a unix
 # socket speaking "one Lua line in, result + '> ' prompt out". The same argv must work on the netns host and inside
@@ -55,6 +67,7 @@ class KnotResolver(ResolverAdapter):
     version_argv = ("-V",)
     version_pattern = r"version (\S+)"       # "Knot Resolver, version 5.6.0"
     control_client = "perl"
+    supports_managed_anchor = True
 
     def render(self, ctx: ResolverContext) -> dict[str, str]:
         folder = ctx.folder
@@ -66,6 +79,14 @@ class KnotResolver(ResolverAdapter):
         # normalised through the DS parser: one form for every resolver, and a bad anchor fails here, not in Lua
         anchors = "\n".join(f"trust_anchors.add({lua_string(f'{ds.owner} IN DS {ds.rdata_text}')})"
                              for ds in map(parse_ds, ctx.trust_anchor_ds))
+        files: dict[str, str] = {}
+        if ctx.managed_anchor and ctx.trust_anchor_ds:
+            # RFC 5011: add_file() tracks the root's keys from these DS records and keeps the state in the file
+            # (written afresh at every start). The file exists, so kresd never tries its HTTPS bootstrap.
+            files[MANAGED_KEYFILE] = "\n".join(f"{ds.owner} 3600 IN DS {ds.rdata_text}"
+                                                for ds in map(parse_ds, ctx.trust_anchor_ds)) + "\n"
+            anchors = (f"trust_anchors.add_file({lua_string(str(folder / MANAGED_KEYFILE))})\n"
+                       f"ta_update.refresh_time = {MANAGED_REFRESH_S} * sec")
         conf = f"""-- rendered by dnssec-testbed for a lab resolver at {ctx.address}
 log_target('stderr')
 log_level('info')
@@ -89,7 +110,7 @@ modules.unload('detect_time_skew')
 cache.open(10 * MB, {lua_string('lmdb://' + str(folder / CACHE_DIR))})
 -- RFC 8914 EDE: the extended_error module is loaded by default in 5.6
 """
-        return {"kresd.conf": conf}
+        return {"kresd.conf": conf, **files}
 
     def prepare(self, ctx: ResolverContext) -> None:
         # a cache left by the previous start would answer from the previous zone data and keys
@@ -103,3 +124,16 @@ cache.open(10 * MB, {lua_string('lmdb://' + str(folder / CACHE_DIR))})
 
     def flush_command(self, ctx: ResolverContext) -> list[str]:
         return [self.control_client, "-e", KRESCTL_PERL, str(ctx.folder / CONTROL_SOCKET), FLUSH_LUA, FLUSH_EXPECT]
+
+    def anchor_status_command(self, ctx: ResolverContext) -> list[str] | None:
+        if not ctx.managed_anchor:
+            return None
+        return [self.control_client, "-e", KRESCTL_PERL, str(ctx.folder / CONTROL_SOCKET), ANCHOR_STATUS_LUA,
+                "keys:"]
+
+    def parse_anchor_status(self, text: str) -> dict[int, str]:
+        states: dict[int, str] = {}
+        for tag, state in re.findall(r"(\d+)=(\w+)", text.partition("keys:")[2]):
+            if state in _KRESD_STATES:
+                states[int(tag)] = _KRESD_STATES[state]
+        return states
