@@ -20,7 +20,7 @@ from pathlib import Path
 
 from testbed import __version__
 from testbed.checks import STATUSES, Verdict
-from testbed.report.common import expected_text, scenario_group, summary_counts
+from testbed.report.common import expected_text, query_label, scenario_group, summary_counts
 from testbed.scenario.loader import IMPLIED_RCODES
 from testbed.scenario.model import Expectation
 
@@ -296,8 +296,7 @@ def _detail(cell: Cell, versions: dict[str, str]) -> str:
 
 def _check(v: Verdict) -> str:
     obs, exp = v.observation, v.expected
-    label = f"[{v.phase}] {v.check.query_text}" if v.phase else v.check.query_text
-    lines = [f'<section class="check {v.status}">', f"<h3>{_badge(v.status)} {esc(label)}</h3>"]
+    lines = [f'<section class="check {v.status}">', f"<h3>{_badge(v.status)} {esc(query_label(v))}</h3>"]
     if v.status == "xfail":
         lines.append(f'<p class="reason">documented divergence: {esc(v.reason)}</p>')
         rfc = expected_text(v.check.expect)
