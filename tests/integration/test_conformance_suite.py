@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.integration, requires_netns,
               pytest.mark.skipif(missing_resolvers() is not None, reason=str(missing_resolvers()))]
 
 
-def testbed(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "testbed.cli", *args], capture_output=True, text=True, cwd=cwd,
                           timeout=timeout)
 
@@ -60,7 +60,7 @@ class SuiteRun:
 def suite_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     out = tmp_path_factory.mktemp("conformance")
     junit, html, result = out / "j.xml", out / "m.html", out / "c.json"
-    proc = testbed("run", str(SUITE), "--resolver", "all", "--backend", "netns", "--junit", str(junit),
+    proc = run_cli("run", str(SUITE), "--resolver", "all", "--backend", "netns", "--junit", str(junit),
                    "--html", str(html), "--json", str(result), timeout=RUN_TIMEOUT_S)
     assert result.is_file(), f"the run wrote no result JSON (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
     document = json.loads(result.read_text(encoding="utf-8"))
@@ -90,7 +90,8 @@ def test_run_exits_0_with_every_non_pass_a_documented_xfail(suite_run: SuiteRun)
 
 def test_every_check_of_every_scenario_ran_on_every_resolver(suite_run: SuiteRun) -> None:
     results = suite_run.document["results"]
-    assert len(results) == expected_checks(suite_run.scenarios)
+    expected = expected_checks(suite_run.scenarios)
+    assert len(results) == expected, f"{len(results)} results; the scenario files ask for {expected}"
     assert {r["name"] for r in suite_run.document["resolvers"]} == set(registry())
     assert all(r["version"] and r["version"] != "unknown" for r in suite_run.document["resolvers"])
     ran = Counter(Path(r["file"]).resolve() for r in results)
@@ -102,7 +103,9 @@ def test_junit_has_one_testcase_per_scenario_resolver_check(suite_run: SuiteRun)
     root = ET.parse(suite_run.junit).getroot()
     assert junit_shape_problems(root) == []
     cases = root.findall("testsuite/testcase")
-    assert len(cases) == expected_checks(suite_run.scenarios) == len(suite_run.document["results"])
+    expected = expected_checks(suite_run.scenarios)
+    assert len(cases) == expected == len(suite_run.document["results"]), \
+        f"{len(cases)} testcases, {len(suite_run.document['results'])} JSON results, {expected} checks in the files"
     groups = {Path(s.file).parent.name for s in suite_run.scenarios}
     assert {c.get("classname") for c in cases} == groups
     assert {s.get("name") for s in root.findall("testsuite")} == groups
@@ -119,13 +122,13 @@ def test_html_matrix_has_a_cell_per_scenario_and_resolver(suite_run: SuiteRun) -
     adapters = [cls() for cls in registry().values()]
     pairs = sum(len(scenario_resolvers(s, adapters)) for s in suite_run.scenarios)
     cells = re.findall(r'<td class="cell (pass|xfail|fail|error)" id="c-\d+"', text)
-    assert len(cells) == pairs
+    assert len(cells) == pairs, f"{len(cells)} cells for {pairs} scenario x resolver pairs"
     assert set(cells) <= {"pass", "xfail"}
     assert text.count('<article class="detail"') == pairs
 
 
 def test_at_least_120_faults_each_with_a_scenario() -> None:
-    proc = testbed("faults", "--json")
+    proc = run_cli("faults", "--json")
     assert proc.returncode == 0, proc.stderr
     faults = json.loads(proc.stdout)
     used = {spec.fault for scenario in suite_scenarios() for spec in scenario.faults}
