@@ -42,10 +42,12 @@ def cell(text: object) -> str:
 
 # ---- docs/faults.md -------------------------------------------------------------------------------------------------
 
-def _catalog_rank(fault: Fault) -> int:
-    prefixes = [case.split("-", 1)[0].upper() for case in fault.cases]
-    ranks = [CATALOG_ORDER.index(p) for p in prefixes if p in CATALOG_ORDER]
-    return min(ranks, default=len(CATALOG_ORDER))
+def _catalog_rank(members: list[Fault]) -> int:
+    """A group's place in the catalog: the section most of its case ids come from (a time fault may also name
+    a signature case; it is still a time fault)."""
+    prefixes = Counter(case.split("-", 1)[0].upper() for f in members for case in f.cases)
+    known = [(-count, CATALOG_ORDER.index(p)) for p, count in prefixes.items() if p in CATALOG_ORDER]
+    return min(known)[1] if known else len(CATALOG_ORDER)
 
 
 def _expectation(expect: Expectation | None) -> str:
@@ -63,7 +65,7 @@ def faults_markdown(faults: Mapping[str, Fault]) -> str:
     groups: dict[str, list[Fault]] = {}
     for fault in sorted(faults.values(), key=lambda f: f.id):
         groups.setdefault(fault.group, []).append(fault)
-    order = sorted(groups, key=lambda g: (min(_catalog_rank(f) for f in groups[g]), g))
+    order = sorted(groups, key=lambda g: (_catalog_rank(groups[g]), g))
     cases = {case for f in faults.values() for case in f.cases}
     lines = [
         "# Fault catalog",
