@@ -189,6 +189,13 @@ _NEW_KEY = {"zone": ZONE, "key": KEY,
             "algorithm": ("int", "for a new key: its DNSSEC algorithm (default: the zone's)")}
 
 
+@action("generate-key", reference="RFC 7583 section 3.1 (the Generated state)", params=_NEW_KEY,
+        required=("zone", "key", "role"),
+        summary="make a new key that is neither published nor signing yet (its DS can be submitted: double-DS)")
+def generate_key(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    _make_key(state, env, _signed_zone(state, params), params, published=False, active=False)
+
+
 @action("publish-key", reference="RFC 7583 section 3.2.1 (pre-publication)", params=_NEW_KEY,
         required=("zone", "key"),
         summary="publish a key's DNSKEY without signing with it; a new name makes a new key (pre-publication)")
@@ -230,12 +237,21 @@ def revoke_key(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
     key.active = True
 
 
+@action("unpublish-key", reference="RFC 6781 section 4.1.4 (the DNSKEY removal step)",
+        params={"zone": ZONE, "key": KEY}, required=("zone", "key"),
+        summary="take a key's DNSKEY out of the zone while it still signs: the old algorithm's keys leave before "
+                "its signatures do")
+def unpublish_key(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    _signed_zone(state, params).key(params["key"]).published = False
+
+
 @action("remove-key", reference="RFC 7583 section 3.2.1, 3.3.1", params={"zone": ZONE, "key": KEY},
         required=("zone", "key"), summary="remove a key: its DNSKEY leaves the zone and it signs nothing")
 def remove_key(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
-    zone = _signed_zone(state, params)
-    zone.key(params["key"])
-    del zone.keys[params["key"]]
+    # the key stays known by name: the parent may still publish its DS (withdraw-ds names it)
+    key = _signed_zone(state, params).key(params["key"])
+    key.published = False
+    key.active = False
 
 
 # ---- the parent's DS (the registrar path) ------------------------------------------------------------------------
@@ -338,27 +354,28 @@ def set_denial(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
                              opt_out=bool(params.get("opt_out", zone.nsec3.opt_out)))
 
 
-@action("pause-signer", reference="RFC 4035 section 5.3.1", params={"zone": ZONE}, scalar="zone",
-        required=("zone",),
-        summary="the zone's signer stops: the last signed zone is served unchanged while its signatures age")
-def pause_signer(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
-    _signed_zone(state, params).signer_paused = True
+@action("freeze-zone", reference="RFC 4035 section 5.3.1; RFC 6781 section 4.3.5.1", params={"zone": ZONE},
+        scalar="zone", required=("zone",),
+        summary="the zone's servers keep serving the version published last (a stalled signer or zone transfer): "
+                "changes made from now on wait, and its signatures age")
+def freeze_zone(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    state.zone(params["zone"]).frozen = True
 
 
-@action("resume-signer", reference="RFC 4035 section 5.3.1", params={"zone": ZONE}, scalar="zone",
-        required=("zone",), summary="the zone's signer runs again: the zone is re-signed at every phase")
-def resume_signer(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
-    _signed_zone(state, params).signer_paused = False
+@action("unfreeze-zone", reference="RFC 4035 section 5.3.1", params={"zone": ZONE}, scalar="zone",
+        required=("zone",), summary="publication resumes: the zone's current state is signed and served again")
+def unfreeze_zone(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    state.zone(params["zone"]).frozen = False
 
 
 @action("resign", reference="RFC 4035 section 5.3.1; RFC 6781 section 4.4.2",
         params={"zone": ("zones", "the zone(s) to re-sign (default: every zone)")}, scalar="zone",
-        summary="re-sign now with fresh signatures from the lab clock, also where the signer is paused (once). "
-                "Zones whose signer runs are re-signed at every phase anyway")
+        summary="sign and publish now, with fresh signatures from the lab clock, also a frozen zone (once; it stays "
+                "frozen). Zones not frozen are re-signed at every phase anyway")
 def resign(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
     names = params.get("zone") or tuple(state.zones)
     for name in (names if isinstance(names, tuple | list) else (names,)):
-        state.zone(name).resign_once = True
+        state.zone(name).publish_once = True
 
 
 # ---- data and TTLs -----------------------------------------------------------------------------------------------
@@ -412,7 +429,7 @@ def set_records(state: LabState, params: dict[str, Any], env: ActionEnv) -> None
 @action("advance", reference="RFC 7583 section 3 (the waiting periods)",
         params={"by": ("duration", "how far: 400s, 90m, 2h, 30d, 1d12h")}, scalar="by", required=("by",),
         summary="move the lab clock forward: every resolver on the virtual clock sees the time jump, TTLs run out "
-                "and signatures age; the zones are re-signed at the new time unless their signer is paused")
+                "and signatures age; every zone not frozen is re-signed at the new time")
 def advance(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
     seconds = int(params["by"])
     if seconds <= 0:

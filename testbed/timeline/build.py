@@ -3,7 +3,7 @@
 The same pipeline as a plain scenario (``runner.build_scenario``): unsigned data, keys, signing bottom-up so each
 parent carries its children's DS, then the scenario's faults at their layers. What the state adds: replaced records
 and TTLs, the keys each zone publishes and signs with (which need not be the same set), the DS set each parent
-publishes, the denial settings, and zones whose signer is paused (served exactly as last signed).
+publishes, the denial settings, and frozen zones (served exactly as last published).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ IN = dns.rdataclass.IN
 
 
 class PhaseBuilder:
-    """Builds the phases of one timeline; remembers each zone's last signed form for paused signers."""
+    """Builds the phases of one timeline; remembers each zone's last published form for frozen zones."""
 
     def __init__(self, scenario: Scenario, topology: Topology, keystore: KeyStore) -> None:
         self.scenario = scenario
@@ -53,7 +53,7 @@ class PhaseBuilder:
         return ctx
 
     def sign(self, ctx: BuildContext, state: LabState) -> None:
-        """``zones.sign_all`` with the state's DS TTLs, unpublished signing keys and paused signers."""
+        """``zones.sign_all`` with the state's DS TTLs, unpublished signing keys and frozen zones."""
         deepest_first = sorted(ctx.zones.values(), key=lambda b: -len(b.origin.labels))
         for build in deepest_first:
             if build.plan.parent is not None:
@@ -66,15 +66,15 @@ class PhaseBuilder:
         for build in deepest_first:
             zone = state.zones[build.name]
             previous = self.last.get(build.name)
-            if zone.signer_paused and not zone.resign_once and previous is not None and previous.signed is not None:
-                # the signer is stopped: serve what it last made, old serial and ageing signatures included
-                build.signed = previous.signed
-                build.options = previous.options
+            if zone.frozen and not zone.publish_once and previous is not None:
+                # publication has stalled: serve what was published last, old serial and ageing signatures included
+                build.unsigned, build.signed, build.options = previous.unsigned, previous.signed, previous.options
+                build.keys = previous.keys
             elif build.is_signed and build.keys:
                 assert build.options is not None
                 build.signed = sign_zone(build.unsigned, build.keys, build.options)
                 hide_unpublished(build, zone)
-            zone.resign_once = False
+            zone.publish_once = False
             self.last[build.name] = build
 
 

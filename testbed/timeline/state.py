@@ -75,8 +75,8 @@ class ZoneState:
     ds_ttl: int | None = None                        # TTL of our DS at the parent; None: the delegation TTL
     ttls: dict[tuple[str, str], int] = field(default_factory=dict)             # (owner, TYPE) -> TTL
     rrsets: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = field(default_factory=dict)  # replaced data
-    signer_paused: bool = False                      # serve the last signed zone unchanged (signatures age)
-    resign_once: bool = False                        # a paused signer re-signs at the next build, once
+    frozen: bool = False                             # servers keep the last published version (signatures age)
+    publish_once: bool = False                       # a frozen zone is signed and published once more
 
     def key(self, name: str) -> KeyState:
         if name not in self.keys:
