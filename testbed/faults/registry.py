@@ -60,6 +60,28 @@ def fault(id: str, *, group: str, summary: str, layer: Layer, reference: str,
     return register
 
 
+def variant(id: str, *, of: str, summary: str, preset: dict[str, Any], cases: tuple[str, ...] = (),
+            expect: Expectation | None = None, reference: str | None = None) -> None:
+    """Register fault ``id``: fault ``of`` with some parameters fixed, so that one catalog case is one id.
+
+    The base keeps serving scenarios that want to set those parameters themselves; a scenario that uses the
+    variant can still give the parameters the variant leaves open (the zone, say)."""
+    if of not in _FAULTS:
+        raise ValueError(f"variant {id!r} of unknown fault {of!r}: register the base first")
+    base = _FAULTS[of]
+    unknown = set(preset) - set(base.params)
+    if unknown:
+        raise ValueError(f"variant {id!r} presets {sorted(unknown)}, which fault {of!r} does not take")
+
+    def apply(ctx: BuildContext, params: dict[str, Any]) -> None:
+        base.apply(ctx, {**preset, **params})
+
+    fault(id, group=base.group, summary=summary, layer=base.layer, reference=reference or base.reference,
+          params={k: v for k, v in base.params.items() if k not in preset},
+          required=tuple(p for p in base.required if p not in preset), expect=expect or base.expect,
+          cases=cases)(apply)
+
+
 def registry() -> dict[str, Fault]:
     """Every fault, by id, loading each group module of this package once."""
     global _LOADED

@@ -29,7 +29,7 @@ from testbed.faults.common import (
     signed_zone,
 )
 from testbed.faults.ds import NEXT_KEY, digests_of, ds_for, extra_key, signed_child
-from testbed.faults.registry import fault
+from testbed.faults.registry import fault, variant
 from testbed.scenario.model import Expectation
 from testbed.zones import BuildContext, ZoneBuild
 
@@ -181,3 +181,9 @@ def algorithm_roll_to_unsupported(ctx: BuildContext, params: dict[str, Any]) -> 
     old_ds = ds_for(build.sep_keys(), digests_of(build)) if stage == "both-ds" else []
     build.ds_override = old_ds + new_ds
 
+# The two stages of ROLL-07 as ids of their own, so a scenario names the stage it shows.
+variant("algorithm-roll-to-unsupported-both-ds", of="algorithm-roll-to-unsupported", preset={"stage": "both-ds"},
+        summary="mid-roll to an unsupported algorithm: both DS published, the old algorithm still signs")
+variant("algorithm-roll-to-unsupported-done", of="algorithm-roll-to-unsupported",
+        preset={"stage": "old-ds-removed"},
+        summary="rolled to an unsupported algorithm: only its DS is left, so validators treat the zone as insecure")
