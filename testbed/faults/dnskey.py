@@ -229,31 +229,41 @@ def _tag_sum(data: bytes, start: int = 0) -> int:
     return sum(b if (start + i) & 1 else b << 8 for i, b in enumerate(data))
 
 
-def colliding_rsa_key(target: Key) -> Key:
-    """A real RSA key of ``target``'s algorithm and flags whose key tag equals ``target``'s.
+def colliding_rsa_key(target: Key, moduli: int = 40) -> Key:
+    """A real RSA key of ``target``'s algorithm, size and flags whose key tag equals ``target``'s.
 
-    The key tag is a 16-bit checksum of the DNSKEY rdata; keeping one modulus and stepping the public exponent
-    moves the checksum through every value within a few thousand tries, where fresh keys would take ~65536.
+    The key tag is a 16-bit checksum of the DNSKEY rdata. Keeping one modulus and choosing the 3-byte public
+    exponent (bytes e2 e1 e0 add e2 + 256*e1 + e0 to the sum) reaches almost every tag at once, where fresh keys
+    would take ~65536 tries. A modulus can still miss the tag: the checksum keeps e's residue modulo 3, 5 and 17
+    (255 = 3*5*17), and an exponent sharing a factor with lambda(n) is no RSA key; then the next modulus is tried.
     """
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    numbers = private.private_numbers()
-    p, q, n = numbers.p, numbers.q, numbers.public_numbers.n
-    lam = math.lcm(p - 1, q - 1)
-    n_bytes = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    assert isinstance(target.private, rsa.RSAPrivateKey)
     # rdata: flags(2) protocol(1) algorithm(1) | exponent length(1) exponent(3) | modulus (RFC 3110)
     head = _tag_sum(target.flags.to_bytes(2, "big") + bytes([3, target.algorithm, 3]))
-    rest = _tag_sum(n_bytes, start=8)
-    for e in range(65539, 1 << 24, 2):
-        total = head + _tag_sum(e.to_bytes(3, "big"), start=5) + rest
-        if (total + (total >> 16)) & 0xFFFF != target.key_tag or math.gcd(e, lam) != 1:
-            continue
-        d = pow(e, -1, lam)
-        made = rsa.RSAPrivateNumbers(p=p, q=q, d=d, dmp1=d % (p - 1), dmq1=d % (q - 1), iqmp=rsa.rsa_crt_iqmp(p, q),
-                                     public_numbers=rsa.RSAPublicNumbers(e, n)).private_key()
-        key = key_from_private(target.zone, target.algorithm, target.role, made, flags=target.flags)
-        if key.key_tag == target.key_tag and key.dnskey != target.dnskey:
-            return key
-    raise ScenarioError("found no RSA key with a colliding key tag", fix="run again (a new modulus is tried)")
+    tag = target.key_tag          # a property that hashes the rdata each time: read it once
+    for _ in range(moduli):
+        numbers = rsa.generate_private_key(public_exponent=65537, key_size=target.private.key_size).private_numbers()
+        p, q, n = numbers.p, numbers.q, numbers.public_numbers.n
+        lam = math.lcm(p - 1, q - 1)
+        base = head + _tag_sum(n.to_bytes((n.bit_length() + 7) // 8, "big"), start=8)
+        for e1 in range(256):
+            for pair in range(2, 511):                           # pair = e2 + e0
+                total = base + (e1 << 8) + pair
+                if (total + (total >> 16)) & 0xFFFF != tag:
+                    continue
+                for e2 in range(max(1, pair - 255), min(255, pair - 1) + 1):
+                    e = (e2 << 16) | (e1 << 8) | (pair - e2)
+                    if not e & 1 or math.gcd(e, lam) != 1:
+                        continue
+                    d = pow(e, -1, lam)
+                    private = rsa.RSAPrivateNumbers(p=p, q=q, d=d, dmp1=d % (p - 1), dmq1=d % (q - 1),
+                                                    iqmp=rsa.rsa_crt_iqmp(p, q),
+                                                    public_numbers=rsa.RSAPublicNumbers(e, n)).private_key()
+                    key = key_from_private(target.zone, target.algorithm, target.role, private, flags=target.flags)
+                    if key.key_tag == tag and key.dnskey != target.dnskey:
+                        return key
+    raise ScenarioError(f"found no RSA key with key tag {tag} in {moduli} moduli",
+                        fix="run again: new keys are tried")
 
 
 @fault("dnskey-keytag-collision", group="dnskey", layer="keys", reference="RFC 4034 Appendix B; RFC 4035 section 5.3.1",
