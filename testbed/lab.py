@@ -124,6 +124,12 @@ class Lab:
         not inherit the key state an earlier timeline left in them).
         """
         assert self.backend is not None
+        if build.topology.shape() != self.topology.shape():
+            raise LabError("this build needs a lab of another shape (hosts or addresses differ)",
+                           fix="take the lab from LabPool.lab_for(scenario)")
+        # Labs are reused by shape, and a shape says nothing of zones: the same servers may carry other zones now
+        # (jp-plan adds registrants' zones to the child server), so serve them as this build's topology says.
+        self.topology = build.topology
         t0 = time.monotonic()
         self._clear_network()
         for server in self.topology.servers.values():
