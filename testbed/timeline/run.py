@@ -8,6 +8,8 @@ lab clock, starting at real time; ``advance`` moves it, and the resolvers follow
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 from testbed.checks import Verdict
@@ -21,6 +23,10 @@ from testbed.timeline.actions import Action, ActionEnv, registry
 from testbed.timeline.build import PhaseBuilder
 from testbed.timeline.state import LabState, initial_state
 from testbed.topology import plan
+
+# Without the virtual clock, advance waits for real, up to this many seconds per step.
+REAL_WAIT_MAX_S = 600
+REAL_WAIT_ENV = "TESTBED_REAL_WAIT_MAX"
 
 
 def action_params(act: Action, spec: ActionSpec) -> dict[str, Any]:
@@ -63,7 +69,13 @@ class TimelineRun:
         self.builder = PhaseBuilder(scenario, topology, pool.keystore)
         self.adapters = scenario_resolvers(scenario, pool.adapters.values())
         self.env = ActionEnv(keystore=pool.keystore, lab=lab, adapters=self.adapters)
+        real_time = [a.name for a in self.adapters if not lab.on_virtual_clock(a.name)]
+        if real_time:
+            self.env.wait_real = self.wait_real
+        self.real_time = real_time
         self.loads = 0
+        self.current: Phase | None = None
+        self.pending = True          # the state has changes the lab does not serve yet
 
     def serve(self, phase: Phase) -> None:
         """Build the zones from the state as it stands and load them into the running lab."""
@@ -72,25 +84,42 @@ class TimelineRun:
         # the first phase starts from empty caches, and with an RFC 5011 anchor from resolvers that know nothing yet
         self.lab.load(build, flush=first or phase.flush, restart=first and self.state.anchor_managed)
         self.loads += 1
+        self.pending = False
+
+    def wait_real(self, seconds: int) -> None:
+        """``advance`` when a resolver of the scenario runs on real time: the lab clock cannot jump for it, so time
+        passes for real (one clock for the whole lab), after the phase's changes so far are served."""
+        limit = int(os.environ.get(REAL_WAIT_ENV, REAL_WAIT_MAX_S))
+        if seconds > limit:
+            raise ScenarioError(
+                f"advance by {seconds} s would take that long in real time: {', '.join(self.real_time)} cannot run "
+                f"on the virtual clock here (no time shim, or TESTBED_VIRTUAL_CLOCK=0)",
+                fix=f"build the shim (testbed timeshim build), leave {', '.join(self.real_time)} out of this "
+                    f"scenario, or use short TTLs and advances of at most {limit} s ({REAL_WAIT_ENV} raises it)")
+        if self.pending and self.current is not None:
+            self.serve(self.current)
+        time.sleep(seconds)     # the documented fallback: a real wait stands in for the clock jump
+        self.pending = True     # re-sign at the new (real) time before the checks
 
     def phase(self, phase: Phase) -> None:
         actions = registry()
-        changed = True              # every phase serves its zones at least once: the clock may have moved
+        self.current = phase
+        self.pending = True         # every phase serves its zones at least once: the clock may have moved
         for spec in phase.actions:
             act = actions.get(spec.action)
             if act is None:
                 raise _at(spec, ScenarioError(f"unknown action {spec.action!r}",
                                               fix=f"known actions: {', '.join(actions)}"))
             params = action_params(act, spec)
-            if act.needs_lab and changed:
+            if act.needs_lab and self.pending:
                 self.serve(phase)     # what the lab is asked about must be what the phase has done so far
-                changed = False
             try:
                 act.apply(self.state, params, self.env)
             except ScenarioError as exc:
                 raise _at(spec, exc) from None
-            changed = changed or not act.needs_lab
-        if changed:
+            if not act.needs_lab:
+                self.pending = True
+        if self.pending:
             self.serve(phase)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from testbed.checks import Verdict
 from testbed.cli import known_names
+from testbed.errors import ScenarioError
 from testbed.lab import Lab
 from testbed.runner import LabPool, RunResult, run
 from testbed.scenario import load_scenario
@@ -147,3 +148,53 @@ def test_a_plain_scenario_after_a_timeline_runs_on_real_time_again(pool: LabPool
     assert labs[0].clock_offset == 0
     assert result.verdicts and all(v.status == "pass" for v in result.verdicts), \
         [f"{v.resolver} {v.check.query_text}: {v.reason}" for v in result.verdicts if v.status != "pass"]
+
+
+REAL_TIME = """\
+name: real-time-fallback
+summary: without the time shim, advance waits for real; a 5 s TTL keeps the wait short
+phases:
+  - name: cached
+    actions:
+      - set-records: {zone: example.jp., name: www, type: A, data: 192.0.2.80, ttl: 5}
+    checks:
+      - query: www.example.jp. A
+        expect: secure
+        answer: ["192.0.2.80"]
+  - name: changed-while-cached
+    actions:
+      - set-records: {zone: example.jp., name: www, type: A, data: 192.0.2.81}
+    checks:
+      - query: www.example.jp. A
+        expect: secure
+        answer: ["192.0.2.80"]
+  - name: ttl-passed
+    actions:
+      - advance: 7s
+    checks:
+      - query: www.example.jp. A
+        expect: secure
+        answer: ["192.0.2.81"]
+"""
+
+
+def test_without_the_shim_advance_is_a_short_real_wait(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The fallback for a resolver that cannot run on the virtual clock (TESTBED_VIRTUAL_CLOCK=0 here for all)."""
+    monkeypatch.setenv("TESTBED_VIRTUAL_CLOCK", "0")
+    resolvers = available()
+    if not resolvers:
+        pytest.skip("no resolver installed")
+    labs: list[Lab] = []
+    with LabPool("netns", resolvers, on_lab=labs.append) as pool:
+        result = run_one(pool, timeline(tmp_path, REAL_TIME))
+        (lab,) = labs
+        assert not any(lab.on_virtual_clock(name) for name in lab.resolvers)
+        assert lab.clock_offset == 0
+        for name, running in lab.resolvers.items():
+            pid = running.host.proc.pid  # type: ignore[attr-defined]
+            assert "libtestbed-timeshim.so" not in Path(f"/proc/{pid}/maps").read_text(), name
+    bad = [f"{v.resolver} [{v.phase}] {v.check.query_text}: {v.reason}" for v in result.verdicts if v.status != "pass"]
+    assert not bad, "\n".join(bad)
+    with pytest.raises(ScenarioError, match="would take that long in real time"), \
+            LabPool("netns", resolvers[:1]) as pool:
+        run_one(pool, timeline(tmp_path, EXPIRY))

@@ -413,3 +413,37 @@ def test_a_lab_action_sees_what_the_phase_did_before_it_and_the_first_load_start
     assert lab.loads[-1] == (12, True, False)
     with pytest.raises(ScenarioError, match="unknown action 'fly'"):
         run.phase(Phase("x", actions=(ActionSpec("fly"),)))
+
+
+def test_without_the_virtual_clock_advance_waits_for_real_after_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback for a resolver that cannot run on the shim: one real clock, short real waits, served first."""
+    import testbed.timeline.run as run_module
+
+    t = Timeline()
+    lab = FakeLab()
+    lab.on_virtual_clock = lambda name: name != "custom"  # type: ignore[attr-defined]
+    events: list[object] = []
+    monkeypatch.setattr(run_module.time, "sleep", lambda seconds: events.append(("sleep", seconds)))
+    original_load = lab.load
+
+    def load(build: BuildContext, **kwargs: bool) -> None:
+        events.append(("load", build.clock.offset))
+        original_load(build, **kwargs)
+
+    lab.load = load  # type: ignore[method-assign]
+
+    class Adapter:
+        name = "custom"
+
+    pool = type("Pool", (), {"resolvers": ["custom"], "keystore": t.keystore, "adapters": {"custom": Adapter()}})()
+    lab.topology = t.topology  # type: ignore[attr-defined]
+    run = TimelineRun(lab, t.scenario, pool)  # type: ignore[arg-type]
+    assert run.real_time == ["custom"]
+    run.phase(Phase("p", actions=(ActionSpec("retire-key", {"zone": EXAMPLE, "key": "zsk"}),
+                                  ActionSpec("advance", {"by": 3}))))
+    # the retired key was served before the real wait, and served again afterwards (fresh signatures, same clock)
+    assert events == [("load", 0), ("sleep", 3), ("load", 0)]
+    assert run.state.clock.offset == 0
+    with pytest.raises(ScenarioError, match="would take that long in real time") as info:
+        run.phase(Phase("q", actions=(ActionSpec("advance", {"by": 30 * 86400}),)))
+    assert info.value.fix and "custom" in info.value.fix and "timeshim build" in info.value.fix
