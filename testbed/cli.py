@@ -323,11 +323,13 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
 
 def _register_docker_commands() -> None:
     from testbed.docker_cli import compose, images
+    from testbed.timeline.cli import actions
     from testbed.timeshim.cli import timeshim
 
     cli.add_command(images)
     cli.add_command(compose)
     cli.add_command(timeshim)
+    cli.add_command(actions)
 
 
 _register_docker_commands()

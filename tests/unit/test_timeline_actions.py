@@ -447,3 +447,17 @@ def test_without_the_virtual_clock_advance_waits_for_real_after_serving(monkeypa
     with pytest.raises(ScenarioError, match="would take that long in real time") as info:
         run.phase(Phase("q", actions=(ActionSpec("advance", {"by": 30 * 86400}),)))
     assert info.value.fix and "custom" in info.value.fix and "timeshim build" in info.value.fix
+
+
+def test_the_actions_command_lists_the_registry() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from testbed.cli import cli
+
+    listed = CliRunner().invoke(cli, ["actions", "--json"])
+    assert listed.exit_code == 0
+    assert [a["id"] for a in json.loads(listed.output)] == list(registry())
+    text = CliRunner().invoke(cli, ["actions"]).output
+    assert "advance: BY" in text and "submit-ds: {...}" in text and "typo" in text
