@@ -35,7 +35,7 @@ from testbed.faults.common import (
     zone_of,
     zone_signing_keys,
 )
-from testbed.faults.registry import fault
+from testbed.faults.registry import fault, variant
 from testbed.scenario.model import Expectation
 from testbed.zones import DELEGATION_TTL, BuildContext, ZoneBuild
 
@@ -44,7 +44,7 @@ DAY = 86400
 # capped at one day (val-sig-skew-max). Two days past either end is wrong for every resolver.
 SKEW_BEYOND = 2 * DAY
 ALL = "all"
-RRSET_OR_ALL = RRSET_PARAM + "; or 'all' for every RRSIG of the zone, the DNSKEY RRset's too"
+RRSET_OR_ALL = RRSET_PARAM + "; @ stands for the zone apex (@/DNSKEY); or 'all' for every RRSIG of the zone"
 _PARAMS = {"zone": ZONE_PARAM, "rrset": RRSET_PARAM}
 _PARAMS_OR_ALL = {"zone": ZONE_PARAM, "rrset": RRSET_OR_ALL}
 # RFC 8624 3.1: RSAMD5 MUST NOT be used for validation, so every validator treats it as unsupported.
@@ -71,11 +71,15 @@ def rrsigs_of(zone: dns.zone.Zone, owner: dns.name.Name,
 
 
 def targets(build: ZoneBuild, rrset: str) -> list[RrsetRef]:
-    """The RRsets a fault acts on: the one named, or with 'all' every signed RRset of the zone."""
+    """The RRsets a fault acts on: the one named (``@`` is the zone apex, as in a zone file, so one variant can
+    name the DNSKEY RRset of whatever zone it is given), or with 'all' every signed RRset of the zone."""
     zone = signed_zone(build)
-    if rrset.strip().lower() == ALL:
+    text = rrset.strip()
+    if text.lower() == ALL:
         return signed_rrsets(zone)
-    owner, rdtype = parse_rrset_ref(rrset)
+    if text.startswith("@/"):
+        text = build.origin.to_text() + text[1:]
+    owner, rdtype = parse_rrset_ref(text)
     find_rrset(zone, owner, rdtype)       # a clear error when the zone has no such RRset
     if not rrsigs_of(zone, owner, rdtype):
         raise ScenarioError(f"{owner}/{dns.rdatatype.to_text(rdtype)} in {build.name} has no RRSIG to change",
@@ -167,8 +171,7 @@ def _window(build: ZoneBuild) -> tuple[int, int]:
 
 @fault("rrsig-expired", group="signatures", layer="signed", reference="RFC 4035 section 5.3.1",
        summary="the RRSIG over one RRset (or with rrset: all, every RRSIG of the zone) expired two days ago",
-       params=_PARAMS_OR_ALL, required=("zone", "rrset"), expect=Expectation("bogus", ede=(7,)),
-       cases=("SIG-01", "SIG-02"))
+       params=_PARAMS_OR_ALL, required=("zone", "rrset"), expect=Expectation("bogus", ede=(7,)), cases=("SIG-01",))
 def rrsig_expired(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = zone_of(ctx, params)
     now = ctx.clock.now()
@@ -177,8 +180,7 @@ def rrsig_expired(ctx: BuildContext, params: dict[str, Any]) -> None:
 
 @fault("rrsig-not-yet-valid", group="signatures", layer="signed", reference="RFC 4035 section 5.3.1",
        summary="the RRSIG over one RRset (or with rrset: all, every RRSIG of the zone) becomes valid only in two days",
-       params=_PARAMS_OR_ALL, required=("zone", "rrset"), expect=Expectation("bogus", ede=(8,)),
-       cases=("SIG-03", "SIG-04"))
+       params=_PARAMS_OR_ALL, required=("zone", "rrset"), expect=Expectation("bogus", ede=(8,)), cases=("SIG-03",))
 def rrsig_not_yet_valid(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = zone_of(ctx, params)
     now = ctx.clock.now()
@@ -201,8 +203,7 @@ def rrsig_expiration_before_inception(ctx: BuildContext, params: dict[str, Any])
 
 @fault("rrsig-missing", group="signatures", layer="signed", reference="RFC 4035 sections 5.3 and 5.5",
        summary="the RRSIGs over one RRset (or with rrset: all, every RRSIG of the zone) are removed",
-       params=_PARAMS_OR_ALL, required=("zone", "rrset"), expect=Expectation("bogus", ede=(10,)),
-       cases=("SIG-08", "SIG-09", "KEY-04"))
+       params=_PARAMS_OR_ALL, required=("zone", "rrset"), expect=Expectation("bogus", ede=(10,)), cases=("SIG-08",))
 def rrsig_missing(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = zone_of(ctx, params)
     zone = signed_zone(build)
@@ -216,9 +217,8 @@ TAMPER_FIELDS = ("signature", "algorithm", "original_ttl")
 @fault("rrsig-tampered", group="signatures", layer="signed", reference="RFC 4035 sections 5.3.1 and 5.3.3",
        summary="one field of the RRSIGs over an RRset is changed after signing: a signature bit, the algorithm "
                "number (to another supported one) or the Original TTL",
-       params={**_PARAMS, "field": f"which field to change: {', '.join(TAMPER_FIELDS)} (default signature)"},
-       required=("zone", "rrset"), expect=Expectation("bogus", ede=(6,)),
-       cases=("SIG-06", "SIG-11", "SIG-17", "KEY-05"))
+       params={**_PARAMS_OR_ALL, "field": f"which field to change: {', '.join(TAMPER_FIELDS)} (default signature)"},
+       required=("zone", "rrset"), expect=Expectation("bogus", ede=(6,)))
 def rrsig_tampered(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = zone_of(ctx, params)
     what = str(params.get("field", "signature"))
@@ -405,3 +405,26 @@ def rrsig_algorithm_incomplete(ctx: BuildContext, params: dict[str, Any]) -> Non
     rdataset.update_ttl(DELEGATION_TTL)
     rdataset.add(extra.dnskey)
     build.ds_override = build.ds_records() + [make_ds(extra, d) for d in build.plan.signing.ds_digests]
+
+
+# ---- one id per catalog case (registry.variant): the bases above stay for scenarios that set the parameters ----
+
+variant("rrsig-expired-all", of="rrsig-expired", preset={"rrset": ALL}, cases=("SIG-02",),
+        summary="every RRSIG of the zone, the DNSKEY RRset's included, expired two days ago")
+variant("rrsig-not-yet-valid-all", of="rrsig-not-yet-valid", preset={"rrset": ALL}, cases=("SIG-04",),
+        summary="every RRSIG of the zone, the DNSKEY RRset's included, becomes valid only in two days")
+variant("rrsig-missing-all", of="rrsig-missing", preset={"rrset": ALL}, cases=("SIG-09",),
+        summary="every RRSIG of the zone is removed, the DNSKEY RRset's too, while the parent keeps its DS")
+variant("dnskey-rrsig-missing", of="rrsig-missing", preset={"rrset": "@/DNSKEY"}, cases=("KEY-04",),
+        summary="the zone's DNSKEY RRset is served without any RRSIG", reference="RFC 4035 section 5.2")
+variant("rrsig-bad-signature-bytes", of="rrsig-tampered", preset={"field": "signature"}, cases=("SIG-06",),
+        summary="one bit of the signature in the RRSIGs over an RRset is flipped")
+variant("rrsig-alg-mismatch", of="rrsig-tampered", preset={"field": "algorithm"}, cases=("SIG-11",),
+        summary="the algorithm field of the RRSIGs over an RRset names another supported algorithm than the key's",
+        reference="RFC 4035 section 5.3.1 (bullet 7)")
+variant("rrsig-origttl-tampered", of="rrsig-tampered", preset={"field": "original_ttl"}, cases=("SIG-17",),
+        summary="the Original TTL field of the RRSIGs over an RRset is raised by an hour after signing",
+        reference="RFC 4035 section 5.3.2")
+variant("dnskey-rrsig-bad", of="rrsig-tampered", preset={"field": "signature", "rrset": "@/DNSKEY"},
+        cases=("KEY-05",), summary="one bit of the signature in the RRSIG over the zone's DNSKEY RRset is flipped",
+        reference="RFC 4035 section 5.2")

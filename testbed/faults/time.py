@@ -13,7 +13,7 @@ from typing import Any
 
 from testbed.errors import ScenarioError
 from testbed.faults.common import RRSET_PARAM, ZONE_PARAM
-from testbed.faults.registry import fault
+from testbed.faults.registry import fault, variant
 from testbed.faults.signatures import DAY, rewindow, targets
 from testbed.scenario.model import Expectation
 from testbed.zones import BuildContext, ZoneBuild
@@ -51,8 +51,7 @@ def _zones(ctx: BuildContext, params: dict[str, Any]) -> list[ZoneBuild]:
                "signed zone (the same, for one moment, as a resolver clock that is off the other way)",
        params={**_SCOPE, "inception": "start of validity, " + OFFSET_HELP,
                "expiration": "end of validity, " + OFFSET_HELP},
-       required=("inception", "expiration"), expect=Expectation("bogus", ede=(7, 8)),
-       cases=("TIME-01", "TIME-02", "TIME-03", "TIME-04", "TIME-05", "TIME-06", "SIG-19"))
+       required=("inception", "expiration"), expect=Expectation("bogus", ede=(7, 8)))
 def signature_window(ctx: BuildContext, params: dict[str, Any]) -> None:
     now = ctx.clock.now()
     inception = now + offset_seconds(params["inception"], "inception")
@@ -78,3 +77,32 @@ def signature_serial_wrap(ctx: BuildContext, params: dict[str, Any]) -> None:
                             fix="this fault needs now + 2^31 + 1 year to stay below 2^32")
     for build in _zones(ctx, params):
         rewindow(build, targets(build, str(params.get("rrset", "all"))), inception, expiration)
+
+
+# ---- one id per catalog case (registry.variant): the base above stays for scenarios that set their own window ----
+
+variant("clock-after-expiry", of="signature-window", preset={"inception": "-32d", "expiration": "-2d"},
+        cases=("TIME-01",), expect=Expectation("bogus", ede=(7,)),
+        summary="every signature (of every zone, unless one is named) expired two days ago: a resolver clock two "
+                "days past every expiration")
+variant("clock-before-inception", of="signature-window", preset={"inception": "+2d", "expiration": "+32d"},
+        cases=("TIME-02",), expect=Expectation("bogus", ede=(8,)),
+        summary="every signature (of every zone, unless one is named) becomes valid in two days: a resolver clock "
+                "two days before every inception")
+variant("inception-now+300s", of="signature-window", preset={"inception": "+300s", "expiration": "+30d"},
+        cases=("TIME-03",), expect=Expectation("bogus", ede=(8,)),
+        summary="signatures become valid 5 minutes from now (a signer clock 5 minutes ahead)")
+variant("inception-now+30s", of="signature-window", preset={"inception": "+30s", "expiration": "+30d"},
+        cases=("TIME-04",), expect=Expectation("bogus", ede=(8,)),
+        summary="signatures become valid 30 seconds from now")
+variant("expired-300s-ago", of="signature-window", preset={"inception": "-30d", "expiration": "-300s"},
+        cases=("TIME-05",), expect=Expectation("bogus", ede=(7,)),
+        summary="signatures expired 5 minutes ago")
+variant("expiring-within-ttl", of="signature-window", preset={"inception": "-1h", "expiration": "+10m"},
+        cases=("TIME-06",), expect=Expectation("secure"), reference="RFC 4035 section 5.3.3",
+        summary="signatures expire in 10 minutes, sooner than the TTLs of the data they cover; the data validates "
+                "and should be kept no longer than its signatures last")
+variant("ttl-beyond-expiration", of="signature-window", preset={"inception": "-1h", "expiration": "+10m"},
+        cases=("SIG-19",), expect=Expectation("secure"), reference="RFC 4035 section 5.3.3",
+        summary="one RRset's signature expires in 10 minutes, sooner than its TTL: it validates, and should be kept "
+                "no longer than the signature lasts")
