@@ -25,6 +25,7 @@ import dns.rdatatype
 import dns.rdtypes.ANY.DS
 
 from testbed.dnssec import make_ds
+from testbed.dnssec.keys import REVOKE_FLAG
 from testbed.errors import LabError, ScenarioError
 from testbed.resolvers.base import ANCHOR_STATES
 from testbed.scenario.model import ActionSignature, Nsec3Params
@@ -466,7 +467,8 @@ def await_anchor(state: LabState, params: dict[str, Any], env: ActionEnv) -> Non
         raise ScenarioError("await-anchor needs an RFC 5011-managed anchor", fix="add '- set-trust-anchor: managed'")
     want = _choice(params, "state", ANCHOR_STATES)
     key = state.zone(".").key(params["key"])
-    tags = {key.key.key_tag, key.as_published().key_tag, key.key.with_flags(key.key.flags | 0x0080).key_tag}
+    # resolvers name a revoked key by its new key tag (the REVOKE bit is part of the DNSKEY): accept either
+    tags = {key.key.key_tag, key.key.with_flags(key.key.flags | REVOKE_FLAG).key_tag}
     assert env.lab is not None
     lab = env.lab
     waiting = [a for a in env.adapters if a.supports_managed_anchor and a.name in lab.resolvers]

@@ -49,12 +49,6 @@ class KeyState:
         """The key as the zone shows it: with the REVOKE bit when revoked (which changes its key tag)."""
         return self.key.with_flags(self.key.flags | REVOKE_FLAG) if self.revoked else self.key
 
-    def describe(self) -> str:
-        flags = [word for word, on in (("published", self.published), ("active", self.active),
-                                       ("revoked", self.revoked)) if on]
-        return f"{self.name} ({self.role}, alg {self.key.algorithm}, tag {self.as_published().key_tag}: " \
-               f"{', '.join(flags) or 'unused'})"
-
 
 @dataclass
 class ZoneState:
