@@ -30,7 +30,7 @@ from testbed.faults.common import (
     signed_zone,
     zone_of,
 )
-from testbed.faults.registry import fault
+from testbed.faults.registry import fault, variant
 from testbed.scenario.model import Expectation
 from testbed.zones import BuildContext, ZoneBuild
 
@@ -41,6 +41,7 @@ NSEC3PARAM = dns.rdatatype.NSEC3PARAM
 RRSIG = dns.rdatatype.RRSIG
 NS = dns.rdatatype.NS
 OPT_OUT = 0x01
+KIND_PARAM = "nsec or nsec3: refuse a zone signed the other way (the catalog cases name one kind)"
 NAME_PARAM = "the name whose proof record is broken: the NSEC/NSEC3 that matches or covers it, e.g. " \
              "nosuchname.example.jp. (or *.example.jp. for the wildcard proof)"
 
@@ -159,15 +160,20 @@ def edit_nsec3(build: ZoneBuild, owner: dns.name.Name, resign_after: bool, **cha
 
 def _signed_with_denial(ctx: BuildContext, params: dict[str, Any]) -> tuple[ZoneBuild, dns.rdatatype.RdataType]:
     build = zone_of(ctx, params)
-    return build, denial_type(signed_zone(build))
+    rdtype = denial_type(signed_zone(build))
+    wanted = str(params.get("denial", "")).lower()
+    if wanted and wanted != dns.rdatatype.to_text(rdtype).lower():
+        raise ScenarioError(f"this fault breaks {wanted.upper()} proofs, but zone {build.name} is signed with "
+                            f"{dns.rdatatype.to_text(rdtype)}",
+                            fix=f"add zones: {{{build.name}: {{signing: {{denial: {wanted}}}}}}} to the scenario")
+    return build, rdtype
 
 
 # ---- the whole chain ----------------------------------------------------------------------------------------------
 
 @fault("denial-chain-removed", group="denial", layer="signed", reference="RFC 4035 section 5.4; RFC 5155 section 8",
        summary="every NSEC (or NSEC3) record of the zone is gone with its RRSIG: negative answers carry no proof",
-       params={"zone": ZONE_PARAM}, required=("zone",), expect=Expectation("bogus", ede=(12,)),
-       cases=("DEN-01", "DEN-02", "DEN-13"))
+       params={"zone": ZONE_PARAM, "denial": KIND_PARAM}, required=("zone",), expect=Expectation("bogus", ede=(12,)))
 def denial_chain_removed(ctx: BuildContext, params: dict[str, Any]) -> None:
     build, rdtype = _signed_with_denial(ctx, params)
     zone = signed_zone(build)
@@ -178,8 +184,7 @@ def denial_chain_removed(ctx: BuildContext, params: dict[str, Any]) -> None:
 
 @fault("denial-rrsig-missing", group="denial", layer="signed", reference="RFC 4035 sections 5.3 and 5.4",
        summary="the NSEC (or NSEC3) records are served without their RRSIGs",
-       params={"zone": ZONE_PARAM}, required=("zone",), expect=Expectation("bogus", ede=(10, 12)),
-       cases=("DEN-03", "DEN-14"))
+       params={"zone": ZONE_PARAM, "denial": KIND_PARAM}, required=("zone",), expect=Expectation("bogus", ede=(10, 12)))
 def denial_rrsig_missing(ctx: BuildContext, params: dict[str, Any]) -> None:
     build, rdtype = _signed_with_denial(ctx, params)
     zone = signed_zone(build)
@@ -189,8 +194,7 @@ def denial_rrsig_missing(ctx: BuildContext, params: dict[str, Any]) -> None:
 
 @fault("denial-rrsig-bad", group="denial", layer="signed", reference="RFC 4035 section 5.3.3; RFC 9276 section 3.2",
        summary="the RRSIGs over the NSEC (or NSEC3) records do not verify (their signature bytes are changed)",
-       params={"zone": ZONE_PARAM}, required=("zone",), expect=Expectation("bogus", ede=(6,)),
-       cases=("DEN-04", "DEN-15", "DEN-28"))
+       params={"zone": ZONE_PARAM, "denial": KIND_PARAM}, required=("zone",), expect=Expectation("bogus", ede=(6,)))
 def denial_rrsig_bad(ctx: BuildContext, params: dict[str, Any]) -> None:
     build, rdtype = _signed_with_denial(ctx, params)
     zone = signed_zone(build)
@@ -211,11 +215,10 @@ def denial_rrsig_bad(ctx: BuildContext, params: dict[str, Any]) -> None:
        reference="RFC 4035 sections 3.1.3 and 5.4; RFC 5155 sections 7.2 and 8",
        summary="the NSEC (or NSEC3) record that matches or covers one name is gone: the server sends the proof "
                "without it (or with a neighbour that does not cover the name)",
-       params={"zone": ZONE_PARAM, "name": NAME_PARAM}, required=("zone", "name"),
-       expect=Expectation("bogus", ede=(12,)),
-       cases=("DEN-05", "DEN-06", "DEN-10", "DEN-11", "DEN-18", "DEN-19", "DEN-20"))
+       params={"zone": ZONE_PARAM, "name": NAME_PARAM, "denial": KIND_PARAM}, required=("zone", "name"),
+       expect=Expectation("bogus", ede=(12,)))
 def denial_record_removed(ctx: BuildContext, params: dict[str, Any]) -> None:
-    build = zone_of(ctx, params)
+    build, _ = _signed_with_denial(ctx, params)
     owner, rdtype = proof_owner(build, _absolute(str(params["name"])))
     remove_rrset(signed_zone(build), owner, rdtype)
 
@@ -224,7 +227,7 @@ def denial_record_removed(ctx: BuildContext, params: dict[str, Any]) -> None:
        summary="an RRset is removed after signing, so the server answers NODATA with an NSEC (or NSEC3) whose type "
                "bitmap still lists the type (for a CNAME: a NODATA that hides the CNAME)",
        params={"zone": ZONE_PARAM, "rrset": RRSET_PARAM}, required=("zone", "rrset"),
-       expect=Expectation("bogus", ede=(6, 12)), cases=("DEN-07", "DEN-08"))
+       expect=Expectation("bogus", ede=(6, 12)))
 def nodata_type_in_bitmap(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = zone_of(ctx, params)
     owner, rdtype = parse_rrset_ref(str(params["rrset"]))
@@ -392,7 +395,7 @@ def _salt(params: dict[str, Any]) -> bytes:
        summary="the zone is signed with NSEC3 and extra hash iterations; above a validator's limit (150 in the "
                "2023 releases) its proofs count as insecure, and RFC 9276 asks for EDE 27 then",
        params={"zone": ZONE_PARAM, "iterations": "extra SHA-1 iterations, 0..2500 (default 200)"},
-       required=("zone",), expect=Expectation("insecure", ede=(27,)), cases=("DEN-26", "DEN-27"))
+       required=("zone",), expect=Expectation("insecure", ede=(27,)))
 def nsec3_iterations(ctx: BuildContext, params: dict[str, Any]) -> None:
     iterations = int(params.get("iterations", 200))
     if not 0 <= iterations <= 2500:
@@ -412,7 +415,81 @@ def nsec3_salt(ctx: BuildContext, params: dict[str, Any]) -> None:
 @fault("nsec3-opt-out", group="denial", layer="keys", reference="RFC 5155 sections 6 and 9.2",
        summary="the zone is signed with NSEC3 opt-out: unsigned delegations are left out of the chain and every "
                "NSEC3 has the opt-out flag, so proofs that rest on a covering NSEC3 are no longer secure",
-       params={"zone": ZONE_PARAM}, required=("zone",), expect=Expectation("insecure", ede=()),
-       cases=("DEN-21", "DEN-22", "DEN-23"))
+       params={"zone": ZONE_PARAM}, required=("zone",), expect=Expectation("insecure", ede=()))
 def nsec3_opt_out(ctx: BuildContext, params: dict[str, Any]) -> None:
     _set_nsec3(ctx, params, nsec3_opt_out=True)
+
+
+@fault("nsec3-iter-over-limit-bad-sig", group="denial", layer="signed", reference="RFC 9276 section 3.2",
+       summary="in a zone signed with more NSEC3 iterations than validators accept (over 150), the RRSIGs over the "
+               "NSEC3 records do not verify: going insecure must not skip checking them",
+       params={"zone": ZONE_PARAM}, required=("zone",), expect=Expectation("bogus", ede=(6,)), cases=("DEN-28",))
+def nsec3_iter_over_limit_bad_sig(ctx: BuildContext, params: dict[str, Any]) -> None:
+    build = _nsec3_zone(ctx, params)
+    _, iterations, _ = nsec3_parameters(signed_zone(build))
+    if iterations <= 150:
+        raise ScenarioError(f"zone {build.name} has {iterations} NSEC3 iterations, within every validator's limit",
+                            fix="sign it with more, e.g. signing: {denial: nsec3, nsec3: {iterations: 200}}")
+    denial_rrsig_bad(ctx, {"zone": build.name})
+
+
+# ---- one id per fault-catalog case ---------------------------------------------------------------------------------
+# The bases above take the parameters; each catalog case is a variant with its own id, so a scenario names its case.
+
+variant("nxdomain-nsec-missing", of="denial-chain-removed", preset={"denial": "nsec"}, cases=("DEN-01",),
+        summary="the zone's NSEC chain is gone: a name error comes as a bare NXDOMAIN with no proof")
+variant("nodata-nsec-missing", of="denial-chain-removed", preset={"denial": "nsec"}, cases=("DEN-02",),
+        summary="the zone's NSEC chain is gone: a NODATA answer comes with no proof")
+variant("nsec3-missing", of="denial-chain-removed", preset={"denial": "nsec3"}, cases=("DEN-13",),
+        summary="every NSEC3 record of the zone is gone: negative answers come with no proof",
+        reference="RFC 5155 sections 8.4 to 8.7")
+variant("nsec-rrsig-missing", of="denial-rrsig-missing", preset={"denial": "nsec"}, cases=("DEN-03",),
+        summary="the NSEC records are served without their RRSIGs")
+variant("nsec3-rrsig-missing", of="denial-rrsig-missing", preset={"denial": "nsec3"}, cases=("DEN-14",),
+        summary="the NSEC3 records are served without their RRSIGs")
+variant("nsec-rrsig-bad", of="denial-rrsig-bad", preset={"denial": "nsec"}, cases=("DEN-04",),
+        summary="the RRSIGs over the NSEC records do not verify (one bit of each signature flipped)")
+variant("nsec3-rrsig-bad", of="denial-rrsig-bad", preset={"denial": "nsec3"}, cases=("DEN-15",),
+        summary="the RRSIGs over the NSEC3 records do not verify (one bit of each signature flipped)")
+variant("nxdomain-no-wildcard-denial", of="denial-record-removed", preset={"denial": "nsec"}, cases=("DEN-05",),
+        expect=Expectation("bogus", ede=(12, 6)), reference="RFC 4035 sections 3.1.3.2 and 5.4",
+        summary="the NSEC covering the source of synthesis (*.<closest encloser>) is gone; name it as the fault's name")
+variant("nxdomain-qname-not-covered", of="denial-record-removed", preset={"denial": "nsec"}, cases=("DEN-06",),
+        reference="RFC 4035 sections 3.1.3.2 and 5.4",
+        summary="the NSEC covering the missing name is gone; the server sends a neighbour that does not cover it")
+variant("wildcard-answer-no-proof", of="denial-record-removed", preset={"denial": "nsec"}, cases=("DEN-10",),
+        expect=Expectation("bogus", ede=(6, 12)), reference="RFC 4035 sections 3.1.3.3 and 5.3.4",
+        summary="a wildcard-expanded answer comes without the NSEC proving no closer match (the NSEC covering the "
+                "query name is gone)")
+variant("wildcard-nodata-no-proof", of="denial-record-removed", preset={"denial": "nsec"}, cases=("DEN-11",),
+        reference="RFC 4035 sections 3.1.3.4 and 5.4",
+        summary="a wildcard NODATA comes without its proof (the NSEC at the wildcard, which also covers the query "
+                "name, is gone)")
+variant("nsec3-no-closest-encloser", of="denial-record-removed", preset={"denial": "nsec3"}, cases=("DEN-18",),
+        reference="RFC 5155 sections 8.3 and 8.4",
+        summary="the NSEC3 matching the closest encloser is gone; name the encloser as the fault's name")
+variant("nsec3-no-next-closer", of="denial-record-removed", preset={"denial": "nsec3"}, cases=("DEN-19",),
+        reference="RFC 5155 section 8.4",
+        summary="the NSEC3 covering the next closer name is gone; the server sends a neighbour that does not cover it")
+variant("nsec3-no-wildcard-cover", of="denial-record-removed", preset={"denial": "nsec3"}, cases=("DEN-20",),
+        reference="RFC 5155 section 8.4",
+        summary="the NSEC3 covering the wildcard at the closest encloser is gone; name the wildcard as the name")
+variant("nodata-bitmap-has-qtype", of="nodata-type-in-bitmap", preset={}, cases=("DEN-07",),
+        reference="RFC 4035 sections 3.1.3.1 and 5.4",
+        summary="an RRset is removed after signing: NODATA for its type, with an NSEC whose bitmap lists the type")
+variant("nodata-hiding-cname", of="nodata-type-in-bitmap", preset={}, cases=("DEN-08",),
+        reference="RFC 6840 section 4.3",
+        summary="a CNAME is removed after signing: NODATA for other types, with an NSEC whose bitmap shows the CNAME")
+variant("nsec3-iter-51-150", of="nsec3-iterations", preset={"iterations": 100}, cases=("DEN-26",),
+        expect=Expectation("secure"), reference="RFC 9276 section 3.2",
+        summary="the zone is signed with 100 NSEC3 iterations: within the 2023 releases' limit of 150")
+variant("nsec3-iter-over-limit", of="nsec3-iterations", preset={"iterations": 200}, cases=("DEN-27",),
+        summary="the zone is signed with 200 NSEC3 iterations, over every resolver's limit: insecure, with EDE 27")
+variant("nsec3-optout-nxdomain", of="nsec3-opt-out", preset={}, cases=("DEN-21",), reference="RFC 5155 section 9.2",
+        summary="the zone is signed with NSEC3 opt-out, so a name error rests on an opt-out NSEC3: NXDOMAIN, no AD")
+variant("nsec3-optout-unsigned-delegation", of="nsec3-opt-out", preset={}, cases=("DEN-22",),
+        reference="RFC 5155 sections 6 and 8.9",
+        summary="the parent is signed with NSEC3 opt-out and leaves its unsigned delegations out of the chain")
+variant("nsec3-optout-ds-query", of="nsec3-opt-out", preset={}, cases=("DEN-23",),
+        reference="RFC 5155 sections 8.6 and 9.2",
+        summary="the parent is signed with NSEC3 opt-out; a DS query for an unsigned delegation gets an opt-out proof")

@@ -48,7 +48,7 @@ def server_latency(ctx: BuildContext, params: dict[str, Any]) -> None:
 
 @fault("server-unreachable", group="network", layer="network", reference="RFC 4035 section 5; RFC 8914 EDE 22",
        summary="the zone's servers are cut off: their link is down", expect=Expectation("servfail", ede=(22, 23)),
-       params=TARGET_PARAMS, cases=("NET-07",))
+       params=TARGET_PARAMS)
 def server_unreachable(ctx: BuildContext, params: dict[str, Any]) -> None:
     _set(ctx, params, down=True)
 

@@ -12,7 +12,7 @@ from typing import Any
 from testbed.dnssec import Key, generate_key
 from testbed.errors import ScenarioError
 from testbed.faults.network import TARGET_PARAMS, targets
-from testbed.faults.registry import fault
+from testbed.faults.registry import fault, variant
 from testbed.scenario.model import Expectation
 from testbed.zones import BuildContext
 
@@ -33,10 +33,15 @@ def server_truncates_udp(ctx: BuildContext, params: dict[str, Any]) -> None:
 
 
 @fault("server-tcp-refused", group="transport", layer="server", reference="RFC 7766 section 5; RFC 8914 EDE 22/23",
-       summary="the servers close every TCP connection at once; with server-truncates-udp nothing gets through",
-       params=TARGET_PARAMS, expect=Expectation("servfail", ede=(22, 23)), cases=("NET-02",))
+       summary="the servers close every TCP connection at once (with truncate_udp: true every UDP answer is TC=1 "
+               "as well, so nothing gets through)",
+       params={**TARGET_PARAMS, "truncate_udp": "also truncate every UDP answer (default false)"},
+       expect=Expectation("servfail", ede=(22, 23)))
 def server_tcp_refused(ctx: BuildContext, params: dict[str, Any]) -> None:
-    _behave(ctx, params, tcp_refuse=True)
+    truncate = params.get("truncate_udp", False)
+    if not isinstance(truncate, bool):
+        raise ScenarioError("server-tcp-refused: truncate_udp must be true or false")
+    _behave(ctx, params, tcp_refuse=True, **({"tc_always": True} if truncate else {}))
 
 
 @fault("server-edns-formerr", group="transport", layer="server", reference="RFC 6891 section 7; RFC 4035 3.2.1",
@@ -49,7 +54,7 @@ def server_edns_formerr(ctx: BuildContext, params: dict[str, Any]) -> None:
 
 @fault("server-strips-rrsigs", group="transport", layer="server", reference="RFC 4035 section 3.1.1",
        summary="the servers ignore DO and send no RRSIG in any section (like a middlebox that strips them)",
-       params=TARGET_PARAMS, expect=Expectation("bogus", ede=(10,)), cases=("NET-06", "NET-08"))
+       params=TARGET_PARAMS, expect=Expectation("bogus", ede=(10,)))
 def server_strips_rrsigs(ctx: BuildContext, params: dict[str, Any]) -> None:
     _behave(ctx, params, strip_rrsigs=True)
 
@@ -64,7 +69,7 @@ def server_silent(ctx: BuildContext, params: dict[str, Any]) -> None:
 @fault("server-servfail-qtypes", group="transport", layer="server", reference="RFC 4035 section 5; RFC 8914 EDE 22/23",
        summary="the servers answer SERVFAIL to queries of some types (DS by default): the chain of trust cannot be "
                "built although every other answer is fine",
-       params={**TARGET_PARAMS, "qtypes": _QTYPES}, expect=Expectation("servfail", ede=(22, 23)), cases=("NET-09",))
+       params={**TARGET_PARAMS, "qtypes": _QTYPES}, expect=Expectation("servfail", ede=(22, 23)))
 def server_servfail_qtypes(ctx: BuildContext, params: dict[str, Any]) -> None:
     qtypes = params.get("qtypes", ["DS"])
     if isinstance(qtypes, str) or not isinstance(qtypes, list):
@@ -109,3 +114,17 @@ def dnskey_rrset_large(ctx: BuildContext, params: dict[str, Any]) -> None:
         raise ScenarioError("dnskey-rrset-large: bits must be 1024..4096 and ksks 1..4")
     zsks = [k for k in build.keys if k.role == "zsk"]
     build.keys = [_big_key(build.name, algorithm, "ksk", i, bits) for i in range(count)] + zsks
+
+
+# ---- one id per fault-catalog case ---------------------------------------------------------------------------------
+
+variant("tc-tcp-blocked", of="server-tcp-refused", preset={"truncate_udp": True}, cases=("NET-02",),
+        summary="the servers truncate every UDP answer and close every TCP connection: nothing they serve arrives")
+variant("do-ignored-rrsig-stripped", of="server-strips-rrsigs", preset={}, cases=("NET-06",),
+        summary="the servers ignore DO and strip every RRSIG from their answers")
+variant("one-ns-bogus-one-good", of="server-strips-rrsigs", preset={}, cases=("NET-08",),
+        expect=Expectation("secure"), reference="RFC 4035 section 5.5",
+        summary="one server of a zone (name it as the fault's server) sends no RRSIGs while the others are fine: a "
+                "resolver that tries another server after a validation failure still validates")
+variant("auth-servfail-on-ds", of="server-servfail-qtypes", preset={"qtypes": ["DS"]}, cases=("NET-09",),
+        summary="the servers answer SERVFAIL to every DS query (the DS still comes signed in their referrals)")
