@@ -49,6 +49,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --upgrade pip >/dev/null
 .venv/bin/pip install -q -e '.[test]'
+# the virtual clock's time shim for resolvers, compiled once per source version
+.venv/bin/testbed timeshim build >/dev/null
 
 if [ "$want_docker" = yes ]; then
     if ! docker info >/dev/null 2>&1; then
