@@ -120,25 +120,38 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     scenarios = load(paths)
     backend = pick_backend(backend)
     names = pick_resolvers(resolvers, backend)
+    if jobs < 1:
+        raise click.UsageError("--jobs takes a number of labs, 1 or more")
     reporter = ConsoleReporter()
-    with reporter:
-        result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add)
+    try:
+        with reporter:
+            result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add, jobs=jobs)
+    except (TestbedError, KeyboardInterrupt):
+        # whatever stopped the run, the checks that did run are worth a report: write it, then fail as usual
+        if reporter.verdicts:
+            write_reports(reporter.verdicts, backend, {}, json_out, junit_out, html_out)
+        raise
     reporter.summary(result)
     reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
-    versions = sorted(result.resolvers.items())
+    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out)
+    sys.exit(result.exit_code)
+
+
+def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_out: Path | None,
+                  junit_out: Path | None, html_out: Path | None) -> None:
+    versions = sorted(resolvers.items()) or sorted({(v.resolver, "unknown") for v in verdicts})
     if json_out:
         from testbed.report.json_report import write_json
 
-        write_json(json_out, result.verdicts, backend=backend, resolvers=versions)
+        write_json(json_out, verdicts, backend=backend, resolvers=versions)
     if junit_out:
         from testbed.report.junit import write_junit
 
-        write_junit(junit_out, result.verdicts, backend=backend, resolvers=versions)
+        write_junit(junit_out, verdicts, backend=backend, resolvers=versions)
     if html_out:
         from testbed.report.html import write_html
 
-        write_html(html_out, result.verdicts, backend=backend, resolvers=versions)
-    sys.exit(result.exit_code)
+        write_html(html_out, verdicts, backend=backend, resolvers=versions)
 
 
 @cli.command()

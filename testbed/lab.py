@@ -81,6 +81,7 @@ class Lab:
         # clears (PowerDNS 4.8 has no command for it): after server or network faults they start afresh.
         self._servers_misbehaved = False
         self.generation = 0
+        self.loads_done = 0          # loads that completed: a lab that never completed one never came up
         self.timings: dict[str, float] = {}
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
@@ -160,6 +161,7 @@ class Lab:
         self._servers_misbehaved = any(build.server_behaviour.values()) or any(build.network.values())
         self.timings["resolvers_s"] = time.monotonic() - t0
         self.timings.setdefault("first_load_s", self.timings["servers_s"] + self.timings["resolvers_s"])
+        self.loads_done += 1
 
     def _clear_network(self) -> None:
         """Undo the last scenario's network faults before anything waits on those servers again."""

@@ -3,18 +3,21 @@ and judge. The CLI and the pytest plugin both drive this module."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from testbed.backends.subnets import lease_subnet
 from testbed.checks import Verdict, evaluate
 from testbed.clock import LabClock
-from testbed.errors import ScenarioError
+from testbed.errors import LabError, ScenarioError
 from testbed.faults import registry as fault_registry
 from testbed.faults.registry import LAYER_ORDER, Layer
 from testbed.lab import Lab
+from testbed.observation import Observation
 from testbed.resolvers import ResolverAdapter, get_adapter
 from testbed.scenario.model import Check, Scenario
 from testbed.topology import DEFAULT_SUBNET, Topology, plan
@@ -97,6 +100,7 @@ class LabPool:
         self.labs: dict[Any, Lab] = {}
         self.keystore = KeyStore()
         self.clock = LabClock()
+        self.versions_seen: dict[str, str] = {}    # resolvers of labs already discarded
         self.network_s: list[float] = []          # per lab: creating its network, before any host
 
     def lab_for(self, scenario: Scenario) -> Lab:
@@ -117,8 +121,16 @@ class LabPool:
                 self.on_lab(lab)
         return self.labs[shape]
 
+    def discard(self, scenario: Scenario) -> None:
+        """Tear down the lab ``scenario`` would use; the next scenario of that shape starts a new one."""
+        lab = self.labs.pop(plan(scenario, self.resolvers, DEFAULT_SUBNET).shape(), None)
+        if lab is not None:
+            self.versions_seen.update({name: r.version for name, r in lab.resolvers.items()})
+            lab.close()
+
     def versions(self) -> dict[str, str]:
-        return {name: running.version for lab in self.labs.values() for name, running in lab.resolvers.items()}
+        live = {name: running.version for lab in self.labs.values() for name, running in lab.resolvers.items()}
+        return {**self.versions_seen, **live}
 
     def close(self) -> None:
         while self.labs:
@@ -134,18 +146,35 @@ class LabPool:
 
 def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], backend: str, *, keep: bool = False,
         on_verdict: OnVerdict | None = None, on_lab: Callable[[Lab], None] | None = None,
-        pool: LabPool | None = None) -> RunResult:
-    """Run every scenario; labs come from ``pool`` (kept open) or from a pool of this run (closed at the end)."""
+        pool: LabPool | None = None, jobs: int = 1) -> RunResult:
+    """Run every scenario; labs come from ``pool`` (kept open) or from a pool of this run (closed at the end).
+
+    ``jobs`` > 1 runs that many labs side by side, each on its own subnet with its own share of the scenarios:
+    worth it when checks wait on resolver timeouts rather than on the CPU."""
+    if jobs > 1 and pool is None and len(scenarios) > 1:
+        return _run_parallel(scenarios, list(resolvers), backend, jobs, keep=keep, on_verdict=on_verdict,
+                             on_lab=on_lab)
     result = RunResult(backend=backend)
     t0 = time.monotonic()
     own_pool = pool is None
     pool = pool or LabPool(backend, resolvers, keep=keep, on_lab=on_lab)
     try:
         for scenario in scenarios:
-            lab = pool.lab_for(scenario)
-            t_scenario = time.monotonic()
-            run_scenario(lab, scenario, pool, result, on_verdict)
-            result.timings.setdefault("first_scenario_s", time.monotonic() - t_scenario)
+            done = len(result.verdicts)
+            lab: Lab | None = None
+            try:
+                lab = pool.lab_for(scenario)
+                t_scenario = time.monotonic()
+                run_scenario(lab, scenario, pool, result, on_verdict)
+                result.timings.setdefault("first_scenario_s", time.monotonic() - t_scenario)
+            except LabError as exc:
+                if lab is None or not lab.loads_done:
+                    raise       # the lab never came up at all: the machine's problem, not one scenario's
+                # One scenario's lab trouble (a server that would not reload, a resolver that died) must not cost
+                # the results of a whole suite: its unanswered checks become errors, and the next scenario gets a
+                # fresh lab rather than one in an unknown state.
+                record_lab_error(scenario, exc, pool, result, result.verdicts[done:], on_verdict)
+                pool.discard(scenario)
         result.resolvers = pool.versions()
         labs = list(pool.labs.values())
         if labs and pool.network_s:
@@ -156,6 +185,59 @@ def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], b
             pool.close()
     result.timings["wall_s"] = time.monotonic() - t0
     return result
+
+
+def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapter], backend: str, jobs: int, *,
+                  keep: bool, on_verdict: OnVerdict | None, on_lab: Callable[[Lab], None] | None) -> RunResult:
+    adapters = as_adapters(resolvers)
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def report(verdict: Verdict) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt     # unwinds this worker's scenario; its pool's labs are torn down
+        if on_verdict:
+            with lock:
+                on_verdict(verdict)
+
+    shares = [scenarios[i::jobs] for i in range(min(jobs, len(scenarios)))]
+    result = RunResult(backend=backend)
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="lab") as workers:
+        futures = [workers.submit(run, share, adapters, backend, keep=keep, on_verdict=report, on_lab=on_lab)
+                   for share in shares]
+        try:
+            parts = [f.result() for f in futures]
+        except BaseException:
+            stop.set()                  # Ctrl-C or a worker's error: the other workers stop at their next verdict
+            raise
+    position = {(s.name, str(s.file)): i for i, s in enumerate(scenarios)}
+    for part in parts:
+        result.verdicts.extend(part.verdicts)
+        result.resolvers.update(part.resolvers)
+    # the report reads in the order the scenarios were given, whichever lab answered first
+    result.verdicts.sort(key=lambda v: position.get((v.scenario, str(v.file)), 0))
+    result.timings["wall_s"] = time.monotonic() - t0
+    result.timings["cold_start_s"] = max(p.timings.get("cold_start_s", 0.0) for p in parts)
+    return result
+
+
+def record_lab_error(scenario: Scenario, exc: LabError, pool: LabPool, result: RunResult, answered: list[Verdict],
+                     on_verdict: OnVerdict | None = None) -> None:
+    """An error verdict, carrying the lab's message, for every check of ``scenario`` not answered yet."""
+    seen = {(v.resolver, v.phase, v.check) for v in answered}
+    phases = [(p.name, p.checks) for p in scenario.phases] if scenario.is_timeline else [(None, scenario.checks)]
+    for adapter in scenario_resolvers(scenario, pool.adapters.values()):
+        for phase, checks in phases:
+            for check in checks:
+                if (adapter.name, phase, check) in seen:
+                    continue
+                verdict = replace(evaluate(check, adapter.name, Observation(error=f"lab error: {exc}"),
+                                           family=family(adapter)),
+                                  scenario=scenario.name, file=scenario.file, phase=phase)
+                result.verdicts.append(verdict)
+                if on_verdict:
+                    on_verdict(verdict)
 
 
 def run_scenario(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
@@ -182,10 +264,8 @@ def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: 
         for check in checks:
             log_mark = len(lab.resolver_log(resolver))
             t0 = time.monotonic()
-            # flags are passed only when a check sets them, so labs without the keywords keep working
             flags = check.flags
-            observation = (lab.observe(resolver, check.qname, check.qtype) if flags.is_default
-                           else lab.observe(resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad, cd=flags.cd))
+            observation = lab.observe(resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad, cd=flags.cd)
             verdict = evaluate(check, resolver, observation, family=family(adapter))
             verdict = replace(verdict, scenario=scenario.name, file=scenario.file, phase=phase,
                               duration_ms=round((time.monotonic() - t0) * 1000, 1))

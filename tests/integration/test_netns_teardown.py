@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -109,3 +110,20 @@ def test_missing_tools_are_named_with_the_fix(tmp_path: Path) -> None:
                            "--backend", "netns"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
     assert proc.returncode == 2
     assert "apt-get install" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_still_writes_the_checks_that_ran(tmp_path: Path) -> None:
+    out = tmp_path / "partial.json"
+    proc = subprocess.Popen([sys.executable, "-m", "testbed.cli", "run", str(QUICKSTART), "--resolver", "unbound",
+                             "--backend", "netns", "--json", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:          # the first verdict line: a check has run
+        if proc.stdout.readline().startswith(("PASS", "FAIL", "XFAIL", "ERROR")):
+            break
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    doc = json.loads(out.read_text())
+    assert doc["results"] and doc["results"][0]["scenario"] == "bogus-ds"
