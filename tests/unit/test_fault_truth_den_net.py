@@ -44,6 +44,7 @@ pytestmark = pytest.mark.skipif(shutil.which("ldns-verify-zone") is None or shut
 
 DENIAL = ROOT / "scenarios" / "conformance" / "denial"
 TRANSPORT = ROOT / "scenarios" / "conformance" / "transport"
+NETWORK = ROOT / "scenarios" / "conformance" / "network"
 N = dns.name.from_text
 T = dns.rdatatype
 IN = dns.rdataclass.IN
@@ -134,15 +135,25 @@ ZONE_FAULTS: dict[str, tuple[str, dict[str, str]]] = {
     "nsec3-no-ds-without-optout": ("ldns", {"jp.": "there is no NSEC(3) for insecure.jp."}),
     "nsec3param-missing": ("bind", {"example.jp.": "No valid NSEC/NSEC3 chain",
                                     "example.co.jp.": "Missing NSEC3 record for example.co.jp"}),
+    # the base faults with parameters no catalog case uses: another zone, the other kind of chain, another proof
+    "nodata-nsec3-chain-removed": ("ldns", {"example.co.jp.": "there is no NSEC(3) for www.example.co.jp."}),
+    # the NSEC3 covering foo.wild.example.jp. is the one matching www.example.jp.
+    "wildcard-answer-nsec3-no-next-closer": ("ldns", {"example.jp.": "there is no NSEC(3) for www.example.jp."}),
+    "insecure-delegation-nsec-rrsig-bad": ("ldns", {"jp.": "Bogus DNSSEC signature for insecure.jp.\tNSEC"}),
+    "insecure-delegation-nsec3-rrsig-missing": ("ldns", {"jp.": "the NSEC(3) record of insecure.jp. has no "
+                                                                "signatures"}),
+    "nodata-nsec3-bitmap-has-qtype": ("bind", {"example.co.jp.": "Bad NSEC3 record for www.example.co.jp, bit map "
+                                                                 "mismatch"}),
 }
 # Valid zones with a different signing policy, and the no-fault controls: every signed zone verifies.
 CLEAN = ["nsec3-iter-0", "nsec3-iter-51-150", "nsec3-iter-over-limit", "nsec3-salt-nonempty", "nsec3-optout-nxdomain",
          "nsec3-optout-unsigned-delegation", "nsec3-optout-ds-query", "nsec3-bad-flags", "secure-ent-nodata-nsec",
-         "secure-no-ds-nsec3", "secure-wildcard-nsec3"]
+         "secure-no-ds-nsec3", "secure-wildcard-nsec3", "nsec3-iter-limits-50-51-150-151", "nsec3-optout-nodata-secure"]
 CLEAN_TRANSPORT = ["secure-baseline-transport", "secure-rsa2048-udp", "rsa4096-double-ksk-large-keyset"]
 # BIND's tools refuse more than 150 iterations as policy (RFC 5155 10.3 allows up to 2500): that refusal, and
 # nothing else, is what dnssec-verify may say about these zones
-BIND_REFUSES = {("nsec3-iter-over-limit", "example.jp."): "verifynsec3: NSEC3 iterations out of range"}
+BIND_REFUSES = {("nsec3-iter-over-limit", "example.jp."): "verifynsec3: NSEC3 iterations out of range",
+                ("nsec3-iter-limits-50-51-150-151", "example.co.jp."): "verifynsec3: NSEC3 iterations out of range"}
 
 
 def test_every_denial_scenario_is_checked_here() -> None:
@@ -190,7 +201,11 @@ def test_nsec3_bad_flags_sets_an_unknown_flag_on_validly_signed_records() -> Non
                          [("nsec3-iter-0", "example.jp.", 0, 0), ("nsec3-iter-51-150", "example.jp.", 100, 0),
                           ("nsec3-iter-over-limit", "example.jp.", 200, 0),
                           ("nsec3-salt-nonempty", "example.jp.", 0, 8),
-                          ("nsec3-salt-nonempty", "example.co.jp.", 0, 255)])
+                          ("nsec3-salt-nonempty", "example.co.jp.", 0, 255),
+                          ("nsec3-iter-limits-50-51-150-151", "co.jp.", 50, 0),
+                          ("nsec3-iter-limits-50-51-150-151", "jp.", 51, 0),
+                          ("nsec3-iter-limits-50-51-150-151", "example.jp.", 150, 0),
+                          ("nsec3-iter-limits-50-51-150-151", "example.co.jp.", 151, 0)])
 def test_nsec3_parameters_are_the_ones_the_scenario_names(name: str, zone: str, iterations: int, salt_len: int) -> None:
     signed = built(DENIAL, name).zones[zone].signed
     param = signed.get_rdataset(zone, T.NSEC3PARAM)[0]
@@ -200,7 +215,8 @@ def test_nsec3_parameters_are_the_ones_the_scenario_names(name: str, zone: str, 
 
 @pytest.mark.parametrize(("name", "zone"), [("nsec3-optout-nxdomain", "example.jp."),
                                             ("nsec3-optout-unsigned-delegation", "jp."),
-                                            ("nsec3-optout-ds-query", "jp.")])
+                                            ("nsec3-optout-ds-query", "jp."),
+                                            ("nsec3-optout-nodata-secure", "example.co.jp.")])
 def test_opt_out_flags_every_nsec3_and_leaves_unsigned_delegations_out(name: str, zone: str) -> None:
     signed = built(DENIAL, name).zones[zone].signed
     assert all(rd.flags & 1 for _, rd in nsec3_rdatas(signed))
@@ -279,6 +295,8 @@ REMOVED = [
      dns.rcode.NXDOMAIN),
     ("nsec3-no-wildcard-cover", "phantom.example.jp.", nsec3_owner("txt.example.jp.", "example.jp."),
      dns.rcode.NXDOMAIN),
+    ("wildcard-answer-nsec3-no-next-closer", "foo.wild.example.jp.", nsec3_owner("www.example.jp.", "example.jp."),
+     dns.rcode.NOERROR),
 ]
 
 
@@ -301,6 +319,31 @@ def test_denial_chain_removed_leaves_negative_answers_without_proof() -> None:
         assert r.rcode() == dns.rcode.NXDOMAIN
         assert owners(r.authority, T.SOA) == {"example.jp."}
         assert not rrsets(r.authority, T.NSEC) and not rrsets(r.authority, T.NSEC3)
+
+
+def test_nsec3_chain_removed_leaves_nodata_without_proof() -> None:
+    r = ask(built(DENIAL, "nodata-nsec3-chain-removed"), "child", "www.example.co.jp.", "TXT")
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer
+    assert owners(r.authority, T.SOA) == {"example.co.jp."} and not rrsets(r.authority, T.NSEC3)
+
+
+def test_nsec3_nodata_proof_lists_the_removed_type_on_the_wire() -> None:
+    ctx = built(DENIAL, "nodata-nsec3-bitmap-has-qtype")
+    r = ask(ctx, "child", "www.example.co.jp.", "AAAA")
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer
+    (nsec3,) = [x for x in rrsets(r.authority, T.NSEC3)
+                if x.name == N(nsec3_owner("www.example.co.jp.", "example.co.jp."))]
+    assert T.AAAA in {t for window, bits in nsec3[0].windows for t in _types(window, bits)}
+    assert ctx.zones["example.co.jp."].signed.get_rdataset("www.example.co.jp.", T.AAAA) is None
+
+
+def test_rrsigs_over_jp_denial_records_are_broken_and_nothing_else() -> None:
+    bad = built(DENIAL, "insecure-delegation-nsec-rrsig-bad").zones["jp."].signed
+    assert not signatures_verify(bad, N("insecure.jp."), T.NSEC)
+    assert signatures_verify(bad, N("example.jp."), T.DS)          # the signed delegation keeps a valid DS
+    bare = built(DENIAL, "insecure-delegation-nsec3-rrsig-missing").zones["jp."].signed
+    assert all(bare.get_rdataset(owner, T.RRSIG, T.NSEC3) is None for owner, _ in nsec3_rdatas(bare))
+    assert nsec3_rdatas(bare) and signatures_verify(bare, N("example.jp."), T.DS)
 
 
 # ---- server-behaviour faults on the wire ---------------------------------------------------------------------------
@@ -354,6 +397,35 @@ def test_rrsig_stripping_server_ignores_do(name: str, server: str, bad: bool) ->
     assert bool(rrsets(r.answer, T.RRSIG)) is not bad
 
 
+def test_one_root_server_strips_rrsigs_and_the_other_does_not() -> None:
+    ctx = built(TRANSPORT, "root-server-strips-rrsigs")
+    for server, bad in (("root-a", True), ("root-b", False)):
+        for qname, qtype, section in ((".", "DNSKEY", "answer"), ("www.example.jp.", "A", "authority")):
+            r = ask(ctx, server, qname, qtype)
+            records = getattr(r, section)
+            assert any(x.rdtype != T.RRSIG for x in records)
+            assert bool(rrsets(records, T.RRSIG)) is not bad, (server, qname)
+
+
+def test_tcp_refused_server_still_answers_over_udp_without_truncation() -> None:
+    ctx = built(TRANSPORT, "tcp-refused-udp-enough")
+    for server in ("jp-a", "jp-b"):
+        assert ctx.server_behaviour[server] == {"tcp_refuse": True}
+        r = ask(ctx, server, "www.example.jp.", "A")
+        assert not r.flags & dns.flags.TC and rrsets(r.authority, T.DS) and len(r.to_wire()) <= 1232
+    assert "child" not in ctx.server_behaviour
+
+
+def test_servfail_on_dnskey_leaves_other_types_alone() -> None:
+    ctx = built(TRANSPORT, "auth-servfail-on-dnskey")
+    for zone in ("example.jp.", "example.co.jp."):
+        keys = ask(ctx, "child", zone, "DNSKEY")
+        assert keys.rcode() == dns.rcode.SERVFAIL and not keys.answer
+    www = ask(ctx, "child", "www.example.jp.", "A")
+    assert www.rcode() == dns.rcode.NOERROR and rrsets(www.answer, T.A) and rrsets(www.answer, T.RRSIG)
+    assert ask(ctx, "child", "example.jp.", "SOA").answer
+
+
 def test_silent_server_answers_nothing_over_udp_or_tcp() -> None:
     ctx = built(TRANSPORT, "all-auth-timeout")
     assert ask(ctx, "child", "www.example.jp.", "A") is None
@@ -398,6 +470,11 @@ def test_udp_size_cap_is_a_network_setting_above_the_dnskey_answer() -> None:
     assert ctx.network == {"child": {"udp_max": 512}} and not ctx.server_behaviour
     dnskey = ask(ctx, "child", "example.jp.", "DNSKEY")
     assert not dnskey.flags & dns.flags.TC and len(dnskey.to_wire()) > 512      # it is sent, and lost on the way
+
+
+def test_packet_loss_is_a_network_setting_of_both_jp_servers() -> None:
+    ctx = built(NETWORK, "jp-packet-loss-30")
+    assert ctx.network == {"jp-a": {"loss_pct": 30.0}, "jp-b": {"loss_pct": 30.0}} and not ctx.server_behaviour
 
 
 # DEN-25 is the baseline (no fault: nsec3-iter-0 is its scenario). DEN-30 and DEN-32 are not built: the server
