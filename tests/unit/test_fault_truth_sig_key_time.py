@@ -43,6 +43,7 @@ EXAMPLE = dns.name.from_text("example.jp.")
 WWW = dns.name.from_text("www.example.jp.")
 ALL_SIGNED = frozenset({".", "jp.", "co.jp.", "example.jp.", "example.co.jp."})
 EX = frozenset({"example.jp."})
+JP = frozenset({"jp."})
 
 
 @dataclass
@@ -121,6 +122,13 @@ SEEN_BY_LDNS: dict[str, tuple[frozenset[str], str]] = {
     "time/expired-300s-ago.yaml": (EX, r"^DNSSEC signature has expired for \S*example\.jp\.\t"),
     "time/inception-now+300s.yaml": (EX, r"^DNSSEC signature not incepted yet for \S*example\.jp\.\t"),
     "time/inception-now+30s.yaml": (EX, r"^DNSSEC signature not incepted yet for \S*example\.jp\.\t"),
+    # the base faults with parameters no catalog case uses: another RRset or zone, another algorithm or key type
+    "signatures/ds-rrsig-origttl-tampered.yaml": (JP, r"^Bogus DNSSEC signature for example\.jp\.\tDS$"),
+    "dnskey/dnskey-zsk-alg-field-ed25519.yaml": (EX, NO_KEY + r"\S*example\.jp\.\t(?!DNSKEY)"),
+    "dnskey/dnskey-zsk-material-corrupt-rsa.yaml":
+        (EX, NO_KEY + r"\S*example\.jp\.\t(?!DNSKEY)|^Bogus DNSSEC signature for example\.jp\.\tDNSKEY$"),
+    # jp.'s own data loses its key, the DNSKEY RRset (signed by the KSK) does not
+    "dnskey/dnskey-tld-zsk-removed.yaml": (JP, NO_KEY + r"\S*jp\.\t(?!DNSKEY)"),
     "client/cd-on-bogus.yaml": (EX, r"^DNSSEC signature has expired for www\.example\.jp\.\tA$"),
     "client/control-bogus-without-do.yaml": (EX, r"^DNSSEC signature has expired for www\.example\.jp\.\tA$"),
 }
@@ -259,6 +267,17 @@ def check_flags(expected: dict[str, int], *, ds_points_at_published: bool = True
     return check
 
 
+def check_reserved_flag_bits(built: Built) -> None:
+    """Unassigned flag bits on the KSKs (bit 0 in example.jp., bit 1 in example.co.jp.), the DS made with them."""
+    check_flags({"ksk": 0x8101, "zsk": 256})(built)
+    co = "example.co.jp."
+    keys = dnskeys(built, co)
+    ksk = next(k for k in built.ctx.zones[co].keys if k.role == "ksk")
+    assert ksk.dnskey in keys and ksk.dnskey.flags == 0x4101
+    owner = dns.name.from_text(co)
+    assert [k for ds in parent_ds(built, co, "co.jp.") for k in keys if ds_matches(ds, k, owner)] == [ksk.dnskey]
+
+
 def check_protocol(built: Built) -> None:
     keys = dnskeys(built)
     assert keys and all(k.protocol == 4 for k in keys)
@@ -311,6 +330,7 @@ DIRECT: dict[str, Callable[[Built], None] | None] = {
     "dnskey/dnskey-revoked-ksk-ds-matches.yaml": check_flags({"ksk": 385, "zsk": 256}),
     "dnskey/dnskey-revoked-ksk-stale-ds.yaml": check_flags({"ksk": 385, "zsk": 256}, ds_points_at_published=False),
     "dnskey/dnskey-protocol-not-3.yaml": check_protocol,
+    "dnskey/dnskey-ksk-reserved-flag-bits.yaml": check_reserved_flag_bits,
     "dnskey/dnskey-alg-unsupported-zone.yaml": check_unsupported_zone,
     "dnskey/dnskey-all-keys-replaced.yaml": check_all_replaced,
     "dnskey/dnskey-keytag-collision.yaml": check_keytag_collision,
