@@ -324,6 +324,23 @@ def _lame(kind: str) -> Callable[[BuildContext], None]:
     return check
 
 
+def _lame_unsigned_child(ctx: BuildContext) -> None:
+    topology = ctx.topology
+    assert glue(ctx, "ns1.insecure.jp.") == topology.server_address("cojp")      # carries only co.jp.
+    assert glue(ctx) == topology.server_address("child")                        # the signed sibling is untouched
+    assert ctx.zones["insecure.jp."].signed is None and parent_ds(ctx, "insecure.jp.") == []
+
+
+def _digest_sm3_at_co_jp(ctx: BuildContext) -> None:
+    assert {ds.digest_type for ds in parent_ds(ctx, "co.jp.")} == {6}
+    assert not matched_keys(ctx, "co.jp.")
+    # the DS of co.jp. is the right SHA-256 digest of its KSK, only the type number is changed
+    ksk = next(k for k in dnskeys(ctx, "co.jp.") if k.flags & 1)
+    (ds,) = parent_ds(ctx, "co.jp.")
+    assert ds.digest == dns.dnssec.make_ds("co.jp.", ksk, 2).digest
+    assert matched_keys(ctx, "example.co.jp.")            # below the cut the chain is intact
+
+
 def _jp_unsigned(ctx: BuildContext) -> None:
     assert ctx.zones["jp."].signed is None and parent_ds(ctx, "jp.") == []
     assert DS_T not in nsec_types_at(ctx, ".", "jp.")
@@ -426,6 +443,13 @@ def _algorithm_roll_ds_first(ctx: BuildContext) -> None:
     assert data_algs == {13}
 
 
+def _tld_rolled_to_unsupported(ctx: BuildContext) -> None:
+    assert {ds.algorithm for ds in parent_ds(ctx, "jp.")} == {100}
+    assert {k.algorithm for k in matched_keys(ctx, "jp.")} == {100}
+    assert 100 not in {k.algorithm for k in dnskeys(ctx, "jp.") if dns.dnssec.key_id(k) in dnskey_signers(ctx, "jp.")}
+    assert matched_keys(ctx, "example.jp.") and matched_keys(ctx, "co.jp.")       # the zones below are intact
+
+
 def _algorithm_roll_to_unsupported(ctx: BuildContext) -> None:
     assert {ds.algorithm for ds in parent_ds(ctx, "example.jp.")} == {13, 100}
     assert {ds.algorithm for ds in parent_ds(ctx, "example.co.jp.")} == {100}
@@ -457,11 +481,14 @@ FAULT_CHECKS: dict[str, Callable[[BuildContext], None]] = {
     "lame-refused": _lame("refused"),
     "lame-not-authoritative": _lame("not-authoritative"),
     "ns-unreachable": _lame("unreachable"),
+    "lame-refused-unsigned-child": _lame_unsigned_child,
+    "ds-digest-sm3-at-co-jp": _digest_sm3_at_co_jp,
     "unsigned-zone-under-unsigned-tld": _jp_unsigned,
     "root-ta-mismatch": _ta_mismatch,
     "root-ta-absent": _ta_absent,
     "ta-at-jp-island": _ta_island("jp."),
     "ta-at-wrong-side-of-cut": _ta_island("example.jp."),
+    "ta-at-co-jp-island": _ta_island("co.jp."),
     "ta-unsupported-alg": _ta_unsupported_alg,
     "ta-key-not-signing": _ta_key_not_signing,
     "rfc5011-revoke-old": _ta_old_key_revoked,
@@ -474,6 +501,7 @@ FAULT_CHECKS: dict[str, Callable[[BuildContext], None]] = {
     "ksk-old-removed-while-old-ds-cached": _ds_for_unpublished,
     "algo-roll-ds-first": _algorithm_roll_ds_first,
     "algo-roll-to-unsupported": _algorithm_roll_to_unsupported,
+    "algo-roll-tld-to-unsupported": _tld_rolled_to_unsupported,
 }
 
 # The parental agent's side of the CDS cases (fault-catalog.md 4.8).
