@@ -2,6 +2,7 @@
 # Build debian:bookworm-slim locally where no image registry is reachable, so that every Dockerfile under
 # compose/ (FROM debian:bookworm-slim) builds unchanged. On a machine that can pull, you do not need this.
 # Usage: compose/base/build-base.sh [--force]
+# After --force, rebuild the lab images on the new base too: testbed images build --force
 set -euo pipefail
 IMAGE=debian:bookworm-slim
 if [ "${1:-}" != "--force" ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
@@ -12,6 +13,26 @@ dir=$(mktemp -d /tmp/testbed-base.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 # minbase: apt, dpkg and essentials only, like the official slim image
 debootstrap --variant=minbase bookworm "$dir" >/dev/null
+# Like the official image: the point-release updates and the security archive too, not just the release as
+# debootstrap leaves it. Without them the lab images got older resolvers than this machine's (BIND 9.18.49
+# deb12u1 rather than deb12u3, which validate some faults differently). The security archive sits beside the
+# mirror debootstrap chose, so its address is derived from that line rather than written here.
+mirror=$(awk '$1 == "deb" {print $2; exit}' "$dir/etc/apt/sources.list")
+[ -n "$mirror" ] || { echo "debootstrap wrote no apt source line" >&2; exit 2; }
+cat > "$dir/etc/apt/sources.list.d/debian.sources" <<SOURCES
+Types: deb
+URIs: $mirror
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: ${mirror%/}-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+rm -f "$dir/etc/apt/sources.list"
 # slim-image conventions: no docs or caches, apt without recommends
 rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
 printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' > "$dir/etc/apt/apt.conf.d/99testbed-slim"
