@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from testbed.backends.docker_env import docker_available
 from testbed.faults import fault_params
 from testbed.resolvers import registry
 from testbed.runner import scenario_resolvers
@@ -56,12 +57,16 @@ class SuiteRun:
     scenarios: list[Scenario]
 
 
-@pytest.fixture(scope="module")
-def suite_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
-    out = tmp_path_factory.mktemp("conformance")
+@pytest.fixture(scope="module", params=["netns", pytest.param("docker", marks=pytest.mark.docker)])
+def suite_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
+    backend = request.param
+    if backend == "docker" and not docker_available():
+        pytest.skip("the docker backend needs a running Docker daemon")
+    out = tmp_path_factory.mktemp(f"conformance-{backend}")
     junit, html, result = out / "j.xml", out / "m.html", out / "c.json"
-    proc = run_cli("run", str(SUITE), "--resolver", "all", "--backend", "netns", "--junit", str(junit),
-                   "--html", str(html), "--json", str(result), timeout=RUN_TIMEOUT_S)
+    # two labs side by side: most of the suite's time is resolvers waiting out unreachable servers, not CPU
+    proc = run_cli("run", str(SUITE), "--resolver", "all", "--backend", backend, "--jobs", "2", "--junit",
+                   str(junit), "--html", str(html), "--json", str(result), timeout=RUN_TIMEOUT_S)
     assert result.is_file(), f"the run wrote no result JSON (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
     document = json.loads(result.read_text(encoding="utf-8"))
     return SuiteRun(proc, document, junit, html, suite_scenarios())
