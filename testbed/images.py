@@ -159,15 +159,9 @@ def _context_tar(key: str) -> io.BytesIO:
 
 # ---- building -------------------------------------------------------------------------------------------------
 def _client(timeout: int = BUILD_TIMEOUT):  # noqa: ANN202 - docker.DockerClient, imported lazily
-    from testbed.backends.docker_env import docker_client
+    from testbed.backends.docker_env import reachable_client
 
-    try:
-        client = docker_client(timeout=timeout)
-        client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the daemon reads the same to a person
-        raise EnvironmentProblem(f"cannot reach the Docker daemon: {exc}",
-                                 fix="start it (systemctl start docker, or dockerd &), or use --backend netns") from exc
-    return client
+    return reachable_client(timeout)
 
 
 def image_exists(client: Any, tag: str) -> bool:

@@ -39,15 +39,9 @@ RESOLV_CONF = ("# dnssec-testbed: lab hosts never use the system resolver\n"
 
 
 def _client():  # noqa: ANN202 - docker.DockerClient, imported lazily
-    from testbed.backends.docker_env import docker_client
+    from testbed.backends.docker_env import reachable_client
 
-    try:
-        client = docker_client(timeout=API_TIMEOUT)
-        client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the daemon reads the same to a person
-        raise EnvironmentProblem(f"cannot reach the Docker daemon: {exc}",
-                                 fix="start it (systemctl start docker, or dockerd &), or use --backend netns") from exc
-    return client
+    return reachable_client(API_TIMEOUT)
 
 
 class DockerHost(Host):
