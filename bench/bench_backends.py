@@ -18,7 +18,7 @@ from pathlib import Path
 
 from testbed.faults import fault_params
 from testbed.resolvers import registry
-from testbed.runner import run
+from testbed.run.runner import run
 from testbed.scenario import load_paths
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from testbed.errors import TestbedError
-from testbed.runner import LabPool, RunResult, run
+from testbed.run.runner import LabPool, RunResult, run
 from testbed.scenario.model import Scenario
 
 
@@ -34,14 +34,14 @@ class TestbedSession:
     @property
     def pool(self) -> LabPool:
         if self._pool is None:
-            from testbed.cli import pick_backend, pick_resolvers
+            from testbed.cli.main import pick_backend, pick_resolvers
 
             backend = pick_backend(self._backend_request)
             self._pool = LabPool(backend, pick_resolvers(self._resolver_request, backend))
         return self._pool
 
     def load(self, *paths: str | Path) -> list[Scenario]:
-        from testbed.cli import load
+        from testbed.cli.main import load
 
         return load(tuple(Path(p) for p in paths))
 

@@ -22,12 +22,12 @@ import dns.rdtypes.ANY.DS
 import dns.rrset
 import dns.zone
 
+from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.errors import ScenarioError
 from testbed.faults.common import replace_rrsigs, resign, signed_zone, zone_signing_keys
 from testbed.faults.ds import DECOY_KEY, NEXT_KEY, digests_of, ds_for, extra_key, signed_child
 from testbed.faults.registry import fault, variant
 from testbed.scenario.model import Expectation
-from testbed.zones import BuildContext, ZoneBuild
 
 CDS_TTL = 3600
 # RFC 8078 section 4: the only allowed contents of a "delete the DS" CDS / CDNSKEY record.

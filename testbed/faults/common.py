@@ -11,9 +11,9 @@ import dns.rdtypes.ANY.RRSIG
 import dns.rrset
 import dns.zone
 
+from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.dnssec import Key, sign_rrset
 from testbed.errors import ScenarioError
-from testbed.zones import BuildContext, ZoneBuild
 
 RRSET_PARAM = "owner/type of the RRset, e.g. www.example.jp./A"
 ZONE_PARAM = "the zone to break, e.g. example.jp."

@@ -16,13 +16,13 @@ import dns.rdatatype
 import dns.rdtypes.util
 import dns.zone
 
+from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.dnssec import nsec3_hash
 from testbed.errors import ScenarioError
 from testbed.faults.common import replace_rrsigs, resign, signed_zone, zone_of, zone_signing_keys
 from testbed.faults.ds import parent_of, signed_child
 from testbed.faults.registry import fault, variant
 from testbed.scenario.model import Expectation
-from testbed.zones import BuildContext, ZoneBuild
 
 # A lab address (last octet) no host ever has: servers take 1-99, resolvers 101 onwards, the probe 250.
 UNUSED_HOST = 200

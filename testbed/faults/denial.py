@@ -18,6 +18,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.zone
 
+from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.dnssec import nsec3_hash
 from testbed.errors import ScenarioError
 from testbed.faults.common import (
@@ -32,7 +33,6 @@ from testbed.faults.common import (
 )
 from testbed.faults.registry import fault, variant
 from testbed.scenario.model import Expectation
-from testbed.zones import BuildContext, ZoneBuild
 
 IN = dns.rdataclass.IN
 NSEC = dns.rdatatype.NSEC

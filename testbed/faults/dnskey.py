@@ -21,6 +21,7 @@ import dns.rdtypes.ANY.DNSKEY
 import dns.rrset
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 
+from testbed.build.zones import DELEGATION_TTL, BuildContext, ZoneBuild
 from testbed.dnssec import Key
 from testbed.dnssec.keys import key_from_private
 from testbed.errors import ScenarioError
@@ -36,7 +37,6 @@ from testbed.faults.signatures import (
     signed_rrsets,
 )
 from testbed.scenario.model import Expectation
-from testbed.zones import DELEGATION_TTL, BuildContext, ZoneBuild
 
 KEY_ROLES = ("all", "ksk", "zsk")
 KEY_PARAM = "which keys: ksk (the keys the DS points at), zsk (the zone-signing keys) or all"

@@ -16,12 +16,12 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.DS
 
+from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.dnssec import Key, make_ds
 from testbed.errors import ScenarioError
 from testbed.faults.common import ZONE_PARAM, replace_rrsigs, signed_zone, zone_of
 from testbed.faults.registry import fault, variant
 from testbed.scenario.model import Expectation
-from testbed.zones import BuildContext, ZoneBuild
 
 # KeyStore slots beyond the zone's own keys (slot 0). Taken from the run's KeyStore, so a scenario run twice, or two
 # scenarios of one run, see the same "next" key: trust anchors built from them stay put and resolvers need no restart.

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from testbed.build.zones import BuildContext
 from testbed.errors import ScenarioError
 from testbed.faults.registry import fault
 from testbed.scenario.model import Expectation
-from testbed.zones import BuildContext
 
 TARGET_PARAMS = {"zone": "every server of this zone is affected, e.g. jp.",
                  "server": "one server host instead, e.g. jp-a (see `testbed build` servers.json)"}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from testbed.scenario.model import Expectation
 
 if TYPE_CHECKING:
-    from testbed.zones import BuildContext
+    from testbed.build.zones import BuildContext
 
 Layer = Literal["zone", "keys", "signed", "server", "network", "clock"]
 LAYER_ORDER: tuple[Layer, ...] = ("zone", "keys", "signed", "server", "network", "clock")

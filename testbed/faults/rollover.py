@@ -18,6 +18,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.DNSKEY
 
+from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.dnssec import Key, sign_rrset
 from testbed.errors import ScenarioError
 from testbed.faults.common import (
@@ -31,7 +32,6 @@ from testbed.faults.common import (
 from testbed.faults.ds import NEXT_KEY, digests_of, ds_for, extra_key, signed_child
 from testbed.faults.registry import fault, variant
 from testbed.scenario.model import Expectation
-from testbed.zones import BuildContext, ZoneBuild
 
 _CHILD = {"zone": "the zone that rolls its keys, e.g. example.jp."}
 # An algorithm number no validator implements, for a roll "to an algorithm the resolver lacks".

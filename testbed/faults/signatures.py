@@ -22,6 +22,7 @@ import dns.rrset
 import dns.zone
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from testbed.build.zones import DELEGATION_TTL, BuildContext, ZoneBuild
 from testbed.dnssec import Key, generate_key, make_ds, sign_rrset
 from testbed.errors import ScenarioError
 from testbed.faults.common import (
@@ -37,7 +38,6 @@ from testbed.faults.common import (
 )
 from testbed.faults.registry import fault, variant
 from testbed.scenario.model import Expectation
-from testbed.zones import DELEGATION_TTL, BuildContext, ZoneBuild
 
 DAY = 86400
 # Validators forgive some clock skew at both ends of the window: Unbound allows 10% of the validity period,

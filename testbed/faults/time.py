@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.errors import ScenarioError
 from testbed.faults.common import RRSET_PARAM, ZONE_PARAM
 from testbed.faults.registry import fault, variant
 from testbed.faults.signatures import DAY, rewindow, targets
 from testbed.scenario.model import Expectation
-from testbed.zones import BuildContext, ZoneBuild
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": DAY}
 _OFFSET_RE = re.compile(r"^([+-]?\d+)\s*([smhd]?)$")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from testbed.build.zones import BuildContext
 from testbed.dnssec import Key, generate_key
 from testbed.errors import ScenarioError
 from testbed.faults.network import TARGET_PARAMS, targets
 from testbed.faults.registry import fault, variant
 from testbed.scenario.model import Expectation
-from testbed.zones import BuildContext
 
 RSA_ALGORITHMS = (5, 7, 8, 10)
 _QTYPES = "query types, e.g. [DS] (default [DS])"

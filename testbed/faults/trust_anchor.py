@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.dnssec.keys import REVOKE_FLAG
 from testbed.errors import ScenarioError
 from testbed.faults.ds import DECOY_KEY, NEXT_KEY, ds_for, ds_text, extra_key, with_ds_fields
 from testbed.faults.registry import fault, variant
 from testbed.scenario.model import Expectation
-from testbed.zones import BuildContext, ZoneBuild
 
 # Anchors are SHA-256 DS, like the one the lab gives by default (BuildContext.trust_anchor_ds).
 ANCHOR_DIGEST = (2,)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from testbed.checks import STATUSES, Verdict
+from testbed.run.checks import STATUSES, Verdict
 from testbed.scenario.model import Expectation
 
 DEFAULT_GROUP = "scenarios"

@@ -14,8 +14,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from testbed.checks import Verdict
 from testbed.report.common import expected_text, observed_text, query_label, summary_counts
+from testbed.run.checks import Verdict
 from testbed.timeline.readiness import NOT_READY, OK, Readiness, readiness
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "xfail": "yellow", "error": "magenta"}

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from testbed import __version__
-from testbed.checks import STATUSES, Verdict
 from testbed.report.common import expected_text, query_label, scenario_group, summary_counts
+from testbed.run.checks import STATUSES, Verdict
 from testbed.scenario.loader import IMPLIED_RCODES
 from testbed.scenario.model import Expectation
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from testbed import __version__
-from testbed.checks import Verdict
 from testbed.report.common import summary_counts
+from testbed.run.checks import Verdict
 from testbed.timeline.readiness import readiness
 
 

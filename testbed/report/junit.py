@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from testbed.checks import Verdict
 from testbed.report.common import expected_text, observed_text, query_label, scenario_group, summary_counts
+from testbed.run.checks import Verdict
 
 # XML 1.0 cannot carry most control characters; resolver logs and error texts sometimes contain them.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

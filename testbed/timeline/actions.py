@@ -24,16 +24,16 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.DS
 
+from testbed.build.zones import KeyStore
 from testbed.dnssec import make_ds
 from testbed.dnssec.keys import REVOKE_FLAG
 from testbed.errors import LabError, ScenarioError
 from testbed.resolvers.base import ANCHOR_STATES
 from testbed.scenario.model import ActionSignature, Nsec3Params
 from testbed.timeline.state import KeyState, LabState, ZoneState
-from testbed.zones import KeyStore
 
 if TYPE_CHECKING:
-    from testbed.lab import Lab
+    from testbed.lab.lab import Lab
     from testbed.resolvers import ResolverAdapter
 
 ROLES = ("ksk", "zsk", "csk")

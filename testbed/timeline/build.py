@@ -17,16 +17,16 @@ import dns.rdataset
 import dns.rdatatype
 import dns.rrset
 
+from testbed.build.topology import Topology
+from testbed.build.zones import DELEGATION_TTL, BuildContext, KeyStore, ZoneBuild, add_ds, prepare, sign_options
 from testbed.clock import LabClock
 from testbed.dnssec import Key, sign_rrset, sign_zone
 from testbed.errors import ScenarioError
 from testbed.faults.common import find_rrset, replace_rrsigs
 from testbed.faults.registry import LAYER_ORDER
-from testbed.runner import apply_faults
+from testbed.run.runner import apply_faults
 from testbed.scenario.model import Scenario
 from testbed.timeline.state import LabState, ZoneState
-from testbed.topology import Topology
-from testbed.zones import DELEGATION_TTL, BuildContext, KeyStore, ZoneBuild, add_ds, prepare, sign_options
 
 IN = dns.rdataclass.IN
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from testbed.checks import Verdict
+from testbed.run.checks import Verdict
 
 READY, NOT_READY = "READY", "NOT READY"
 OK, BROKEN = "ok", "broken"

@@ -12,17 +12,17 @@ import os
 import time
 from typing import Any
 
-from testbed.checks import Verdict
+from testbed.build.topology import plan
 from testbed.clock import LabClock
 from testbed.errors import ScenarioError
-from testbed.lab import Lab
-from testbed.runner import LabPool, OnVerdict, RunResult, run_checks, scenario_resolvers
+from testbed.lab.lab import Lab
+from testbed.run.checks import Verdict
+from testbed.run.runner import LabPool, OnVerdict, RunResult, run_checks, scenario_resolvers
 from testbed.scenario.loader import SCALAR_PARAM
 from testbed.scenario.model import ActionSpec, Phase, Scenario
 from testbed.timeline.actions import Action, ActionEnv, registry
 from testbed.timeline.build import PhaseBuilder
 from testbed.timeline.state import LabState, initial_state
-from testbed.topology import plan
 
 # Without the virtual clock, advance waits for real, up to this many seconds per step.
 REAL_WAIT_MAX_S = 600

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 
 import dns.rdtypes.ANY.DS
 
+from testbed.build.topology import Topology
+from testbed.build.zones import KeyStore, zone_keys
 from testbed.clock import LabClock
 from testbed.dnssec import Key, make_ds
 from testbed.dnssec.keys import REVOKE_FLAG
 from testbed.errors import ScenarioError
 from testbed.scenario.model import Nsec3Params
-from testbed.topology import Topology
-from testbed.zones import KeyStore, zone_keys
 
 # KeyStore slots for keys a timeline creates: well clear of the slots the fault modules use (1, 2), so a playbook's
 # "next" key is never a fault's decoy. Slots are reused by every timeline of a run: key generation (RSA above all)

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from testbed.backends.docker_env import docker_available
 from testbed.faults import fault_params
+from testbed.lab.backends.docker_env import docker_available
 from testbed.resolvers import registry
-from testbed.runner import scenario_resolvers
+from testbed.run.runner import scenario_resolvers
 from testbed.scenario import Scenario, load_paths
 from tests.conftest import ROOT, requires_netns
 from tests.unit.test_html_report import junit_shape_problems
@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.integration, requires_netns,
 
 
 def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "testbed.cli", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "testbed.cli.main", *args], capture_output=True, text=True, cwd=cwd,
                           timeout=timeout)
 
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from testbed.backends.docker_env import docker_available
+from testbed.lab.backends.docker_env import docker_available
 from tests.conftest import QUICKSTART, ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker,
@@ -30,7 +30,7 @@ def vendor_image() -> str:
 
 def test_vendor_image_runs_the_quickstart_as_documented(vendor_image: str, tmp_path) -> None:
     out = tmp_path / "byo.json"
-    proc = subprocess.run([sys.executable, "-m", "testbed.cli", "run", str(QUICKSTART / "secure-a.yaml"),
+    proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "run", str(QUICKSTART / "secure-a.yaml"),
                            str(QUICKSTART / "expired-rrsig.yaml"), "--backend", "docker",
                            "--resolver", f"unbound:image={vendor_image},name=unbound-vendor", "--json", str(out)],
                           capture_output=True, text=True, cwd=ROOT, timeout=900)
@@ -45,7 +45,7 @@ def test_vendor_image_runs_the_quickstart_as_documented(vendor_image: str, tmp_p
 
 
 def test_an_image_that_is_not_there_is_a_clear_error() -> None:
-    proc = subprocess.run([sys.executable, "-m", "testbed.cli", "run", str(QUICKSTART / "secure-a.yaml"),
+    proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "run", str(QUICKSTART / "secure-a.yaml"),
                            "--backend", "docker", "--resolver", "unbound:image=testbed-vendor/nothing:here"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 2

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from testbed.backends.docker_env import docker_available
-from testbed.compose_export import write_compose
+from testbed.lab.backends.docker_env import docker_available
+from testbed.lab.compose_export import write_compose
 from testbed.scenario import load_scenario
 from tests.conftest import QUICKSTART
 

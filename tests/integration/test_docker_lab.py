@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from testbed.backends.base import LABEL, HostSpec
-from testbed.backends.docker import DockerBackend, lab_resources
-from testbed.backends.docker_env import docker_available
-from testbed.backends.subnets import lease_subnet
 from testbed.errors import LabError
+from testbed.lab.backends.base import LABEL, HostSpec
+from testbed.lab.backends.docker import DockerBackend, lab_resources
+from testbed.lab.backends.docker_env import docker_available
+from testbed.lab.backends.subnets import lease_subnet
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker,
               pytest.mark.skipif(not docker_available(), reason="no Docker daemon")]

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from testbed.backends import make_backend
-from testbed.backends.base import Backend, Host, HostSpec
-from testbed.backends.docker_env import docker_available
-from testbed.backends.subnets import lease_subnet
 from testbed.errors import EnvironmentProblem
-from testbed.netfaults import apply_netem, clear_netem, netem_supported
+from testbed.lab.backends import make_backend
+from testbed.lab.backends.base import Backend, Host, HostSpec
+from testbed.lab.backends.docker_env import docker_available
+from testbed.lab.backends.subnets import lease_subnet
+from testbed.lab.netfaults import apply_netem, clear_netem, netem_supported
 from tests.conftest import netns_possible
 
 pytestmark = pytest.mark.integration

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from testbed.backends.docker import lab_resources
-from testbed.backends.docker_env import docker_available
-from testbed.checks import Verdict
 from testbed.errors import LabError
 from testbed.faults import fault_params
-from testbed.lab import Lab
+from testbed.lab.backends.docker import lab_resources
+from testbed.lab.backends.docker_env import docker_available
+from testbed.lab.lab import Lab
 from testbed.resolvers import registry
 from testbed.resolvers.unbound import Unbound
-from testbed.runner import RunResult, run
+from testbed.run.checks import Verdict
+from testbed.run.runner import RunResult, run
 from testbed.scenario import load_paths, load_scenario
 from tests.conftest import QUICKSTART, netns_possible
 
@@ -99,7 +99,7 @@ class BrokenUnbound(Unbound):
 
 def test_a_resolver_that_fails_to_start_names_the_cause_and_leaves_nothing(monkeypatch: pytest.MonkeyPatch,
                                                                          tmp_path: Path) -> None:
-    monkeypatch.setattr("testbed.runner.get_adapter", lambda name: BrokenUnbound())
+    monkeypatch.setattr("testbed.run.runner.get_adapter", lambda name: BrokenUnbound())
     labs = Labs()
     with pytest.raises(LabError) as info:
         run([load_scenario(QUICKSTART / "secure-a.yaml")], ["unbound"], "docker", on_lab=labs)

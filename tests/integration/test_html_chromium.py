@@ -18,7 +18,7 @@ import pytest
 from testbed.faults import fault_params
 from testbed.report.html import write_html
 from testbed.resolvers import registry
-from testbed.runner import run
+from testbed.run.runner import run
 from testbed.scenario import load_paths
 from tests.conftest import QUICKSTART, requires_netns
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from testbed.errors import LabError
-from testbed.lab import Lab
-from testbed.runner import run
+from testbed.lab.lab import Lab
+from testbed.run.runner import run
 from testbed.scenario import load_scenario
 from tests.conftest import QUICKSTART, requires_netns
 

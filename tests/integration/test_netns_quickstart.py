@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from testbed.backends.netns import leftover_namespaces
 from testbed.faults import fault_params
+from testbed.lab.backends.netns import leftover_namespaces
 from testbed.resolvers import registry
-from testbed.runner import run
+from testbed.run.runner import run
 from testbed.scenario import load_paths
 from tests.conftest import QUICKSTART, ROOT, requires_netns
 
@@ -36,7 +36,7 @@ def test_every_quickstart_check_passes_on_unbound() -> None:
 
 def test_cli_run_writes_the_design_json_and_exits_0(tmp_path) -> None:
     out = tmp_path / "out.json"
-    proc = subprocess.run([sys.executable, "-m", "testbed.cli", "run", str(QUICKSTART / "bogus-ds.yaml"),
+    proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "run", str(QUICKSTART / "bogus-ds.yaml"),
                            str(QUICKSTART / "insecure-child.yaml"), "--resolver", "unbound", "--backend", "netns",
                            "--json", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -58,7 +58,7 @@ def test_cli_run_writes_the_design_json_and_exits_0(tmp_path) -> None:
 def test_a_failed_expectation_exits_1(tmp_path) -> None:
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text("name: wrong\nchecks:\n  - query: www.insecure.jp. A\n    expect: secure\n")
-    proc = subprocess.run([sys.executable, "-m", "testbed.cli", "run", str(wrong), "--resolver", "unbound",
+    proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "run", str(wrong), "--resolver", "unbound",
                            "--backend", "netns"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "expected secure" in proc.stdout + proc.stderr

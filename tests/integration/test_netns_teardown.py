@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from testbed.backends.netns import leftover_namespaces
 from testbed.errors import LabError
+from testbed.lab.backends.netns import leftover_namespaces
 from testbed.resolvers.unbound import Unbound
-from testbed.runner import run
+from testbed.run.runner import run
 from testbed.scenario import load_scenario
 from tests.conftest import QUICKSTART, ROOT, requires_netns
 
@@ -40,7 +40,7 @@ def lab_processes(lab_id: str) -> list[str]:
 
 
 def start_cli_run() -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "testbed.cli", "run", str(QUICKSTART), "--resolver", "unbound",
+    return subprocess.Popen([sys.executable, "-m", "testbed.cli.main", "run", str(QUICKSTART), "--resolver", "unbound",
                              "--backend", "netns"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
 
@@ -74,7 +74,7 @@ def test_down_all_removes_what_a_killed_run_left() -> None:
     os.kill(proc.pid, signal.SIGKILL)       # no teardown at all
     proc.communicate(timeout=30)
     assert leftover_namespaces(lab_id) != []
-    down = subprocess.run([sys.executable, "-m", "testbed.cli", "down", "--all"], capture_output=True, text=True,
+    down = subprocess.run([sys.executable, "-m", "testbed.cli.main", "down", "--all"], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert down.returncode == 0, down.stderr
     assert f"namespace testbed-{lab_id}-" in down.stdout
@@ -92,7 +92,7 @@ class BrokenUnbound(Unbound):
 
 
 def test_a_resolver_that_fails_to_start_is_a_clear_error_and_leaves_nothing(monkeypatch) -> None:
-    monkeypatch.setattr("testbed.runner.get_adapter", lambda name: BrokenUnbound())
+    monkeypatch.setattr("testbed.run.runner.get_adapter", lambda name: BrokenUnbound())
     scenario = load_scenario(QUICKSTART / "secure-a.yaml")
     labs = []
     with pytest.raises(LabError) as info:
@@ -106,7 +106,7 @@ def test_a_resolver_that_fails_to_start_is_a_clear_error_and_leaves_nothing(monk
 
 def test_missing_tools_are_named_with_the_fix(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": str(Path(sys.executable).parent)}       # no /usr/sbin: no ip, no unbound
-    proc = subprocess.run([sys.executable, "-m", "testbed.cli", "run", str(QUICKSTART / "secure-a.yaml"),
+    proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "run", str(QUICKSTART / "secure-a.yaml"),
                            "--backend", "netns"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
     assert proc.returncode == 2
     assert "apt-get install" in proc.stderr and "Traceback" not in proc.stderr
@@ -114,7 +114,7 @@ def test_missing_tools_are_named_with_the_fix(tmp_path: Path) -> None:
 
 def test_ctrl_c_still_writes_the_checks_that_ran(tmp_path: Path) -> None:
     out = tmp_path / "partial.json"
-    proc = subprocess.Popen([sys.executable, "-m", "testbed.cli", "run", str(QUICKSTART), "--resolver", "unbound",
+    proc = subprocess.Popen([sys.executable, "-m", "testbed.cli.main", "run", str(QUICKSTART), "--resolver", "unbound",
                              "--backend", "netns", "--json", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from testbed.backends.netns import NetnsBackend
-from testbed.lab import Lab
-from testbed.runner import LabPool, run
+from testbed.lab.backends.netns import NetnsBackend
+from testbed.lab.lab import Lab
+from testbed.run.runner import LabPool, run
 from tests.integration.test_resolvers_quickstart import available, quickstart
 
 pytestmark = [pytest.mark.integration,

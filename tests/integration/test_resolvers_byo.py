@@ -13,7 +13,7 @@ import pytest
 
 from testbed.resolvers import ResolverAdapter
 from testbed.resolvers.custom import parse_resolver_spec
-from testbed.runner import LabPool, run
+from testbed.run.runner import LabPool, run
 from testbed.scenario import load_paths
 from tests.conftest import QUICKSTART
 from tests.integration.test_resolvers_quickstart import judge, netns_problem

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from testbed.checks import Verdict, mismatches
 from testbed.faults import fault_params
-from testbed.lab import Lab
+from testbed.lab.lab import Lab
 from testbed.resolvers import get_adapter, registry
-from testbed.runner import LabPool, RunResult, run
+from testbed.run.checks import Verdict, mismatches
+from testbed.run.runner import LabPool, RunResult, run
 from testbed.scenario import load_paths
 from testbed.scenario.model import Expectation, Scenario
 from tests.conftest import QUICKSTART

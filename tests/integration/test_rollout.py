@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from testbed.cli import known_names
-from testbed.runner import LabPool, RunResult, run
+from testbed.cli.main import known_names
+from testbed.run.runner import LabPool, RunResult, run
 from testbed.scenario import load_scenario
 from testbed.scenario.model import Scenario
 from testbed.timeline.readiness import BROKEN, NOT_READY, OK, READY, readiness
@@ -125,7 +125,7 @@ def test_jp_plan_passes_end_to_end(pool: LabPool, record_property: pytest.Record
 
 def test_wrong_ds_variant_prints_not_ready_naming_the_child(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
-    proc = subprocess.run([sys.executable, "-m", "testbed.cli", "run", str(ROLLOUT / "jp-plan-wrong-ds.yaml"),
+    proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "run", str(ROLLOUT / "jp-plan-wrong-ds.yaml"),
                            "--resolver", "all", "--backend", "netns", "--json", str(out)],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]   # the breakage was predicted

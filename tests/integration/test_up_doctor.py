@@ -10,14 +10,14 @@ import time
 
 import pytest
 
-from testbed.backends.netns import leftover_namespaces
+from testbed.lab.backends.netns import leftover_namespaces
 from tests.conftest import QUICKSTART, ROOT, requires_netns
 
 pytestmark = [pytest.mark.integration, requires_netns]
 
 
 def test_up_prints_addresses_answers_dig_and_tears_down_on_ctrl_c() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "testbed.cli", "up", str(QUICKSTART / "secure-a.yaml"),
+    proc = subprocess.Popen([sys.executable, "-m", "testbed.cli.main", "up", str(QUICKSTART / "secure-a.yaml"),
                              "--resolver", "unbound", "--backend", "netns"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
@@ -44,7 +44,7 @@ def test_up_prints_addresses_answers_dig_and_tears_down_on_ctrl_c() -> None:
 
 
 def test_doctor_reports_backends_and_resolvers() -> None:
-    proc = subprocess.run([sys.executable, "-m", "testbed.cli", "doctor"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "doctor"], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "ok      netns backend" in proc.stdout

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from testbed.checks import Verdict
-from testbed.cli import known_names
+from testbed.cli.main import known_names
 from testbed.errors import ScenarioError
-from testbed.lab import Lab
-from testbed.runner import LabPool, RunResult, run
+from testbed.lab.lab import Lab
+from testbed.run.checks import Verdict
+from testbed.run.runner import LabPool, RunResult, run
 from testbed.scenario import load_scenario
 from testbed.scenario.model import Scenario
 from tests.conftest import QUICKSTART, requires_netns

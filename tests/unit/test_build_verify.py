@@ -22,8 +22,8 @@ UNSIGNED = {"insecure.jp.zone"}
 
 
 def build(scenario: str, out: Path) -> list[Path]:
-    proc = subprocess.run([sys.executable, "-m", "testbed.cli", "build", str(QUICKSTART / scenario), "-o", str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "build", str(QUICKSTART / scenario),
+                           "-o", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     zones = sorted((out / "zones").glob("*.zone"))
     assert len(zones) == 6

@@ -11,8 +11,8 @@ import dns.rcode
 import dns.rrset
 import pytest
 
-from testbed.checks import Verdict, evaluate, mismatches
-from testbed.observation import Observation
+from testbed.run.checks import Verdict, evaluate, mismatches
+from testbed.run.observation import Observation
 from testbed.scenario.model import Check, Expectation, Override
 
 QNAME = "www.example.jp."

@@ -11,7 +11,7 @@ from tests.conftest import QUICKSTART, ROOT
 
 
 def run_testbed(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "testbed.cli", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "testbed.cli.main", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from testbed.compose_export import GATEWAY_HOST, LAB, PROBE_SERVICE, write_compose
-from testbed.netfaults import NetFault, fault_commands
+from testbed.build.topology import DEFAULT_SUBNET
+from testbed.lab.compose_export import GATEWAY_HOST, LAB, PROBE_SERVICE, write_compose
+from testbed.lab.netfaults import NetFault, fault_commands
 from testbed.scenario import load_scenario
-from testbed.topology import DEFAULT_SUBNET
 from tests.conftest import QUICKSTART
 
 
@@ -56,8 +56,8 @@ def test_configs_use_container_paths_and_the_files_exist(tmp_path: Path) -> None
 
 
 def test_network_faults_become_an_entrypoint_with_net_admin(tmp_path: Path) -> None:
-    from testbed.compose_export import compose_document
-    from testbed.topology import plan
+    from testbed.build.topology import plan
+    from testbed.lab.compose_export import compose_document
 
     topology = plan(load_scenario(QUICKSTART / "secure-a.yaml"), ["unbound"], DEFAULT_SUBNET)
     written: list[str] = []

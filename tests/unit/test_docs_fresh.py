@@ -16,11 +16,11 @@ from pathlib import Path
 
 import yaml
 
-from testbed.checks import evaluate
-from testbed.docs_gen import conformance_markdown, faults_markdown, suite_files, suite_path
+from testbed.cli.docs_gen import conformance_markdown, faults_markdown, suite_files, suite_path
 from testbed.faults import registry
-from testbed.observation import Observation
 from testbed.report.json_report import run_document
+from testbed.run.checks import evaluate
+from testbed.run.observation import Observation
 from testbed.scenario.model import Check, Expectation, Override
 from tests.conftest import ROOT
 
@@ -61,7 +61,7 @@ def test_conformance_md_has_a_row_for_every_suite_scenario() -> None:
 
 def test_cli_writes_the_same_faults_page(tmp_path: Path) -> None:
     out = tmp_path / "faults.md"
-    proc = subprocess.run([sys.executable, "-m", "testbed.cli", "docs", "faults", "-o", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "docs", "faults", "-o", str(out)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert out.read_text(encoding="utf-8") == faults_markdown(registry())

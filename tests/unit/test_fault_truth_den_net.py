@@ -29,14 +29,14 @@ import dns.zone
 import pytest
 
 from testbed.auth import AuthConfig, AuthServer, Behaviour, Endpoint, ZoneSet, answer
+from testbed.build.topology import plan
+from testbed.build.zones import BuildContext, KeyStore
 from testbed.clock import LabClock
 from testbed.dnssec import nsec3_hash
 from testbed.errors import ScenarioError
 from testbed.faults import fault_params, registry
-from testbed.runner import build_scenario
+from testbed.run.runner import build_scenario
 from testbed.scenario import load_scenario
-from testbed.topology import plan
-from testbed.zones import BuildContext, KeyStore
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("ldns-verify-zone") is None or shutil.which("dnssec-verify") is None,

@@ -27,15 +27,15 @@ import dns.rrset
 import dns.zone
 import pytest
 
+from testbed.build.topology import plan
+from testbed.build.zones import BuildContext, KeyStore
 from testbed.clock import LabClock
 from testbed.dnssec import nsec3_hash
 from testbed.faults import fault_params
 from testbed.faults.cds import parental_agent_verdict
 from testbed.faults.delegation import UNUSED_HOST, types_of
-from testbed.runner import build_scenario
+from testbed.run.runner import build_scenario
 from testbed.scenario import load_scenario
-from testbed.topology import plan
-from testbed.zones import BuildContext, KeyStore
 from tests.conftest import ROOT
 
 CONFORMANCE = ROOT / "scenarios" / "conformance"

@@ -23,14 +23,14 @@ import dns.rrset
 import dns.zone
 import pytest
 
+from testbed.build.topology import plan
+from testbed.build.zones import BuildContext, KeyStore
 from testbed.clock import LabClock
 from testbed.faults import fault_params
 from testbed.faults.client import CASES as CLIENT_CASES
-from testbed.runner import build_scenario
+from testbed.run.runner import build_scenario
 from testbed.scenario import load_scenario
 from testbed.scenario.model import QueryFlags
-from testbed.topology import plan
-from testbed.zones import BuildContext, KeyStore
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("ldns-verify-zone") is None or shutil.which("dnssec-verify") is None,

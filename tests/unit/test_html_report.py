@@ -19,10 +19,10 @@ import dns.message
 import dns.rcode
 import dns.rrset
 
-from testbed.checks import Verdict, evaluate
-from testbed.observation import Observation
 from testbed.report.html import render, write_html
 from testbed.report.junit import junit_tree, write_junit
+from testbed.run.checks import Verdict, evaluate
+from testbed.run.observation import Observation
 from testbed.scenario.model import Check, Expectation, Override
 
 RESOLVERS = [("bind", '9.18.28 <beta> & "q"'), ("knot", "5.6.0"), ("unbound", "1.17.1")]

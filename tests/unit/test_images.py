@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import testbed
-from testbed import images
 from testbed.errors import EnvironmentProblem
+from testbed.lab import images
 
 
 @pytest.fixture

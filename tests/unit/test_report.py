@@ -10,9 +10,9 @@ from pathlib import Path
 from rich.console import Console
 
 from testbed import __version__
-from testbed.checks import Verdict, evaluate
-from testbed.observation import Observation
 from testbed.report import ConsoleReporter, summary_line, write_json, write_junit
+from testbed.run.checks import Verdict, evaluate
+from testbed.run.observation import Observation
 from testbed.scenario.model import Check, Expectation, Override
 
 BIND_OVERRIDE = Override("bind", Expectation("bogus", ede=()), "BIND 9.18 sends no DNSSEC EDE codes", "ISC KB")

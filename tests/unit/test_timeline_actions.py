@@ -13,6 +13,8 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
+from testbed.build.topology import Topology, plan
+from testbed.build.zones import DELEGATION_TTL, BuildContext, KeyStore
 from testbed.clock import LabClock
 from testbed.dnssec import make_ds
 from testbed.dnssec.keys import REVOKE_FLAG
@@ -22,8 +24,6 @@ from testbed.timeline.actions import ActionEnv, registry
 from testbed.timeline.build import PhaseBuilder
 from testbed.timeline.run import TimelineRun, action_params
 from testbed.timeline.state import LabState, initial_state
-from testbed.topology import Topology, plan
-from testbed.zones import DELEGATION_TTL, BuildContext, KeyStore
 
 EXAMPLE = "example.jp."
 
@@ -454,7 +454,7 @@ def test_the_actions_command_lists_the_registry() -> None:
 
     from click.testing import CliRunner
 
-    from testbed.cli import cli
+    from testbed.cli.main import cli
 
     listed = CliRunner().invoke(cli, ["actions", "--json"])
     assert listed.exit_code == 0

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from testbed.checks import Verdict, evaluate
-from testbed.observation import Observation
 from testbed.report import ConsoleReporter, write_json
 from testbed.report.console import readiness_lines
+from testbed.run.checks import Verdict, evaluate
+from testbed.run.observation import Observation
 from testbed.scenario.model import Check, Expectation, Override
 from testbed.timeline.readiness import NOT_READY, READY, readiness
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from testbed.build.topology import parent_of, plan
 from testbed.errors import ScenarioError
 from testbed.scenario.model import Scenario, SigningSpec, ZoneSpec
-from testbed.topology import parent_of, plan
 
 
 def scenario(**kw) -> Scenario:

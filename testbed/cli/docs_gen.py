@@ -19,7 +19,7 @@ from testbed.errors import TestbedError
 from testbed.faults.registry import Fault
 from testbed.scenario.model import Expectation
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "scenarios" / "conformance"
 SUITE_DIR = "conformance"       # the folder name that marks a scenario file as part of the suite
 # fault-catalog.md section 4 order (4.1 SIG ... 4.11 CLI): groups are listed the way the catalog reads.

@@ -18,7 +18,7 @@ import dns.name
 import dns.rdata
 import dns.rdataclass
 
-from testbed.observation import Observation
+from testbed.run.observation import Observation
 from testbed.scenario.loader import IMPLIED_RCODES
 from testbed.scenario.model import Check, Expectation, Override
 

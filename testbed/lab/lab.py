@@ -21,16 +21,16 @@ from pathlib import Path
 import dns.rdatatype
 
 from testbed import timeshim
-from testbed.backends import make_backend
-from testbed.backends.base import Backend, Host, HostSpec
-from testbed.backends.subnets import SubnetLease
+from testbed.build.topology import Topology
+from testbed.build.zones import BuildContext
 from testbed.errors import LabError
-from testbed.observation import Observation
-from testbed.probe import observe, wait_until_answers
+from testbed.lab.backends import make_backend
+from testbed.lab.backends.base import Backend, Host, HostSpec
+from testbed.lab.backends.subnets import SubnetLease
 from testbed.resolvers import ResolverAdapter, ResolverContext
 from testbed.resolvers.base import parse_version
-from testbed.topology import Topology
-from testbed.zones import BuildContext
+from testbed.run.observation import Observation
+from testbed.run.probe import observe, wait_until_answers
 
 LABS_DIR = Path(tempfile.gettempdir()) / "dnssec-testbed"
 AUTH_IMAGE = "auth"
@@ -165,14 +165,14 @@ class Lab:
 
     def _clear_network(self) -> None:
         """Undo the last scenario's network faults before anything waits on those servers again."""
-        from testbed.netfaults import clear_netem
+        from testbed.lab.netfaults import clear_netem
 
         for name in sorted(self._faulted_hosts):
             clear_netem(self.servers[name])
         self._faulted_hosts = set()
 
     def _apply_network(self, build: BuildContext) -> None:
-        from testbed.netfaults import apply_netem
+        from testbed.lab.netfaults import apply_netem
 
         for name, settings in build.network.items():
             if name not in self.servers:

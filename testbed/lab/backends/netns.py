@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
-from testbed.backends.base import NAME_PREFIX, Backend, Host, HostSpec, T
 from testbed.errors import EnvironmentProblem, LabError
+from testbed.lab.backends.base import NAME_PREFIX, Backend, Host, HostSpec, T
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = Path("/var/run/netns")

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from testbed.clock import LabClock
 from testbed.dnssec import key_to_files
-from testbed.lab import zone_file_name
+from testbed.lab.lab import zone_file_name
 from testbed.resolvers import ResolverContext, get_adapter
-from testbed.runner import build_scenario
+from testbed.run.runner import build_scenario
 from testbed.scenario.model import Scenario
-from testbed.topology import DEFAULT_SUBNET, plan
-from testbed.zones import KeyStore
+from testbed.build.topology import DEFAULT_SUBNET, plan
+from testbed.build.zones import KeyStore
 
 
 def write_build(scenario: Scenario, out: Path, resolvers: list[str]) -> list[str]:

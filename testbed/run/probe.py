@@ -17,7 +17,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from testbed.observation import Observation
+from testbed.run.observation import Observation
 
 TIMEOUT = 40.0          # Unbound 1.17 takes about 25 s to give up on an unreachable server and SERVFAIL
 RETRY_EVERY = 2.0       # like a stub: ask again if nothing came back, the resolver joins it to its work in progress

@@ -38,7 +38,7 @@ def _netns_works() -> tuple[bool, str]:
 
 
 def _docker() -> tuple[bool, str, object]:
-    from testbed.backends.docker_env import docker_client
+    from testbed.lab.backends.docker_env import docker_client
 
     try:
         client = docker_client(timeout=3)
@@ -58,7 +58,7 @@ def findings() -> list[Finding]:
     found.append(Finding(docker_ok, "docker backend", docker_detail,
                          "apt-get install -y docker.io && dockerd & (or scripts/setup.sh --docker)"))
     if docker_ok:
-        from testbed.images import image_keys, image_tag
+        from testbed.lab.images import image_keys, image_tag
 
         base = _has_image(client, "debian:bookworm-slim")
         found.append(Finding(base, "base image debian:bookworm-slim", "present" if base else "absent",

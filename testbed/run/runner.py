@@ -10,18 +10,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from testbed.backends.subnets import lease_subnet
-from testbed.checks import Verdict, evaluate
+from testbed.build.topology import DEFAULT_SUBNET, Topology, plan
+from testbed.build.zones import BuildContext, KeyStore, prepare, sign_all
 from testbed.clock import LabClock
 from testbed.errors import LabError, ScenarioError
 from testbed.faults import registry as fault_registry
 from testbed.faults.registry import LAYER_ORDER, Layer
-from testbed.lab import Lab
-from testbed.observation import Observation
+from testbed.lab.backends.subnets import lease_subnet
+from testbed.lab.lab import Lab
 from testbed.resolvers import ResolverAdapter, get_adapter
+from testbed.run.checks import Verdict, evaluate
+from testbed.run.observation import Observation
 from testbed.scenario.model import Check, Scenario
-from testbed.topology import DEFAULT_SUBNET, Topology, plan
-from testbed.zones import BuildContext, KeyStore, prepare, sign_all
 
 OnVerdict = Callable[[Verdict], None]
 LOG_EXCERPT_CHARS = 6000

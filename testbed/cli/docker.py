@@ -22,7 +22,7 @@ def images() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="print only the tags, not the build log")
 def images_build(keys: tuple[str, ...], force: bool, quiet: bool) -> None:
     """Build images KEY... (default: every image under compose/); print each tag."""
-    from testbed.images import build_image, image_keys
+    from testbed.lab.images import build_image, image_keys
 
     for key in keys or tuple(image_keys()):
         on_line = None if quiet else (lambda line, k=key: click.echo(f"  [{k}] {line}", err=True))
@@ -32,7 +32,7 @@ def images_build(keys: tuple[str, ...], force: bool, quiet: bool) -> None:
 @images.command("list")
 def images_list() -> None:
     """Our images on this Docker daemon; 'current' marks the tag the code in this checkout would use."""
-    from testbed.images import list_images
+    from testbed.lab.images import list_images
 
     rows = list_images()
     width = max([len("image")] + [len(row["key"]) for row in rows])
@@ -48,8 +48,8 @@ def images_list() -> None:
               help="resolver service(s) to include (repeatable)")
 def compose(scenario: Path, output: Path, resolvers: tuple[str, ...]) -> None:
     """Write a runnable docker compose project for SCENARIO (signed zones, configs, images' build contexts)."""
-    from testbed.cli import load
-    from testbed.compose_export import write_compose
+    from testbed.cli.main import load
+    from testbed.lab.compose_export import write_compose
     from testbed.resolvers import registry
 
     known = registry()

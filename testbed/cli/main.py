@@ -13,13 +13,13 @@ import click
 from testbed import __version__
 from testbed.errors import EnvironmentProblem, ScenarioError, TestbedError
 
-BUNDLED = Path(__file__).resolve().parent.parent / "scenarios"
+BUNDLED = Path(__file__).resolve().parents[2] / "scenarios"
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
 def bundled_scenarios(kind: str = "quickstart") -> Path:
     """The scenarios shipped with the project (a source checkout, or the copy installed as package data)."""
-    for candidate in (BUNDLED / kind, Path(__file__).resolve().parent / "data" / "scenarios" / kind):
+    for candidate in (BUNDLED / kind, Path(__file__).resolve().parents[1] / "data" / "scenarios" / kind):
         if candidate.is_dir():
             return candidate
     raise EnvironmentProblem(f"the bundled '{kind}' scenarios are not installed",
@@ -27,10 +27,10 @@ def bundled_scenarios(kind: str = "quickstart") -> Path:
 
 
 def known_names() -> dict:
+    from testbed.build.topology import PRESETS
     from testbed.faults import fault_params
     from testbed.resolvers import registry
     from testbed.timeline import signatures
-    from testbed.topology import PRESETS
 
     return {"known_faults": fault_params(), "known_resolvers": list(registry()), "known_topologies": list(PRESETS),
             "known_actions": signatures()}
@@ -44,8 +44,8 @@ def load(paths: tuple[Path, ...]) -> list:
 
 def pick_backend(requested: str) -> str:
     """``auto``: docker when a daemon answers, else netns when this machine allows it, else say what to install."""
-    from testbed.backends.docker_env import docker_available
-    from testbed.backends.netns import require_netns
+    from testbed.lab.backends.docker_env import docker_available
+    from testbed.lab.backends.netns import require_netns
 
     if requested == "netns":
         require_netns()
@@ -115,7 +115,7 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
         junit_out: Path | None, html_out: Path | None, keep: bool) -> None:
     """Run scenario files or folders (default: the bundled quickstart)."""
     from testbed.report.console import ConsoleReporter
-    from testbed.runner import run as run_scenarios
+    from testbed.run.runner import run as run_scenarios
 
     scenarios = load(paths)
     backend = pick_backend(backend)
@@ -200,7 +200,7 @@ def resolvers() -> None:
 @click.option("--resolver", "resolvers", multiple=True, default=("unbound",), show_default=True)
 def build(scenario: Path, output: Path, resolvers: tuple[str, ...]) -> None:
     """Write a scenario's signed zones, keys, DS sets, trust anchor and resolver configs; start nothing."""
-    from testbed.build_output import write_build
+    from testbed.build.output import write_build
 
     (loaded,) = load((scenario,))
     for line in write_build(loaded, output, list(resolvers)):
@@ -255,7 +255,7 @@ def sign(zonefile: Path, origin: str, output: Path | None, algorithm: int, csk: 
 @click.option("--force", is_flag=True, help="also remove labs whose owning process still runs")
 def down(everything: bool, force: bool) -> None:
     """Tear down labs left behind (namespaces, containers, networks, folders)."""
-    from testbed.cleanup import down_all
+    from testbed.lab.cleanup import down_all
 
     if not everything:
         raise click.UsageError("say --all to remove every lab on this machine")
@@ -272,7 +272,7 @@ def docs() -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="where to write (default: docs/faults.md)")
 def docs_faults(output: Path | None) -> None:
     """Write docs/faults.md from the fault registry."""
-    from testbed.docs_gen import write_faults_doc
+    from testbed.cli.docs_gen import write_faults_doc
 
     click.echo(f"wrote {write_faults_doc(output)}")
 
@@ -282,7 +282,7 @@ def docs_faults(output: Path | None) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="where to write (default: docs/conformance.md)")
 def docs_conformance(result: Path, output: Path | None) -> None:
     """Write docs/conformance.md from the result JSON of a full conformance run."""
-    from testbed.docs_gen import write_conformance_doc
+    from testbed.cli.docs_gen import write_conformance_doc
 
     path, missing = write_conformance_doc(result, output)
     click.echo(f"wrote {path}")
@@ -293,7 +293,7 @@ def docs_conformance(result: Path, output: Path | None) -> None:
 @cli.command()
 def doctor() -> None:
     """What this machine can run, and how to fix what it can't."""
-    from testbed.doctor import findings, usable_backend
+    from testbed.cli.doctor import findings, usable_backend
 
     found = findings()
     for finding in found:
@@ -310,8 +310,8 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
     """Start a scenario's lab and keep it running for manual queries until Ctrl-C (then tear it down)."""
     import time as _time
 
-    from testbed.runner import LabPool, build_scenario
-    from testbed.topology import plan
+    from testbed.build.topology import plan
+    from testbed.run.runner import LabPool, build_scenario
 
     (loaded,) = load((scenario,))
     backend = pick_backend(backend)
@@ -335,9 +335,9 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
 
 
 def _register_docker_commands() -> None:
-    from testbed.docker_cli import compose, images
-    from testbed.timeline.cli import actions
-    from testbed.timeshim.cli import timeshim
+    from testbed.cli.docker import compose, images
+    from testbed.cli.timeline import actions
+    from testbed.cli.timeshim import timeshim
 
     cli.add_command(images)
     cli.add_command(compose)

@@ -10,10 +10,10 @@ import json
 import os
 import shutil
 
-from testbed.backends.base import LABEL, OWNER_LABEL
-from testbed.backends.docker_env import docker_available, docker_client
-from testbed.backends.netns import leftover_namespaces, remove_namespace
-from testbed.lab import LABS_DIR
+from testbed.lab.backends.base import LABEL, OWNER_LABEL
+from testbed.lab.backends.docker_env import docker_available, docker_client
+from testbed.lab.backends.netns import leftover_namespaces, remove_namespace
+from testbed.lab.lab import LABS_DIR
 
 
 def _pid_alive(pid: int) -> bool:

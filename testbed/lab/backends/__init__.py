@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from testbed.backends.base import Backend
 from testbed.errors import EnvironmentProblem
+from testbed.lab.backends.base import Backend
 
 BACKENDS = ("netns", "docker")
 
 
 def make_backend(name: str, lab_id: str, subnet: str, workdir: Path) -> Backend:
     if name == "netns":
-        from testbed.backends.netns import NetnsBackend
+        from testbed.lab.backends.netns import NetnsBackend
 
         return NetnsBackend(lab_id, subnet, workdir)
     if name == "docker":
-        from testbed.backends.docker import DockerBackend
+        from testbed.lab.backends.docker import DockerBackend
 
         return DockerBackend(lab_id, subnet, workdir)
     raise EnvironmentProblem(f"unknown backend {name!r}", fix=f"use one of: auto, {', '.join(BACKENDS)}")

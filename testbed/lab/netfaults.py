@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from testbed.backends.base import Host
 from testbed.errors import EnvironmentProblem, LabError
+from testbed.lab.backends.base import Host
 
 IFACE = "eth0"
 UDP_HEADER = 8

@@ -26,8 +26,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
-from testbed.backends.base import LABEL, NAME_PREFIX, OWNER_LABEL, Backend, Host, HostSpec, T
 from testbed.errors import EnvironmentProblem, LabError
+from testbed.lab.backends.base import LABEL, NAME_PREFIX, OWNER_LABEL, Backend, Host, HostSpec, T
 
 HOST_LABEL = "dnssec-testbed.host"
 MEM_LIMIT = "256m"                 # a resolver with an empty cache on a 10-zone lab uses well under 64 MB
@@ -39,7 +39,7 @@ RESOLV_CONF = ("# dnssec-testbed: lab hosts never use the system resolver\n"
 
 
 def _client():  # noqa: ANN202 - docker.DockerClient, imported lazily
-    from testbed.backends.docker_env import reachable_client
+    from testbed.lab.backends.docker_env import reachable_client
 
     return reachable_client(API_TIMEOUT)
 
@@ -193,7 +193,7 @@ class DockerBackend(Backend):
                                                  "or docker load)") from None
                 self.images[key] = key
             else:
-                from testbed.images import ensure_image
+                from testbed.lab.images import ensure_image
 
                 self.images[key] = ensure_image(key, client=self.client)
         return self.images[key]
@@ -315,7 +315,7 @@ def _quietly_remove(host: DockerHost) -> None:
 
 def lab_resources(lab_id: str | None = None) -> list[str]:
     """Containers and networks carrying our label (of one lab, or all): what a test asserts is gone."""
-    from testbed.backends.docker_env import docker_available, docker_client
+    from testbed.lab.backends.docker_env import docker_available, docker_client
 
     if not docker_available():
         return []

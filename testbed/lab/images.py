@@ -159,7 +159,7 @@ def _context_tar(key: str) -> io.BytesIO:
 
 # ---- building -------------------------------------------------------------------------------------------------
 def _client(timeout: int = BUILD_TIMEOUT):  # noqa: ANN202 - docker.DockerClient, imported lazily
-    from testbed.backends.docker_env import reachable_client
+    from testbed.lab.backends.docker_env import reachable_client
 
     return reachable_client(timeout)
 

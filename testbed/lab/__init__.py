@@ -1,0 +1,4 @@
+"""The lab: running hosts on an isolated network (backends docker and netns), network faults, images, cleanup.
+
+May import: errors, clock, build (topology, zones), resolvers, auth, timeshim. Never: run, report, cli, faults.
+"""
