@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, cast
 
 import dns.exception
 import dns.name
@@ -216,6 +216,13 @@ class ServedZone:
     shared between answers: callers must not change them.
     """
 
+    origin: dns.name.Name
+    okey: Key
+    rdclass: int
+    names: dict[Key, tuple[bytes, ...]]
+    nodes: dict[Key, NodeData]            # names that exist for queries
+    nsec3_nodes: dict[Key, NodeData]
+
     def __init__(self, zone: dns.zone.Zone) -> None:
         built = builder_from_zone(zone).build()
         self.__dict__.update(built.__dict__)
@@ -335,9 +342,10 @@ class ServedZone:
         rrset = None
         if item is not None:
             _, _, ttl, wires = item
-            rrset = ServedRRset(dns.name.Name(self.names.get(key, key)), self.rdclass, rdtype, covers)
+            rdclass, kind, covered = cast(Any, self.rdclass), cast(Any, rdtype), cast(Any, covers)
+            rrset = ServedRRset(dns.name.Name(self.names.get(key, key)), rdclass, kind, covered)
             for wire in wires:
-                rrset.add(dns.rdata.from_wire(self.rdclass, rdtype, wire, 0, len(wire)))
+                rrset.add(dns.rdata.from_wire(rdclass, kind, wire, 0, len(wire)))
             rrset.ttl = ttl
             rrset.set_records(ttl, wires)
         if len(self._rrsets) >= RRSET_CACHE_SIZE:

@@ -20,6 +20,7 @@ import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import dns.exception
 import dns.name
@@ -180,7 +181,8 @@ class _Reader:
                     dns.exception.DNSException):
                 pass  # unusual spelling: dnspython decides
         try:
-            return dns.rdata.from_text(IN, rdtype, text, dns.name.from_text(self.origin), relativize=False).to_wire()
+            rdata = dns.rdata.from_text(IN, cast(Any, rdtype), text, dns.name.from_text(self.origin), relativize=False)
+            return rdata.to_wire() or b""
         except dns.exception.DNSException:
             raise _Unsupported("rdata") from None
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from testbed.build.topology import DEFAULT_SUBNET, plan
+from testbed.build.zones import KeyStore
 from testbed.clock import LabClock
 from testbed.dnssec import key_to_files
 from testbed.lab.lab import zone_file_name
 from testbed.resolvers import ResolverContext, get_adapter
 from testbed.run.runner import build_scenario
 from testbed.scenario.model import Scenario
-from testbed.build.topology import DEFAULT_SUBNET, plan
-from testbed.build.zones import KeyStore
 
 
 def write_build(scenario: Scenario, out: Path, resolvers: list[str]) -> list[str]:
@@ -24,7 +24,7 @@ def write_build(scenario: Scenario, out: Path, resolvers: list[str]) -> list[str
         (out / sub).mkdir(parents=True, exist_ok=True)
     for name, zone in ctx.zones.items():
         path = out / "zones" / zone_file_name(name)
-        zone.zone().to_file(str(path), relativize=False, want_origin=False)
+        zone.write_file(path)
         written.append(str(path))
         for key in zone.keys:
             written += [str(p) for p in key_to_files(key, out / "keys")]
