@@ -10,6 +10,7 @@ Order of work, and where each fault layer hooks in:
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ class ZoneBuild:
         self.keys: list[Key] = list(keys or [])
         self.ds_override = ds_override          # None: DS computed from the SEP keys
         self.options = options
-        self._written: tuple[Path, int] | None = None   # (first file written, id of the data it holds)
+        self._written: tuple[Path, str] | None = None   # (first file written, the text it holds)
 
     # -- the data, as dnspython zones (for faults and timelines) -------------------------------------------------
     @property
@@ -172,7 +173,7 @@ class ZoneBuild:
         if self._signed is not None or (self._signed_text is None and self._unsigned is not None):
             soa = self.zone().get_rdataset(self.origin, dns.rdatatype.SOA)
             return soa[0].serial if soa else None
-        for line in self.text().splitlines():
+        for line in io.StringIO(self.text()):   # lazily: the SOA comes first, the zone may have millions of lines
             fields = line.split()
             if "SOA" in fields[:4] and not line.startswith(("$", ";", " ", "\t")):
                 at = fields.index("SOA")
@@ -181,20 +182,26 @@ class ZoneBuild:
         return None
 
     def write_file(self, path: Path) -> None:
-        """Write the zone file to ``path``. A zone served by several servers is written once: later calls hard-link
-        the first file (a copy where links cannot go), as long as the data is the same object as then."""
-        data_id = id(self._signed_text or self._signed or self._unsigned_text or self._unsigned)
+        """Write the zone file to ``path``, atomically (a new file renamed over the old one, so a server reading
+        it sees the old or the new zone, and a link to it elsewhere keeps the old). A zone served by several servers
+        is written once: while the zone is text (immutable), later calls hard-link the first file (a copy where links
+        cannot go). A dnspython zone may have been changed in place since, so it is written afresh each time."""
+        text = self._signed_text if self._signed_text is not None else (
+            self._unsigned_text if self._signed is None else None)
         first = self._written
-        if first is not None and first[1] == data_id and first[0].exists():
-            path.unlink(missing_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        if text is not None and first is not None and first[1] is text and first[0].exists():
             try:
-                os.link(first[0], path)
+                os.link(first[0], tmp)
             except OSError:
-                shutil.copyfile(first[0], path)
+                shutil.copyfile(first[0], tmp)
+            tmp.replace(path)
             return
-        with open(path, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as handle:
-            handle.write(self.text())
-        self._written = (path.resolve(), data_id)
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as handle:
+            handle.write(self.text() if text is None else text)
+        tmp.replace(path)
+        self._written = (path.resolve(), text) if text is not None else None
 
 
 @dataclass

@@ -189,10 +189,7 @@ class Lab:
         folder = self._server_folder(name)
         folder.mkdir(parents=True, exist_ok=True)
         for zone in server.zones:
-            path = folder / zone_file_name(zone)
-            tmp = path.with_suffix(".tmp")
-            build.zones[zone].write_file(tmp)       # written once, then hard-linked for each further server
-            tmp.replace(path)
+            build.zones[zone].write_file(folder / zone_file_name(zone))    # written once, linked for other servers
         self._write_config(name, {})      # well-behaved until the lab has seen it serve (_apply_behaviour)
 
     def _write_config(self, name: str, behaviour: dict) -> None:
