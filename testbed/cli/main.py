@@ -311,7 +311,8 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
     import time as _time
 
     from testbed.build.topology import plan
-    from testbed.run.runner import LabPool, build_scenario
+    from testbed.run.runner import LabPool
+    from testbed.timeline.build import build_scenario
 
     (loaded,) = load((scenario,))
     backend = pick_backend(backend)

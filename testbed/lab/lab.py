@@ -22,7 +22,7 @@ import dns.rdatatype
 
 from testbed import timeshim
 from testbed.build.topology import Topology
-from testbed.build.zones import BuildContext
+from testbed.build.zones import BuildContext, zone_file_name
 from testbed.errors import LabError
 from testbed.lab.backends import make_backend
 from testbed.lab.backends.base import Backend, Host, HostSpec
@@ -38,10 +38,6 @@ RELOAD_LOGGED = "testbed.auth: reloaded "     # what the builtin server logs onc
 RELOAD_FAILED = "testbed.auth: reload failed"
 # TESTBED_VIRTUAL_CLOCK=0 starts resolvers on real time (no time shim); timelines that move the clock then fail early
 VIRTUAL_CLOCK_ENV = "TESTBED_VIRTUAL_CLOCK"
-
-
-def zone_file_name(zone: str) -> str:
-    return "root.zone" if zone == "." else f"{zone.rstrip('.')}.zone"
 
 
 @dataclass
