@@ -12,88 +12,11 @@ import click
 
 from testbed import __version__
 from testbed.errors import EnvironmentProblem, ScenarioError, TestbedError
+from testbed.run.select import bundled_scenarios, known_names, load, pick_backend, pick_resolvers
 
-BUNDLED = Path(__file__).resolve().parents[2] / "scenarios"
 EXIT_FAILED, EXIT_USAGE = 1, 2
-
-
-def bundled_scenarios(kind: str = "quickstart") -> Path:
-    """The scenarios shipped with the project (a source checkout, or the copy installed as package data)."""
-    for candidate in (BUNDLED / kind, Path(__file__).resolve().parents[1] / "data" / "scenarios" / kind):
-        if candidate.is_dir():
-            return candidate
-    raise EnvironmentProblem(f"the bundled '{kind}' scenarios are not installed",
-                             fix="run from a source checkout, or pass scenario paths explicitly")
-
-
-def known_names() -> dict:
-    from testbed.build.topology import PRESETS
-    from testbed.faults import fault_params
-    from testbed.resolvers import registry
-    from testbed.timeline import signatures
-
-    return {"known_faults": fault_params(), "known_resolvers": list(registry()), "known_topologies": list(PRESETS),
-            "known_actions": signatures()}
-
-
-def load(paths: tuple[Path, ...]) -> list:
-    from testbed.scenario import load_paths
-
-    return load_paths(list(paths) or [bundled_scenarios()], **known_names())
-
-
-def pick_backend(requested: str) -> str:
-    """``auto``: docker when a daemon answers, else netns when this machine allows it, else say what to install."""
-    from testbed.lab.backends.docker_env import docker_available
-    from testbed.lab.backends.netns import require_netns
-
-    if requested == "netns":
-        require_netns()
-        return requested
-    if requested == "docker":
-        if not docker_available():
-            raise EnvironmentProblem("no Docker daemon answers",
-                                     fix="install and start Docker (apt-get install docker.io; dockerd), "
-                                         "or use --backend netns")
-        return requested
-    if docker_available():
-        return "docker"
-    try:
-        require_netns()
-        return "netns"
-    except EnvironmentProblem:
-        raise EnvironmentProblem("no backend can run here: the docker backend needs a running Docker daemon, the "
-                                 "netns backend root and 'ip'",
-                                 fix="install and start Docker (apt-get install docker.io), or run as root with "
-                                     "iproute2 installed") from None
-
-
-def pick_resolvers(requested: tuple[str, ...], backend: str) -> list:
-    """--resolver values -> adapters. Each value is a name, ``all``, a comma list, ``NAME:image=...`` /
-    ``NAME:binary=...`` or a path to an adapter YAML file (see docs/resolvers.md). Default: every resolver this
-    backend can run."""
-    from testbed.resolvers import registry
-    from testbed.resolvers.custom import parse_resolver_spec
-
-    adapters = registry()
-    if not requested:
-        if backend == "netns":
-            found = [cls() for cls in adapters.values() if cls().available_locally()]
-            if not found:
-                raise EnvironmentProblem("no resolver is installed for the netns backend",
-                                         fix="apt-get install -y unbound (or bind9, knot-resolver, pdns-recursor)")
-            return found
-        return [cls() for cls in adapters.values()]
-    picked: dict[str, object] = {}
-    for item in requested:
-        specs = list(adapters) if item == "all" else ([item] if ":" in item or "/" in item else item.split(","))
-        for spec in specs:
-            adapter = parse_resolver_spec(spec)
-            if backend == "netns" and not adapter.available_locally():
-                raise EnvironmentProblem(f"{adapter.display_name} ('{adapter.binary}') is not installed",
-                                         fix=f"apt-get install -y {adapter.debian_package}, or use --backend docker")
-            picked.setdefault(adapter.name, adapter)
-    return list(picked.values())
+# the selection helpers live in a stage module the pytest plugin shares; importable from here as before
+__all__ = ["bundled_scenarios", "cli", "known_names", "load", "main", "pick_backend", "pick_resolvers"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
