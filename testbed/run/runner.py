@@ -22,6 +22,7 @@ from testbed.lab.lab import Lab
 from testbed.resolvers import ResolverAdapter
 from testbed.run.checks import Verdict, evaluate
 from testbed.run.observation import Observation
+from testbed.run.probe import observe_in
 from testbed.run.select import as_adapters, family, scenario_resolvers
 from testbed.scenario.model import Check, Scenario
 from testbed.timeline.build import build_scenario
@@ -220,7 +221,8 @@ def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: 
             log_mark = len(lab.resolver_log(resolver))
             t0 = time.monotonic()
             flags = check.flags
-            observation = lab.observe(resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad, cd=flags.cd)
+            observation = observe_in(lab, resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad,
+                                     cd=flags.cd)
             verdict = evaluate(check, resolver, observation, family=family(adapter))
             verdict = replace(verdict, scenario=scenario.name, file=scenario.file, phase=phase,
                               duration_ms=round((time.monotonic() - t0) * 1000, 1))
