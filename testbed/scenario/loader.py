@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from testbed.errors import ScenarioError
+from testbed.scenario.bounded_yaml import compose, read_text, yaml_error
 from testbed.scenario.model import ActionSignature, Scenario
 from testbed.scenario.readers.base import FaultParams, NodeReader, ReadContext, getter, suggest
 from testbed.scenario.readers.checks import IMPLIED_RCODES, ChecksReader
@@ -76,17 +77,6 @@ class ScenarioReader(NodeReader):
         )
 
 
-def _yaml_error(file: Path, exc: yaml.YAMLError) -> ScenarioError:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        problem = exc.problem or "the YAML syntax is broken"
-        if exc.context and exc.context_mark is not None:
-            problem += f" ({exc.context} started on line {exc.context_mark.line + 1})"
-        return ScenarioError(f"this is not valid YAML: {problem}.", file=file, line=exc.problem_mark.line + 1,
-                             fix="check indentation (spaces, not tabs), colons after keys and closing brackets; "
-                                 "quote values that contain ': ' or start with a special character.")
-    return ScenarioError(f"this is not valid YAML: {exc}.", file=file)
-
-
 def load_scenario(path: Path, *, known_faults: Mapping[str, FaultParams] | None = None,
                   known_resolvers: Iterable[str] | None = None,
                   known_topologies: Iterable[str] | None = None,
@@ -99,19 +89,10 @@ def load_scenario(path: Path, *, known_faults: Mapping[str, FaultParams] | None 
     Raises ``ScenarioError`` naming the file and line of the first problem.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError("no such scenario file.", file=path, fix="check the path.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read this file: {exc}.", file=path,
-                            fix="scenario files must be readable UTF-8 text.") from None
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-    except yaml.YAMLError as exc:
-        raise _yaml_error(path, exc) from None
+    text = read_text(path)
+    loader, root = compose(path, text)
     if root is None:
+        loader.dispose()
         raise ScenarioError("the file is empty.", file=path, line=1,
                             fix="start it with 'name: ...', a 'summary' and a list of 'checks'.")
     try:
@@ -120,7 +101,7 @@ def load_scenario(path: Path, *, known_faults: Mapping[str, FaultParams] | None 
                           None if known_topologies is None else frozenset(known_topologies), known_actions)
         return ScenarioReader(ctx).scenario(root)
     except yaml.YAMLError as exc:  # constructing a fault parameter's value can still fail (bad tags, ...)
-        raise _yaml_error(path, exc) from None
+        raise yaml_error(path, exc, text) from None
     finally:
         loader.dispose()
 

@@ -18,6 +18,7 @@ import dns.name
 import yaml
 
 from testbed.errors import ScenarioError
+from testbed.scenario.bounded_yaml import excerpt
 from testbed.scenario.model import ActionSignature, Where
 
 # The parameter names one fault accepts. The fault registry hands the loader {fault id: parameter names}.
@@ -32,6 +33,12 @@ FLOAT = "tag:yaml.org,2002:float"
 _ZONE_NAME_RE = re.compile(r"^(\.|([A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\.?)+)$")
 
 Fields = dict[str, tuple[yaml.Node, yaml.Node]]
+_MAX_NUMBER_CHARS = 30  # far above any DNS number, far below Python's 4,300-digit int() limit
+
+
+def _tag_name(tag: str) -> str:
+    """``tag:yaml.org,2002:bool`` -> ``!!bool``, as the person wrote it."""
+    return "!!" + tag.rsplit(":", 1)[1] if tag.startswith("tag:yaml.org,2002:") else tag
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ def describe(node: yaml.Node) -> str:
         return "a list"
     kinds = {STR: "text", INT: "a number", BOOL: "true/false", NULL: "nothing (empty)", FLOAT: "a decimal number"}
     kind = kinds.get(node.tag, "a value")
-    return kind if node.tag == NULL else f"{kind} {node.value!r}"
+    return kind if node.tag == NULL else f"{kind} {excerpt(str(node.value))}"
 
 
 def getter(fields: Fields) -> Callable[[str], yaml.Node]:
@@ -148,12 +155,15 @@ class NodeReader:
     def boolean(self, node: yaml.Node, what: str) -> bool:
         if not isinstance(node, yaml.ScalarNode) or node.tag != BOOL:
             self.fail(node, f"{what} must be true or false, got {describe(node)}.", "write true or false.")
-        return bool(self.loader.construct_object(node))
+        return bool(self.construct(node, what))
 
     def integer(self, node: yaml.Node, what: str, low: int, high: int) -> int:
         if not isinstance(node, yaml.ScalarNode) or node.tag != INT:
             self.fail(node, f"{what} must be a whole number, got {describe(node)}.", "write a number without quotes.")
-        value = int(self.loader.construct_object(node))
+        if len(str(node.value)) > _MAX_NUMBER_CHARS:
+            self.fail(node, f"{what} must be between {low} and {high}, got a number of {len(str(node.value))} "
+                            "digits.")
+        value = int(self.construct(node, what))
         if not low <= value <= high:
             self.fail(node, f"{what} must be between {low} and {high}, got {value}.")
         return value
@@ -166,9 +176,24 @@ class NodeReader:
                       f"{suggest(value, choices)}Use one of the listed words.")
         return value
 
-    def plain(self, node: yaml.Node) -> Any:
+    def plain(self, node: yaml.Node, what: str = "this value") -> Any:
         """The ordinary Python value of a node (fault parameters are passed through as written)."""
-        return self.loader.construct_object(node, deep=True)
+        return self.construct(node, what, deep=True)
+
+    def construct(self, node: yaml.Node, what: str, *, deep: bool = False) -> Any:
+        """PyYAML's value for a node; a value its constructor cannot build (a date 2020-02-30, ``!!bool maybe``,
+        a 5,000-digit number) is an error at the node's line, not a traceback."""
+        if isinstance(node, yaml.ScalarNode) and node.tag in (INT, FLOAT) and len(str(node.value)) > _MAX_NUMBER_CHARS:
+            self.fail(node, f"{what} is a number of {len(str(node.value))} digits, too long to be meant.",
+                      "write a number of at most 30 digits.")
+        try:
+            return self.loader.construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise  # marked with its own line; the loader turns it into a ScenarioError
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            detail = "" if isinstance(exc, KeyError) else f" ({exc})"
+            self.fail(node, f"{what} cannot be read as {_tag_name(node.tag)}: {describe(node)}{detail}.",
+                      "write a plain value (quote it to make it text), or correct it.")
 
     # ---- names -------------------------------------------------------------------------------------------------
 
@@ -179,6 +204,6 @@ class NodeReader:
                       "use a domain name such as 'example.jp.' (letters, digits and hyphens; no spaces).")
         try:
             return dns.name.from_text(text).to_text().lower()
-        except dns.exception.DNSException as exc:
+        except (dns.exception.DNSException, ValueError) as exc:
             self.fail(node, f"{what}: {text!r} is not a valid zone name: {dns_problem(exc)}.",
                       "labels must be 1-63 characters and the whole name at most 255.")

@@ -80,11 +80,11 @@ class ChecksReader(NodeReader):
             self.fail(node, f"query {text!r} in check {index} must be a name and a type.", fix)
         try:
             qname = dns.name.from_text(words[0]).to_text()
-        except dns.exception.DNSException as exc:
+        except (dns.exception.DNSException, ValueError) as exc:  # ValueError: IDNA (UnicodeError)
             self.fail(node, f"query name {words[0]!r} in check {index} is not valid: {dns_problem(exc)}.", fix)
         try:
             qtype = dns.rdatatype.to_text(dns.rdatatype.from_text(words[1]))
-        except dns.exception.DNSException:
+        except (dns.exception.DNSException, ValueError):  # ValueError: TYPE65536 and above
             self.fail(node, f"query type {words[1]!r} in check {index} is not a DNS record type.",
                       f"{suggest(words[1].upper(), [t.name for t in dns.rdatatype.RdataType])}"
                       "Use a type such as A, AAAA, MX, TXT, DNSKEY, DS, SOA.")
@@ -129,7 +129,7 @@ class ChecksReader(NodeReader):
         for item, text in zip(self.one_or_many(node), texts, strict=True):
             try:
                 dns.rdata.from_text(dns.rdataclass.IN, qtype, text, origin=dns.name.root)
-            except dns.exception.DNSException as exc:
+            except (dns.exception.DNSException, ValueError) as exc:
                 self.fail(item, f"answer {text!r} in {what} is not valid {qtype} data: {dns_problem(exc)}.",
                           f"write the record data as it appears in a zone file for type {qtype}.")
         return tuple(texts)

@@ -23,7 +23,7 @@ class FaultsReader(NodeReader):
             if not isinstance(node, yaml.MappingNode):
                 self.fail(node, f"fault {index} must be a mapping with a 'fault' key, got {describe(node)}.",
                           "write '- fault: FAULT-ID' and its parameters as 'key: value' lines under it.")
-            pairs = [(str(k.value), k, v) for k, v in node.value]
+            pairs = [(self.param_name(k, index), k, v) for k, v in node.value]
             found = next((v for key, _, v in pairs if key == "fault"), None)
             if found is None:
                 self.fail(node, f"fault {index} has no 'fault' key naming which fault to inject.",
@@ -48,5 +48,12 @@ class FaultsReader(NodeReader):
                 self.fail(key_node, f"parameter {key!r} appears twice in fault {fault_id!r}.", "keep only one.")
             # 'zone' is normalised like zone keys so faults can match it against ZoneSpec names.
             params[key] = self.zone_name(value_node, f"'zone' of fault {fault_id!r}") if key == "zone" \
-                else self.plain(value_node)
+                else self.plain(value_node, f"parameter {key!r} of fault {fault_id!r}")
         return FaultSpec(fault=fault_id, params=params, where=self.where(node))
+
+    def param_name(self, node: yaml.Node, index: int) -> str:
+        # Never str() a list or mapping key: through aliases it can stand for millions of values.
+        if not isinstance(node, yaml.ScalarNode):
+            self.fail(node, f"parameter names in fault {index} must be plain words, got {describe(node)}.",
+                      "write each parameter as 'name: value'.")
+        return str(node.value)

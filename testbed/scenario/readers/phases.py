@@ -151,4 +151,4 @@ class PhasesReader(NodeReader):
             return self.boolean(node, what)
         if kind == "text":
             return self.loose_text(node, what)
-        return self.plain(node)
+        return self.plain(node, what)
