@@ -29,7 +29,7 @@ from testbed.lab.backends.base import Backend, Host, HostSpec
 from testbed.lab.backends.subnets import SubnetLease
 from testbed.lab.runtime import lab_folder, prepare_lab_folder, remove_lab_folder
 from testbed.resolvers import ResolverAdapter, ResolverContext
-from testbed.resolvers.base import parse_version
+from testbed.resolvers.base import parse_version, write_rendered
 from testbed.run.observation import Observation
 from testbed.run.probe import observe, wait_until_answers
 
@@ -343,9 +343,7 @@ class Lab:
             ctx = self._resolver_ctx(name, anchor)
             ctx.folder.mkdir(parents=True, exist_ok=True)
             adapter.prepare(ctx)
-            for rel, text in adapter.render(ctx).items():
-                (ctx.folder / rel).parent.mkdir(parents=True, exist_ok=True)
-                (ctx.folder / rel).write_text(text)
+            write_rendered(adapter, ctx.folder, adapter.render(ctx))
             t0 = time.monotonic()
             host = self.backend.start_host(HostSpec(name=name, address=ctx.address, folder=ctx.folder,
                                                     image=adapter.image, argv=tuple(adapter.command(ctx)),
