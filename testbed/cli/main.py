@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -41,7 +40,7 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     from testbed.run.runner import run as run_scenarios
 
     scenarios = load(paths)
-    backend = pick_backend(backend)
+    backend = pick_backend(backend, say=lambda line: click.echo(line, err=True))
     names = pick_resolvers(resolvers, backend)
     if jobs < 1:
         raise click.UsageError("--jobs takes a number of labs, 1 or more")
@@ -238,7 +237,7 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
     from testbed.timeline.build import build_scenario
 
     (loaded,) = load((scenario,))
-    backend = pick_backend(backend)
+    backend = pick_backend(backend, say=lambda line: click.echo(line, err=True))
     with LabPool(backend, pick_resolvers(resolvers, backend)) as pool:
         lab = pool.lab_for(loaded)
         topology = plan(loaded, pool.resolvers, lab.topology.subnet)
@@ -272,31 +271,34 @@ def _register_docker_commands() -> None:
 _register_docker_commands()
 
 
-def _on_sigterm(signum: int, frame: object) -> NoReturn:
-    # turn SIGTERM into the same unwinding as Ctrl-C so every lab's teardown runs
-    raise KeyboardInterrupt
+def _interrupted() -> NoReturn:
+    # said only when true: the labs of this run were checked on the machine after their teardown
+    from testbed.lab import interrupts
+
+    click.echo(f"interrupted; {interrupts.outcome()}", err=True)
+    sys.exit(130)
 
 
 def main(argv: list[str] | None = None) -> None:
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    # a shell starts background jobs with SIGINT ignored; we still want Ctrl-C / kill -INT to unwind the labs
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from testbed.lab import interrupts
+
+    # SIGINT, SIGTERM and SIGHUP: the first unwinds like Ctrl-C so every lab's teardown runs (also when a shell
+    # started us with SIGINT ignored); later ones never cut a teardown short (see testbed.lab.interrupts)
+    interrupts.install()
     try:
         cli.main(args=argv, prog_name="testbed", standalone_mode=False)
     except TestbedError as exc:
         click.echo(f"error: {exc}", err=True)
+        if interrupts.something_left():
+            click.echo(f"note: {interrupts.outcome()}", err=True)
         sys.exit(EXIT_USAGE)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort:
-        click.echo("interrupted; the lab was torn down", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("interrupted; the lab was torn down", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _interrupted()
 
 
 if __name__ == "__main__":

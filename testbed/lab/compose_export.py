@@ -30,6 +30,7 @@ from testbed.lab.images import image_tag, write_context
 from testbed.lab.lab import AUTH_IMAGE
 from testbed.lab.netfaults import NetFault, fault_commands
 from testbed.resolvers import ResolverContext, get_adapter
+from testbed.resolvers.base import write_rendered
 from testbed.scenario.model import Scenario
 from testbed.timeline.build import build_scenario
 
@@ -133,10 +134,9 @@ def write_compose(scenario: Scenario, out: Path, resolvers: list[str],
         adapter = get_adapter(name)
         ctx = _resolver_context(topology, name, anchor)
         folder = out / "resolvers" / name
-        for rel, text in adapter.render(ctx).items():
-            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-            (folder / rel).write_text(text)
-            written.append(str(folder / rel))
+        files = adapter.render(ctx)
+        write_rendered(adapter, folder, files)          # an rndc key as a 0600 file
+        written += [str(folder / rel) for rel in files]
     (out / "trust-anchor.ds").write_text("\n".join(anchor) + "\n")
     (out / "resolv.conf").write_text(RESOLV_CONF)
     written += [str(out / "trust-anchor.ds"), str(out / "resolv.conf")]

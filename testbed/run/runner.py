@@ -17,6 +17,7 @@ from testbed.build.topology import DEFAULT_SUBNET, plan
 from testbed.build.zones import KeyStore
 from testbed.clock import LabClock
 from testbed.errors import LabError
+from testbed.lab import interrupts
 from testbed.lab.backends.subnets import lease_subnet
 from testbed.lab.lab import Lab
 from testbed.resolvers import ResolverAdapter
@@ -67,15 +68,17 @@ class LabPool:
         shape = plan(scenario, self.resolvers, DEFAULT_SUBNET).shape()
         if shape not in self.labs:
             t0 = time.monotonic()
-            lease = lease_subnet()
-            try:
-                lab = Lab(plan(scenario, self.resolvers, lease.subnet), self.backend, self.adapters, lease=lease,
-                          keep=self.keep)
-            except BaseException:
-                lease.release()
-                raise
-            lab.__enter__()
-            self.labs[shape] = lab
+            # a signal waits until the lab is in self.labs, where close() finds it
+            with interrupts.creating():
+                lease = lease_subnet()
+                try:
+                    lab = Lab(plan(scenario, self.resolvers, lease.subnet), self.backend, self.adapters,
+                              lease=lease, keep=self.keep)
+                except BaseException:
+                    lease.release()
+                    raise
+                lab.__enter__()
+                self.labs[shape] = lab
             self.network_s.append(time.monotonic() - t0)
             if self.on_lab:
                 self.on_lab(lab)
@@ -83,19 +86,26 @@ class LabPool:
 
     def discard(self, scenario: Scenario) -> None:
         """Tear down the lab ``scenario`` would use; the next scenario of that shape starts a new one."""
-        lab = self.labs.pop(plan(scenario, self.resolvers, DEFAULT_SUBNET).shape(), None)
-        if lab is not None:
-            self.versions_seen.update({name: r.version for name, r in lab.resolvers.items()})
-            lab.close()
+        shape = plan(scenario, self.resolvers, DEFAULT_SUBNET).shape()
+        with interrupts.tearing_down():
+            lab = self.labs.pop(shape, None)
+            if lab is not None:
+                self.versions_seen.update({name: r.version for name, r in lab.resolvers.items()})
+                lab.close()
 
     def versions(self) -> dict[str, str]:
         live = {name: running.version for lab in self.labs.values() for name, running in lab.resolvers.items()}
         return {**self.versions_seen, **live}
 
     def close(self) -> None:
-        while self.labs:
-            _, lab = self.labs.popitem()
-            lab.close()
+        """Every lab of the pool, each torn down to the end whatever the one before raised."""
+        with interrupts.tearing_down():
+            steps = interrupts.Steps()
+            while self.labs:
+                _, lab = self.labs.popitem()
+                with steps:
+                    lab.close()
+            steps.done()
 
     def __enter__(self) -> LabPool:
         return self

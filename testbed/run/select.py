@@ -3,7 +3,7 @@ module (neither imports the other); so do the runner and the timeline."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,10 @@ def load(paths: tuple[Path, ...]) -> list[Scenario]:
     return load_paths(list(paths) or [bundled_scenarios()], **known_names())
 
 
-def pick_backend(requested: str) -> str:
-    """``auto``: docker when a daemon answers, else netns when this machine allows it, else say what to install."""
+def pick_backend(requested: str, say: Callable[[str], None] | None = None) -> str:
+    """``auto``: docker when a daemon answers and its images are there or can be built, else netns when this
+    machine allows it (``say`` gets the one line that tells why), else say what to install."""
+    from testbed.lab.backend_choice import decide, gather
     from testbed.lab.backends.docker_env import docker_available
     from testbed.lab.backends.netns import require_netns
 
@@ -55,16 +57,20 @@ def pick_backend(requested: str) -> str:
                                      fix="install and start Docker (apt-get install docker.io; dockerd), "
                                          "or use --backend netns")
         return requested
-    if docker_available():
-        return "docker"
     try:
         require_netns()
-        return "netns"
+        netns_ok = True
     except EnvironmentProblem:
+        netns_ok = False
+    choice = decide(gather(netns_ok))
+    if choice.backend is None:
         raise EnvironmentProblem("no backend can run here: the docker backend needs a running Docker daemon, the "
                                  "netns backend root and 'ip'",
                                  fix="install and start Docker (apt-get install docker.io), or run as root with "
-                                     "iproute2 installed") from None
+                                     "iproute2 installed")
+    if choice.note and say:
+        say(choice.note)
+    return choice.backend
 
 
 def pick_resolvers(requested: tuple[str, ...], backend: str) -> list[ResolverAdapter]:
