@@ -151,7 +151,7 @@ def ds_alg_unassigned(ctx: BuildContext, params: dict[str, Any]) -> None:
        summary="the parent's only DS uses a digest type validators do not implement (default 100; 3 = GOST)",
        params={**_CHILD,
                "digest_type": param("the digest type number the DS claims, default 100 (3 for GOST R 34.11-94)",
-                                                "int", low=0, high=255, exclude=(1, 2, 4))},
+                                                "int", low=1, high=255, exclude=(1, 2, 4))},
        required=("zone",), expect=Expectation("insecure", ede=(2,)), cases=())
 def ds_digest_type_unsupported(ctx: BuildContext, params: dict[str, Any]) -> None:
     # The digest bytes are the key's SHA-256 digest under the new type number. We have no GOST implementation, and

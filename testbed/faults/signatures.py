@@ -12,6 +12,7 @@ import ipaddress
 from typing import Any
 
 import dns.dnssec
+import dns.exception
 import dns.name
 import dns.rdata
 import dns.rdataclass
@@ -253,7 +254,11 @@ def rdata_tampered(ctx: BuildContext, params: dict[str, Any]) -> None:
     zone = signed_zone(build)
     old = find_rrset(zone, owner, rdtype)
     if "rdata" in params:
-        new = dns.rdata.from_text(dns.rdataclass.IN, rdtype, str(params["rdata"]), origin=build.origin)
+        try:
+            new = dns.rdata.from_text(dns.rdataclass.IN, rdtype, str(params["rdata"]), origin=build.origin)
+        except (dns.exception.DNSException, ValueError) as exc:
+            raise ScenarioError(f"rdata {params['rdata']!r} is not {dns.rdatatype.to_text(rdtype)} data: {exc}",
+                                fix="write the record data as in a zone file for the RRset's type") from None
     elif rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
         first = old[0]
         new = dns.rdata.from_text(dns.rdataclass.IN, rdtype, str(ipaddress.ip_address(first.address) + 1))

@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import dns.exception
+
 from testbed.build.topology import DEFAULT_SUBNET, Topology, plan
 from testbed.build.zones import BuildContext, KeyStore, prepare, sign_all
 from testbed.clock import LabClock
@@ -57,6 +59,12 @@ def apply_faults(ctx: BuildContext, scenario: Scenario, layer: Layer) -> None:
             if exc.file is None and spec.where is not None:
                 exc.file, exc.line = str(spec.where.file), spec.where.line
             raise
+        except (ValueError, KeyError, TypeError, ArithmeticError, dns.exception.DNSException) as exc:
+            # A value its declared type let through but the fault cannot use: still the user's file and line.
+            where = spec.where
+            raise ScenarioError(f"fault {spec.fault} cannot be applied with these parameters: {exc}",
+                                file=where.file if where else scenario.file, line=where.line if where else None,
+                                fix="check the fault's parameters against 'testbed faults'") from exc
 
 
 def build_scenario(scenario: Scenario, topology: Topology, clock: LabClock, keystore: KeyStore,
