@@ -13,15 +13,24 @@ import yaml
 from testbed.dnssec.crypto import SUPPORTED_ALGORITHMS
 from testbed.scenario.bounded_yaml import excerpt
 from testbed.scenario.model import Nsec3Params, SigningSpec, ZoneSpec
-from testbed.scenario.readers.base import BOOL, INT, NULL, STR, NodeReader, describe, dns_problem, getter, suggest
+from testbed.scenario.readers.base import (
+    BOOL,
+    INT,
+    LINE_BREAK_OR_CONTROL,
+    NULL,
+    STR,
+    NodeReader,
+    describe,
+    dns_problem,
+    getter,
+    suggest,
+)
 
 _ZONE_KEYS = ("records", "replace_records", "servers", "signing")
 _SIGNING_KEYS = ("signed", "algorithm", "keys", "denial", "nsec3", "ds_digests", "validity_days", "inception_offset")
 _NSEC3_KEYS = ("iterations", "salt", "opt_out")
 _DS_DIGESTS = (1, 2, 4)  # what dnspython's make_ds computes
 _HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
-# Tab is a field separator in zone files; every other C0/C1 control and Unicode line separator is refused.
-_LINE_BREAK_OR_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class ZonesReader(NodeReader):
@@ -89,7 +98,7 @@ class ZonesReader(NodeReader):
             self.fail(line, f"record line {text!r} in zone {zone!r} is a zone-file directive, not a record.", fix)
         # The build joins record lines into one zone file: a line break inside one line (an escape such as "\n"
         # in a quoted string) would start a line of its own there, a $GENERATE or $ORIGIN directive say.
-        control = _LINE_BREAK_OR_CONTROL.search(text)
+        control = LINE_BREAK_OR_CONTROL.search(text)
         if control is not None:
             self.fail(line, f"record line {excerpt(text)} in zone {zone!r} contains U+{ord(control.group()):04X}, a "
                             "line break or control character: a record line is exactly one line.", fix)
