@@ -80,8 +80,13 @@ def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
     """Check scenario files without running anything."""
+    from testbed.build.targets import check_fault_targets
+    from testbed.faults import fault_params
+
     scenarios = load(paths)
+    signatures = fault_params()
     for scenario in scenarios:
+        check_fault_targets(scenario, signatures)  # what build would find: a fault aimed at a zone it lacks
         if scenario.is_timeline:
             checks = sum(len(phase.checks) for phase in scenario.phases)
             click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.phases)} phases, {checks} checks)")
