@@ -336,6 +336,7 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
 
 def _register_docker_commands() -> None:
     from testbed.cli.docker import compose, images
+    from testbed.cli.explain import explain
     from testbed.cli.timeline import actions
     from testbed.cli.timeshim import timeshim
 
@@ -343,6 +344,7 @@ def _register_docker_commands() -> None:
     cli.add_command(compose)
     cli.add_command(timeshim)
     cli.add_command(actions)
+    cli.add_command(explain)
 
 
 _register_docker_commands()

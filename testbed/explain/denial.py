@@ -176,7 +176,8 @@ def _nsec_proof(need: Need, nsecs: list[tuple[dns.name.Name, NSEC]], zone: dns.n
                              f"type bitmap", problem="bitmap-has-qtype", zone=str(zone))
             if has_type(matching, dns.rdatatype.CNAME):
                 return _link(need, "invalid", f"bitmap lists CNAME: {types_text(matching)}",
-                             f"{claim} hides a CNAME: the NSEC at {name_text(q)} lists CNAME in its type bitmap",
+                             f"{claim} hides the CNAME {name_text(q)}/CNAME: the NSEC at {name_text(q)} lists CNAME in its "
+                             f"type bitmap",
                              problem="hides-cname", zone=str(zone))
             return _link(need, "valid", f"NSEC at {name_text(q)}: {types_text(matching)}")
         cover = covering(q)
@@ -312,7 +313,8 @@ def _nsec3_proof(need: Need, found: list[tuple[dns.name.Name, NSEC3]], zone: dns
                              f"its type bitmap", problem="bitmap-has-qtype", zone=z)
             if has_type(m.rdata, dns.rdatatype.CNAME):
                 return _link(need, "invalid", "NSEC3 bitmap lists CNAME",
-                             f"{claim} hides a CNAME: the NSEC3 for {name_text(q)} lists CNAME", problem="hides-cname",
+                             f"{claim} hides the CNAME {name_text(q)}/CNAME: the NSEC3 for {name_text(q)} lists CNAME",
+                             problem="hides-cname",
                              zone=z)
             return _link(need, "valid", f"NSEC3 for {name_text(q)}: {types_text(m.rdata)}")
     if need.kind == "wildcard" and need.wildcard_labels is not None:

@@ -111,7 +111,7 @@ class _Walker:
             if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
                 problems.append(f"{server}: answered {dns.rcode.to_text(rcode)}")
                 continue
-            note = getattr(response, "explain_note", "")
+            note = getattr(response, "explain_note", "") or _unsigned_note(response, name, rdtype)
             if note and f"{server} {note}" not in step.notes:
                 step.notes.append(f"{server} {note}")
             scratch = ZoneStep(step.zone)
@@ -411,3 +411,12 @@ def _hidden_cut(response: dns.message.Message, zone: dns.name.Name, qname: dns.n
         if name != zone and name.is_subdomain(zone) and qname.is_subdomain(name):
             return name, [], []
     return None
+
+
+def _unsigned_note(response: dns.message.Message, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> str:
+    """A DO=1 answer with records but not one RRSIG: worth saying which server sent it (a stripping server looks
+    exactly like unsigned data in one answer)."""
+    sections = response.answer + response.authority
+    if not response.answer or any(r.rdtype == dns.rdatatype.RRSIG for r in sections):
+        return ""
+    return f"sent no RRSIG at all in its answer to {rrset_text(name, rdtype)}, though asked with DO=1"
