@@ -176,8 +176,8 @@ def _nsec_proof(need: Need, nsecs: list[tuple[dns.name.Name, NSEC]], zone: dns.n
                              f"type bitmap", problem="bitmap-has-qtype", zone=str(zone))
             if has_type(matching, dns.rdatatype.CNAME):
                 return _link(need, "invalid", f"bitmap lists CNAME: {types_text(matching)}",
-                             f"{claim} hides the CNAME {name_text(q)}/CNAME: the NSEC at {name_text(q)} lists CNAME in its "
-                             f"type bitmap",
+                             f"{claim} hides the CNAME {name_text(q)}/CNAME: the NSEC at {name_text(q)} lists "
+                             f"CNAME in its type bitmap",
                              problem="hides-cname", zone=str(zone))
             return _link(need, "valid", f"NSEC at {name_text(q)}: {types_text(matching)}")
         cover = covering(q)

@@ -219,10 +219,13 @@ def test_network_fault_is_explained_in_a_lab():
 def cli(capsys, *argv: str) -> tuple[int, str, str]:
     from testbed.cli.main import main
 
-    with pytest.raises(SystemExit) as exited:
+    code = 0
+    try:
         main(list(argv))
+    except SystemExit as exited:
+        code = int(exited.code or 0)
     out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
+    return code, out, err
 
 
 def test_cli_prints_the_tree_then_the_sentence(capsys):
