@@ -24,8 +24,8 @@ from testbed.errors import ScenarioError
 @click.option("--json", "as_json", is_flag=True, help="print the chains as JSON")
 def explain(scenario: Path, queries: tuple[tuple[str, str], ...], backend: str, as_json: bool) -> None:
     """Walk the chain of trust for each check's name (or --query), judge every link, name the broken one."""
-    from testbed.cli.main import load
     from testbed.explain.run import Query, explain_built, scenario_queries
+    from testbed.run.select import load
 
     (loaded,) = load((scenario,))
     if loaded.is_timeline:

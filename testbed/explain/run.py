@@ -99,13 +99,13 @@ def explain_built(scenario: Scenario, queries: list[Query], backend: str) -> tup
 def explain_in_lab(scenario: Scenario, queries: list[Query], backend: str, keystore: KeyStore,
                    clock: LabClock) -> tuple[str, list[Chain]]:
     """A lab with servers only (no resolver), on the netns or docker backend."""
-    from testbed.cli.main import pick_backend
     from testbed.explain.fetch import memo, udp_fetcher
     from testbed.lab.backends.subnets import lease_subnet
     from testbed.lab.lab import Lab
     from testbed.run.runner import build_scenario
+    from testbed.run.select import pick_backend
 
-    backend = pick_backend("auto" if backend == "auto" else backend)
+    backend = pick_backend(backend)
     lease = lease_subnet()
     try:
         topology = plan(scenario, [], lease.subnet)

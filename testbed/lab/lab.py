@@ -80,6 +80,12 @@ class Lab:
         self.generation = 0
         self.loads_done = 0          # loads that completed: a lab that never completed one never came up
         self.timings: dict[str, float] = {}
+        self.evidence = "failing"    # which checks carry evidence (run/evidence.py): failing (not passed) or all
+
+    @property
+    def trust_anchor(self) -> tuple[str, ...]:
+        """The DS records the resolvers are given as their trust anchor now."""
+        return self._anchor[0] if self._anchor is not None else ()
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
     def __enter__(self) -> Lab:
