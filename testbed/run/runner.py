@@ -33,6 +33,7 @@ class RunResult:
     verdicts: list[Verdict] = field(default_factory=list)
     resolvers: dict[str, str] = field(default_factory=dict)      # name -> version
     timings: dict[str, float] = field(default_factory=dict)
+    registry: list[Any] = field(default_factory=list)            # timelines: RegistryEvent, in the order decided
 
     @property
     def exit_code(self) -> int:
@@ -214,6 +215,7 @@ def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapt
     position = {(s.name, str(s.file)): i for i, s in enumerate(scenarios)}
     for part in parts:
         result.verdicts.extend(part.verdicts)
+        result.registry.extend(part.registry)
         result.resolvers.update(part.resolvers)
     # the report reads in the order the scenarios were given, whichever lab answered first
     result.verdicts.sort(key=lambda v: position.get((v.scenario, str(v.file)), 0))

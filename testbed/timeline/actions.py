@@ -54,9 +54,13 @@ class ActionEnv:
     lab: Lab | None = None
     adapters: list[ResolverAdapter] = field(default_factory=list)
     wait_real: Callable[[int], None] | None = None
+    scenario: str = ""               # names for the registry's events
+    phase: str = ""
+    changed: bool = False            # a lab action sets it when it changed the state (the runner serves again)
 
 
 Apply = Callable[[LabState, dict[str, Any], ActionEnv], None]
+LabIf = Callable[[LabState, dict[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,10 @@ class Action:
     scalar: str | None = None
     required: tuple[str, ...] = ()
     needs_lab: bool = False
+    lab_if: LabIf | None = None      # needs_lab only when this says so (submit-ds: only under strict acceptance)
+
+    def wants_lab(self, state: LabState, params: dict[str, Any]) -> bool:
+        return self.needs_lab and (self.lab_if is None or self.lab_if(state, params))
 
     def signature(self) -> ActionSignature:
         return ActionSignature(params={name: kind for name, (kind, _) in self.params.items()}, scalar=self.scalar,
@@ -84,8 +92,8 @@ _ACTIONS: dict[str, Action] = {}
 
 
 def action(id: str, *, summary: str, reference: str, params: dict[str, tuple[str, str]] | None = None,
-           scalar: str | None = None, required: tuple[str, ...] = (), needs_lab: bool = False
-           ) -> Callable[[Apply], Apply]:
+           scalar: str | None = None, required: tuple[str, ...] = (), needs_lab: bool = False,
+           lab_if: LabIf | None = None) -> Callable[[Apply], Apply]:
     """Register the decorated function as timeline action ``id``."""
 
     def register(fn: Apply) -> Apply:
@@ -95,7 +103,7 @@ def action(id: str, *, summary: str, reference: str, params: dict[str, tuple[str
         if scalar is not None and scalar not in given:
             raise ValueError(f"action {id!r}: scalar parameter {scalar!r} is not one of its parameters")
         _ACTIONS[id] = Action(id=id, summary=summary, reference=reference, apply=fn, params=given, scalar=scalar,
-                              required=required, needs_lab=needs_lab)
+                              required=required, needs_lab=needs_lab, lab_if=lab_if)
         return fn
 
     return register
@@ -258,23 +266,6 @@ def remove_key(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
 
 
 # ---- the parent's DS (the registrar path) ------------------------------------------------------------------------
-
-@action("submit-ds", reference="RFC 7583 section 3.3; RFC 4035 section 5.2",
-        params={"zone": ZONE, "key": KEY, "digest": ("int", "digest type, default: the zone's (2, SHA-256)"),
-                "typo": ("bool", "mistype one digit of the digest, as a registrant pasting it by hand might")},
-        required=("zone", "key"),
-        summary="the registrant submits the DS of one of its keys through the registrar; the parent publishes it")
-def submit_ds(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
-    zone = _signed_zone(state, params)
-    if zone.parent is None:
-        raise ScenarioError("the root has no parent to submit a DS to", fix="name a zone below the root")
-    key = zone.key(params["key"])
-    digests = (int(params["digest"]),) if "digest" in params else None
-    for ds in zone.ds_for(key, digests):
-        ds = _typo(ds) if params.get("typo") else ds
-        if ds not in zone.parent_ds:
-            zone.parent_ds.append(ds)
-
 
 @action("withdraw-ds", reference="RFC 7583 section 3.3; RFC 4035 section 4.4 (going insecure)",
         params={"zone": ZONE, "key": ("text", "withdraw only this key's DS (default: every DS of the zone)")},

@@ -111,13 +111,15 @@ class TimelineRun:
                 raise _at(spec, ScenarioError(f"unknown action {spec.action!r}",
                                               fix=f"known actions: {', '.join(actions)}"))
             params = action_params(act, spec)
-            if act.needs_lab and self.pending:
+            needs_lab = act.wants_lab(self.state, params)
+            if needs_lab and self.pending:
                 self.serve(phase)     # what the lab is asked about must be what the phase has done so far
+            self.env.phase, self.env.changed = phase.name, False
             try:
                 act.apply(self.state, params, self.env)
             except ScenarioError as exc:
                 raise _at(spec, exc) from None
-            if not act.needs_lab:
+            if not needs_lab or self.env.changed:
                 self.pending = True
         if self.pending:
             self.serve(phase)
@@ -127,7 +129,12 @@ def run_timeline(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
                  on_verdict: OnVerdict | None = None) -> list[Verdict]:
     run = TimelineRun(lab, scenario, pool)
     verdicts: list[Verdict] = []
+    run.env.scenario = scenario.name
     for phase in scenario.phases:
-        run.phase(phase)
+        try:
+            run.phase(phase)
+        finally:
+            result.registry.extend(run.state.events)     # the registry's decisions, for the reports
+            run.state.events.clear()
         verdicts += run_checks(lab, scenario, phase.checks, run.adapters, result, on_verdict, phase=phase.name)
     return verdicts
