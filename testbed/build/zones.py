@@ -95,6 +95,12 @@ class BuildContext:
     trust_anchor_managed: bool = False                      # RFC 5011: resolvers track the anchored zone's keys
     server_behaviour: dict[str, dict[str, Any]] = field(default_factory=dict)   # server -> Behaviour fields
     network: dict[str, dict[str, Any]] = field(default_factory=dict)            # host -> netem/iptables settings
+    # (server, zone) -> what that one server serves instead of the zone's current form (a stalled secondary)
+    server_zones: dict[tuple[str, str], dns.zone.Zone] = field(default_factory=dict)
+
+    def zone_for(self, server: str, zone: str) -> dns.zone.Zone:
+        """The zone data ``server`` serves for ``zone``: its own stale copy, or the zone as built."""
+        return self.server_zones.get((server, zone)) or self.zones[zone].zone()
 
     def zone(self, name: str, where: FaultSpec | None = None) -> ZoneBuild:
         key = name if name.endswith(".") else name + "."

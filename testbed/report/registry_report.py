@@ -39,6 +39,8 @@ def child_views(verdicts: Iterable[Verdict], events: Sequence[RegistryEvent]) ->
         child = _owner(verdict.check.qname, zones[verdict.scenario])
         if child not in children[verdict.scenario]:
             continue
+        if verdict.check.qtype == "DS" and dns.name.from_text(verdict.check.qname) == dns.name.from_text(child):
+            continue        # the child's DS is the parent's data: how the child is seen is its own names
         seen = views.setdefault(verdict.scenario, {}).setdefault(child, {}).setdefault(verdict.phase, {})
         outcomes = seen.setdefault(verdict.resolver, [])
         if verdict.observation.outcome not in outcomes:

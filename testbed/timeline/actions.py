@@ -348,18 +348,44 @@ def set_denial(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
                              opt_out=bool(params.get("opt_out", zone.nsec3.opt_out)))
 
 
-@action("freeze-zone", reference="RFC 4035 section 5.3.1; RFC 6781 section 4.3.5.1", params={"zone": ZONE},
-        scalar="zone", required=("zone",),
-        summary="the zone's servers keep serving the version published last (a stalled signer or zone transfer): "
-                "changes made from now on wait, and its signatures age")
+_SERVER = ("text", "only this server of the zone (a secondary whose zone transfers stopped); default: all")
+
+
+def _server_of(state: LabState, params: dict[str, Any], env: ActionEnv) -> str | None:
+    zone = state.zone(params["zone"])
+    server = params.get("server")
+    if server is None:
+        return None
+    servers = env.lab.topology.zones[zone.name].servers if env.lab is not None else None
+    if servers is not None and server not in servers:
+        raise ScenarioError(f"zone {zone.name} is not served by {server!r} (its servers: {', '.join(servers)})",
+                            fix=f"name one of its servers, or give {zone.name} more: zones: {{{zone.name} "
+                                f"{{servers: [child, child-b]}}}}")
+    return str(server)
+
+
+@action("freeze-zone", reference="RFC 4035 section 5.3.1; RFC 6781 section 4.3.5.1",
+        params={"zone": ZONE, "server": _SERVER}, scalar="zone", required=("zone",),
+        summary="the zone's servers (or one of them) keep serving the version published last (a stalled signer or "
+                "zone transfer): changes made from now on wait there, and its signatures age")
 def freeze_zone(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
-    state.zone(params["zone"]).frozen = True
+    server = _server_of(state, params, env)
+    if server is None:
+        state.zone(params["zone"]).frozen = True
+    else:
+        state.zone(params["zone"]).frozen_on.add(server)
 
 
-@action("unfreeze-zone", reference="RFC 4035 section 5.3.1", params={"zone": ZONE}, scalar="zone",
-        required=("zone",), summary="publication resumes: the zone's current state is signed and served again")
+@action("unfreeze-zone", reference="RFC 4035 section 5.3.1", params={"zone": ZONE, "server": _SERVER},
+        scalar="zone", required=("zone",),
+        summary="publication resumes (everywhere, or on one server): the zone's current state is signed and served")
 def unfreeze_zone(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
-    state.zone(params["zone"]).frozen = False
+    server = _server_of(state, params, env)
+    if server is None:
+        state.zone(params["zone"]).frozen = False
+        state.zone(params["zone"]).frozen_on.clear()
+    else:
+        state.zone(params["zone"]).frozen_on.discard(server)
 
 
 @action("resign", reference="RFC 4035 section 5.3.1; RFC 6781 section 4.4.2",

@@ -16,6 +16,7 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.rrset
+import dns.zone
 
 from testbed.build.topology import Topology
 from testbed.build.zones import DELEGATION_TTL, BuildContext, KeyStore, ZoneBuild, add_ds, prepare, sign_options
@@ -39,6 +40,7 @@ class PhaseBuilder:
         self.topology = topology
         self.keystore = keystore
         self.last: dict[str, ZoneBuild] = {}
+        self.served: dict[tuple[str, str], dns.zone.Zone] = {}     # (server, zone) -> what it serves now
 
     def build(self, state: LabState, serial: int) -> BuildContext:
         ctx = prepare(self.topology, state.clock, self.keystore, serial)
@@ -50,7 +52,20 @@ class PhaseBuilder:
             apply_faults(ctx, self.scenario, layer)
         ctx.trust_anchor_override = list(state.anchor)
         ctx.trust_anchor_managed = state.anchor_managed
+        self.per_server(ctx, state)
         return ctx
+
+    def per_server(self, ctx: BuildContext, state: LabState) -> None:
+        """A server a zone is frozen on keeps what it served when it froze (a secondary whose zone transfers have
+        stopped); the zone's other servers serve the new version."""
+        for build in ctx.zones.values():
+            zone = state.zones[build.name]
+            for server in build.plan.servers:
+                key = (server, build.name)
+                if server in zone.frozen_on and key in self.served:
+                    ctx.server_zones[key] = self.served[key]
+                else:
+                    self.served[key] = build.zone()
 
     def sign(self, ctx: BuildContext, state: LabState) -> None:
         """``zones.sign_all`` with the state's DS TTLs, unpublished signing keys and frozen zones."""
@@ -74,6 +89,7 @@ class PhaseBuilder:
                 assert build.options is not None
                 build.signed = sign_zone(build.unsigned, build.keys, build.options)
                 hide_unpublished(build, zone)
+                sign_cds_with(build, zone)
             zone.publish_once = False
             self.last[build.name] = build
 
@@ -104,6 +120,7 @@ def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None
     if not zone.signed:
         build.keys = []
         return
+    add_cds(build, zone)
     build.keys = [k.as_published() for k in zone.active_keys()]
     # published but not signing (pre-published, retired): the signer keeps DNSKEYs already in the zone
     signing_keys = {id(k) for k in zone.active_keys()}
@@ -119,6 +136,48 @@ def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None
     if not zone.active_keys():
         raise ScenarioError(f"zone {zone.name} is signed but no key of it is active, so nothing would sign it",
                             fix="activate a key, or unsign the zone")
+
+
+CDS_TTL = 300
+DELETE = {"CDS": "0 0 0 00", "CDNSKEY": "0 3 0 AA=="}     # RFC 8078 section 4
+
+
+def add_cds(build: ZoneBuild, zone: ZoneState) -> None:
+    """The CDS/CDNSKEY the child publishes at its apex (RFC 7344 section 3), before signing: its KSKs sign them."""
+    if not zone.cds:
+        return
+    apex = build.unsigned.find_node(build.origin, create=True)
+    rdatas: dict[str, list[dns.rdata.Rdata]] = {"CDS": [], "CDNSKEY": []}
+    if zone.cds == ["delete"]:
+        for rdtype, text in DELETE.items():
+            rdatas[rdtype].append(dns.rdata.from_text(IN, rdtype, text))
+    else:
+        for name in zone.cds:
+            key = zone.key(name)
+            for ds in zone.ds_for(key, zone.cds_digests or None):
+                rdatas["CDS"].append(dns.rdata.from_text(IN, "CDS", ds.to_text()))
+            rdatas["CDNSKEY"].append(dns.rdata.from_text(IN, "CDNSKEY", key.as_published().dnskey.to_text()))
+    for rdtype, items in rdatas.items():
+        if rdtype == "CDNSKEY" and not zone.cdnskey:
+            continue
+        rdataset = apex.find_rdataset(IN, dns.rdatatype.from_text(rdtype), create=True)
+        rdataset.update_ttl(CDS_TTL)
+        for rdata in items:
+            rdataset.add(rdata)
+
+
+def sign_cds_with(build: ZoneBuild, zone: ZoneState) -> None:
+    """``publish-cds: {signed_by: KEY}``: the CDS/CDNSKEY carry only that key's signatures."""
+    if not zone.cds or zone.cds_signer is None or build.signed is None:
+        return
+    assert build.options is not None
+    key = zone.key(zone.cds_signer).as_published()
+    for rdtype in (dns.rdatatype.CDS, dns.rdatatype.CDNSKEY):
+        if build.signed.get_rdataset(build.origin, rdtype) is None:
+            continue
+        rrset = find_rrset(build.signed, build.origin, rdtype)
+        replace_rrsigs(build.signed, build.origin, rdtype,
+                       [sign_rrset(rrset, key, build.options.inception, build.options.expiration)])
 
 
 def hide_unpublished(build: ZoneBuild, zone: ZoneState) -> None:

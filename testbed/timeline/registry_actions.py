@@ -14,10 +14,10 @@ from typing import Any
 import dns.rdtypes.ANY.DS
 
 from testbed.errors import ScenarioError
-from testbed.registry.agent import check_ds, ds_text
-from testbed.registry.events import ACCEPTED, PUBLISHED, REJECTED, RegistryEvent
+from testbed.registry.agent import check_ds, ds_text, lab_time
+from testbed.registry.events import ACCEPTED, DELETED, NOTHING, PUBLISHED, REJECTED, WAITING, RegistryEvent
 from testbed.registry.fetch import fetch_all, name_servers
-from testbed.registry.policy import ACCEPTANCES, POLICIES, get_policy
+from testbed.registry.policy import ACCEPTANCES, POLICIES, RegistryPolicy, get_policy
 from testbed.timeline.actions import ZONE, ActionEnv, _signed_zone, _typo, action
 from testbed.timeline.state import LabState, RegistrySettings, ZoneState
 
@@ -114,3 +114,125 @@ def _publish(zone: ZoneState, ds_list: list[dns.rdtypes.ANY.DS.DS]) -> None:
     for ds in ds_list:
         if ds not in zone.parent_ds:
             zone.parent_ds.append(ds)
+
+
+# ---- the child's CDS/CDNSKEY (the DNS operator's side) -----------------------------------------------------------
+
+@action("publish-cds", reference="RFC 7344 section 3, 4; RFC 8078 section 4",
+        params={"zone": ZONE,
+                "keys": ("any", "the key(s) whose DS the child asks for: one name or a list (the whole new DS set)"),
+                "delete": ("bool", "ask for the DS to be removed instead (CDS 0 0 0 00, CDNSKEY 0 3 0 AA==)"),
+                "cdnskey": ("bool", "publish the matching CDNSKEY too (default true)"),
+                "digest": ("int", "CDS digest type (default: the zone's DS digests)"),
+                "signed_by": ("text", "sign the CDS/CDNSKEY with this key only (default: the zone's KSKs), e.g. "
+                                      "zsk: a signer that signs them like any other RRset")},
+        required=("zone",),
+        summary="the child's DNS operator publishes CDS/CDNSKEY at the apex, signed with the zone: the DS set it "
+                "wants at the parent, or a delete request")
+def publish_cds(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    zone = _signed_zone(state, params)
+    if params.get("delete"):
+        if "keys" in params:
+            raise ScenarioError("publish-cds takes keys or delete: true, not both",
+                                fix="a delete request stands alone (RFC 8078 section 4): drop keys")
+        zone.cds = ["delete"]
+    else:
+        keys = params.get("keys")
+        if keys is None:
+            raise ScenarioError("publish-cds needs the keys the child wants a DS for, or delete: true",
+                                fix="add keys: ksk-2 (or a list), or delete: true")
+        names = [str(k) for k in (keys if isinstance(keys, list | tuple) else [keys])]
+        for name in names:
+            if not zone.key(name).is_sep:
+                raise ScenarioError(f"key {name} of {zone.name} is a {zone.key(name).role}; a CDS names a KSK or CSK",
+                                    fix="name the zone's KSK (e.g. ksk-2)")
+        zone.cds = names
+    zone.cdnskey = bool(params.get("cdnskey", True))
+    zone.cds_digests = (int(params["digest"]),) if "digest" in params else ()
+    signer = params.get("signed_by")
+    zone.cds_signer = None if signer is None else zone.key(str(signer)).name
+
+
+@action("withdraw-cds", reference="RFC 7344 section 4 (remove the CDS once the parent has acted)",
+        params={"zone": ZONE}, scalar="zone", required=("zone",),
+        summary="the child's DNS operator removes its CDS/CDNSKEY")
+def withdraw_cds(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    zone = state.zone(params["zone"])
+    zone.cds = None
+    zone.cds_signer = None
+
+
+# ---- the registry's scanner --------------------------------------------------------------------------------------
+
+@action("registry-scan", reference="RFC 7344 section 4.1; RFC 8078 sections 3, 4; RFC 9615", needs_lab=True,
+        params={"zone": ZONE,
+                "scans": ("int", "scan at most this many times (default: as many as the policy needs to act)")},
+        scalar="zone", required=("zone",),
+        summary="the parent's registry scans the child's CDS/CDNSKEY on every name server, once per the policy's "
+                "interval on the lab clock, and acts when the policy is met: a new DS set (a KSK rollover, or a "
+                "first DS: bootstrapping), or the DS removed (RFC 8078 delete); refusals keep the DS as it was")
+def registry_scan(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    from testbed.registry.fetch import fetch
+    from testbed.registry.scan import compact, decide, scan_answers
+
+    zone = state.zone(params["zone"])
+    if zone.parent is None:
+        raise ScenarioError("the root has no parent, so no registry scans it",
+                            fix="scan a zone below the root, e.g. registry-scan: example.jp.")
+    settings = state.registry_for(zone.parent)
+    policy = get_policy(settings.policy)
+    if env.lab is None or env.lab.backend is None:
+        raise ScenarioError("registry-scan needs a running lab to ask the child's name servers",
+                            fix="run the timeline with `testbed run`")
+    lab = env.lab
+    servers = name_servers(lab.topology, zone.name)
+    current = list(zone.parent_ds)
+    signal = bootstrap_signal(state, zone, policy, env) if not current and policy.rfc9615 else None
+    required = policy.update_scans if current else (1 if signal and signal[0] else policy.bootstrap_scans)
+    most = int(params.get("scans", required))
+    if most < 1:
+        raise ScenarioError("scans must be 1 or more", fix="write scans: 1 (or leave it out)")
+    details: list[str] = [] if signal is None else [f"RFC 9615 signal: {signal[1]}"]
+    streak, last = 0, None
+    for number in range(1, most + 1):
+        if number > 1:
+            state.clock.advance(policy.interval)
+            env.changed = True          # the resolvers' clock follows at the next serve
+        answers = scan_answers(lambda ns, address, q, t: fetch(lab.backend.in_lab, ns, address, q, t,  # type: ignore
+                                                               tcp=policy.tcp), servers, zone.name)
+        outcome = decide(zone.name, answers, current, policy, state.clock.now())
+        streak = streak + 1 if outcome.seen == last else 1
+        last = outcome.seen
+        details.append(f"scan {number} at {lab_time(state.clock.now())}: {outcome.kind}: {outcome.reason}")
+        seen = [compact(item) for item in sorted(outcome.seen)]
+        if outcome.kind == "reject":
+            record(state, env, zone, "registry-scan", REJECTED, outcome.reason, seen, scans=number,
+                   details=tuple(details))
+            return
+        if outcome.kind == "none":
+            record(state, env, zone, "registry-scan", NOTHING, outcome.reason, seen, scans=number,
+                   details=tuple(details))
+            return
+        if streak >= required:
+            how = ("authenticated by the RFC 9615 signal" if signal and signal[0] and not current else
+                   f"unchanged in {streak} scan{'s' if streak > 1 else ''} {policy.interval // 3600} h apart"
+                   if streak > 1 else "validated against the current DS")
+            if outcome.kind == "delete":
+                zone.parent_ds = []
+                decision, reason = DELETED, f"{outcome.reason}; {how}"
+            else:
+                zone.parent_ds = list(outcome.ds)
+                decision, reason = ACCEPTED, f"{outcome.reason}; {how}"
+            env.changed = True
+            record(state, env, zone, "registry-scan", decision, reason, seen, scans=number, details=tuple(details))
+            return
+    record(state, env, zone, "registry-scan", WAITING,
+           f"the request was seen unchanged in {streak} scan(s); the policy {policy.name} wants {required} "
+           f"({policy.interval // 3600} h apart) before it acts", [compact(i) for i in sorted(last or ())], scans=most,
+           details=tuple(details))
+
+
+def bootstrap_signal(state: LabState, zone: ZoneState, policy: RegistryPolicy,
+                     env: ActionEnv) -> tuple[bool, str] | None:
+    """RFC 9615: whether every name server's signal names carry the child's CDS, authenticated (later)."""
+    return None

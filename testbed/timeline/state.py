@@ -71,8 +71,11 @@ class ZoneState:
     ttls: dict[tuple[str, str], int] = field(default_factory=dict)             # (owner, TYPE) -> TTL
     rrsets: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = field(default_factory=dict)  # replaced data
     frozen: bool = False                             # servers keep the last published version (signatures age)
+    frozen_on: set[str] = field(default_factory=set)  # servers that keep serving the version they have now
     cds: list[str] | None = None                     # CDS/CDNSKEY the child publishes: key names, or ["delete"]
     cdnskey: bool = True                             # with the CDS, publish the matching CDNSKEY
+    cds_digests: tuple[int, ...] = ()                # the CDS digest types (default: the zone's DS digests)
+    cds_signer: str | None = None                    # the one key that signs the CDS/CDNSKEY (None: the KSKs)
     publish_once: bool = False                       # a frozen zone is signed and published once more
 
     def key(self, name: str) -> KeyState:
