@@ -143,8 +143,25 @@ def unsigned_zone_text(plan: ZonePlan, topology: Topology, serial: int) -> str:
         for ns, server in zip(child.ns_names, child.servers, strict=True):
             if dns.name.from_text(ns).is_subdomain(child_origin):     # in-bailiwick: glue needed
                 lines.append(f"{ns} {DELEGATION_TTL} IN A {topology.server_address(server)}")
+    lines += _hosted_name_servers(plan, topology, child_names)
     lines += plan.records
     return "\n".join(lines) + "\n"
+
+
+def _hosted_name_servers(plan: ZonePlan, topology: Topology, child_names: list[dns.name.Name]) -> list[str]:
+    """Addresses of other zones' name servers whose names live in this zone (a DNS operator's zone that hosts its
+    customers' name server names, as RFC 9615 bootstrapping needs): the zone is authoritative for them."""
+    origin = dns.name.from_text(plan.name)
+    lines = []
+    for other in topology.zones.values():
+        if other.name == plan.name:
+            continue
+        for ns, server in zip(other.ns_names, other.servers, strict=True):
+            name = dns.name.from_text(ns)
+            if name.is_subdomain(origin) and not any(name.is_subdomain(c) for c in child_names) \
+                    and not name.is_subdomain(dns.name.from_text(other.name)):
+                lines.append(f"{ns} {DELEGATION_TTL} IN A {topology.server_address(server)}")
+    return list(dict.fromkeys(lines))
 
 
 def parse_zone(text: str, origin: str, source: str = "<zone>") -> dns.zone.Zone:

@@ -33,6 +33,7 @@ from testbed.scenario.model import ActionSignature, Nsec3Params
 from testbed.timeline.state import KeyState, LabState, ZoneState
 
 if TYPE_CHECKING:
+    from testbed.build.topology import Topology
     from testbed.lab.lab import Lab
     from testbed.resolvers import ResolverAdapter
 
@@ -55,6 +56,7 @@ class ActionEnv:
     adapters: list[ResolverAdapter] = field(default_factory=list)
     wait_real: Callable[[int], None] | None = None
     scenario: str = ""               # names for the registry's events
+    topology: Topology | None = None  # this timeline's plan (the lab's may still be the previous scenario's)
     phase: str = ""
     changed: bool = False            # a lab action sets it when it changed the state (the runner serves again)
 
@@ -356,7 +358,7 @@ def _server_of(state: LabState, params: dict[str, Any], env: ActionEnv) -> str |
     server = params.get("server")
     if server is None:
         return None
-    servers = env.lab.topology.zones[zone.name].servers if env.lab is not None else None
+    servers = env.topology.zones[zone.name].servers if env.topology is not None else None
     if servers is not None and server not in servers:
         raise ScenarioError(f"zone {zone.name} is not served by {server!r} (its servers: {', '.join(servers)})",
                             fix=f"name one of its servers, or give {zone.name} more: zones: {{{zone.name} "

@@ -43,9 +43,10 @@ class PhaseBuilder:
         self.served: dict[tuple[str, str], dns.zone.Zone] = {}     # (server, zone) -> what it serves now
 
     def build(self, state: LabState, serial: int) -> BuildContext:
-        ctx = prepare(self.topology, state.clock, self.keystore, serial)
+        ctx = prepare(delegated(self.topology, state), state.clock, self.keystore, serial)
         for build in ctx.zones.values():
             apply_zone_state(build, state.zones[build.name], state.clock)
+        add_signals(ctx, state)
         for layer in LAYER_ORDER:
             if layer == "signed":
                 self.sign(ctx, state)
@@ -92,6 +93,16 @@ class PhaseBuilder:
                 sign_cds_with(build, zone)
             zone.publish_once = False
             self.last[build.name] = build
+
+
+def delegated(topology: Topology, state: LabState) -> Topology:
+    """The topology with the delegations ``set-ns`` changed: the same servers under the DNS operator's names."""
+    renamed = {name: zone.ns_names for name, zone in state.zones.items() if zone.ns_names}
+    if not renamed:
+        return topology
+    zones = {name: dataclasses.replace(plan, ns_names=renamed.get(name, plan.ns_names))
+             for name, plan in topology.zones.items()}
+    return dataclasses.replace(topology, zones=zones)
 
 
 def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None:
@@ -142,28 +153,52 @@ CDS_TTL = 300
 DELETE = {"CDS": "0 0 0 00", "CDNSKEY": "0 3 0 AA=="}     # RFC 8078 section 4
 
 
-def add_cds(build: ZoneBuild, zone: ZoneState) -> None:
-    """The CDS/CDNSKEY the child publishes at its apex (RFC 7344 section 3), before signing: its KSKs sign them."""
-    if not zone.cds:
-        return
-    apex = build.unsigned.find_node(build.origin, create=True)
+def cds_rdatas(zone: ZoneState) -> dict[str, list[dns.rdata.Rdata]]:
+    """The CDS and CDNSKEY records the child's state asks for (RFC 7344 section 3; RFC 8078 section 4)."""
     rdatas: dict[str, list[dns.rdata.Rdata]] = {"CDS": [], "CDNSKEY": []}
     if zone.cds == ["delete"]:
         for rdtype, text in DELETE.items():
             rdatas[rdtype].append(dns.rdata.from_text(IN, rdtype, text))
     else:
-        for name in zone.cds:
+        for name in zone.cds or ():
             key = zone.key(name)
             for ds in zone.ds_for(key, zone.cds_digests or None):
                 rdatas["CDS"].append(dns.rdata.from_text(IN, "CDS", ds.to_text()))
             rdatas["CDNSKEY"].append(dns.rdata.from_text(IN, "CDNSKEY", key.as_published().dnskey.to_text()))
+    if not zone.cdnskey:
+        del rdatas["CDNSKEY"]
+    return rdatas
+
+
+def _put(zone: dns.zone.Zone, owner: dns.name.Name, rdatas: dict[str, list[dns.rdata.Rdata]]) -> None:
+    node = zone.find_node(owner, create=True)
     for rdtype, items in rdatas.items():
-        if rdtype == "CDNSKEY" and not zone.cdnskey:
-            continue
-        rdataset = apex.find_rdataset(IN, dns.rdatatype.from_text(rdtype), create=True)
+        rdataset = node.find_rdataset(IN, dns.rdatatype.from_text(rdtype), create=True)
         rdataset.update_ttl(CDS_TTL)
         for rdata in items:
             rdataset.add(rdata)
+
+
+def add_cds(build: ZoneBuild, zone: ZoneState) -> None:
+    """The CDS/CDNSKEY the child publishes at its apex, before signing: its KSKs sign them."""
+    if zone.cds:
+        _put(build.unsigned, build.origin, cds_rdatas(zone))
+
+
+def add_signals(ctx: BuildContext, state: LabState) -> None:
+    """RFC 9615 section 3: the DNS operator publishes each child's CDS/CDNSKEY under
+    ``_dsboot.<child>._signal.<ns>`` in the zone that holds the name server name, signed with that zone."""
+    for build in ctx.zones.values():
+        zone = state.zones[build.name]
+        if not (zone.signal and zone.cds and zone.signed):
+            continue
+        for ns in build.plan.ns_names:
+            owner = dns.name.from_text(f"_dsboot.{zone.name}_signal.{ns}")
+            holders = [b for b in ctx.zones.values() if owner.is_subdomain(b.origin) and b.name != zone.name]
+            if not holders:
+                continue
+            holder = max(holders, key=lambda b: len(b.origin.labels))
+            _put(holder.unsigned, owner, cds_rdatas(zone))
 
 
 def sign_cds_with(build: ZoneBuild, zone: ZoneState) -> None:

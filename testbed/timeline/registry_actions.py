@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import dns.name
 import dns.rdtypes.ANY.DS
 
 from testbed.errors import ScenarioError
@@ -125,7 +126,9 @@ def _publish(zone: ZoneState, ds_list: list[dns.rdtypes.ANY.DS.DS]) -> None:
                 "cdnskey": ("bool", "publish the matching CDNSKEY too (default true)"),
                 "digest": ("int", "CDS digest type (default: the zone's DS digests)"),
                 "signed_by": ("text", "sign the CDS/CDNSKEY with this key only (default: the zone's KSKs), e.g. "
-                                      "zsk: a signer that signs them like any other RRset")},
+                                      "zsk: a signer that signs them like any other RRset"),
+                "signal": ("bool", "RFC 9615: also publish them under _dsboot.<zone>._signal.<ns> for each name "
+                                   "server, in the DNS operator's zone that holds the name server names")},
         required=("zone",),
         summary="the child's DNS operator publishes CDS/CDNSKEY at the apex, signed with the zone: the DS set it "
                 "wants at the parent, or a delete request")
@@ -151,6 +154,10 @@ def publish_cds(state: LabState, params: dict[str, Any], env: ActionEnv) -> None
     zone.cds_digests = (int(params["digest"]),) if "digest" in params else ()
     signer = params.get("signed_by")
     zone.cds_signer = None if signer is None else zone.key(str(signer)).name
+    zone.signal = bool(params.get("signal", False))
+    if zone.signal:
+        for ns in zone.ns_names or _plan_ns(env, zone):
+            signal_zone(state, zone, ns)
 
 
 @action("withdraw-cds", reference="RFC 7344 section 4 (remove the CDS once the parent has acted)",
@@ -160,6 +167,7 @@ def withdraw_cds(state: LabState, params: dict[str, Any], env: ActionEnv) -> Non
     zone = state.zone(params["zone"])
     zone.cds = None
     zone.cds_signer = None
+    zone.signal = False
 
 
 # ---- the registry's scanner --------------------------------------------------------------------------------------
@@ -188,6 +196,12 @@ def registry_scan(state: LabState, params: dict[str, Any], env: ActionEnv) -> No
     servers = name_servers(lab.topology, zone.name)
     current = list(zone.parent_ds)
     signal = bootstrap_signal(state, zone, policy, env) if not current and policy.rfc9615 else None
+    if signal is not None and not signal[0]:
+        # a signal that is there but does not validate is refused outright, not waited out: it may be forged
+        record(state, env, zone, "registry-scan", REJECTED,
+               f"RFC 9615 bootstrapping refused: {signal[1]} (RFC 9615 section 4.2)", [], scans=0,
+               details=(f"RFC 9615 signal: {signal[1]}",))
+        return
     required = policy.update_scans if current else (1 if signal and signal[0] else policy.bootstrap_scans)
     most = int(params.get("scans", required))
     if most < 1:
@@ -232,7 +246,101 @@ def registry_scan(state: LabState, params: dict[str, Any], env: ActionEnv) -> No
            details=tuple(details))
 
 
+def _plan_ns(env: ActionEnv, zone: ZoneState) -> tuple[str, ...]:
+    if env.topology is None:
+        return ()
+    return env.topology.zones[zone.name].ns_names
+
+
+def signal_zone(state: LabState, zone: ZoneState, ns: str) -> str:
+    """The lab zone that holds ``_signal.<ns>``; refuses name servers inside the child or outside the lab."""
+    name = dns.name.from_text(ns)
+    if name.is_subdomain(dns.name.from_text(zone.name)):
+        raise ScenarioError(f"RFC 9615 signals need name servers outside the child: {ns} is inside {zone.name}, so "
+                            "its signal could not be authenticated (RFC 9615 section 4.1)",
+                            fix=f"delegate {zone.name} to its DNS operator's servers first, e.g. "
+                                f"'- set-ns: {{zone: {zone.name}, ns: ns1.dns-operator.jp.}}' with dns-operator.jp. "
+                                "a signed zone of the scenario")
+    holders = [z for z in state.zones if z != "." and name.is_subdomain(dns.name.from_text(z))]
+    if not holders:
+        raise ScenarioError(f"name server {ns} is outside the lab: no zone of this scenario holds it, so nothing "
+                            "could serve its address or its signal",
+                            fix="use a name in a zone of the scenario (add the DNS operator's zone under zones:, "
+                                "e.g. dns-operator.jp.: {records: []})")
+    return max(holders, key=lambda z: len(dns.name.from_text(z).labels))
+
+
+def signal_owner(child: str, ns: str) -> str:
+    return f"_dsboot.{child}_signal.{ns}"
+
+
 def bootstrap_signal(state: LabState, zone: ZoneState, policy: RegistryPolicy,
                      env: ActionEnv) -> tuple[bool, str] | None:
-    """RFC 9615: whether every name server's signal names carry the child's CDS, authenticated (later)."""
-    return None
+    """RFC 9615 section 4: for every name server of the child, the signal RRsets under
+    ``_dsboot.<child>._signal.<ns>`` must validate from the root down and equal the child's own CDS/CDNSKEY.
+    (True, how) when they do; (False, why) when a signal is there but fails; None when no name server has one."""
+    from testbed.dnssec import make_ds
+    from testbed.registry.chain import authenticate
+    from testbed.registry.fetch import fetch
+
+    assert env.lab is not None and env.lab.backend is not None
+    lab = env.lab
+    in_lab = lab.backend.in_lab
+    root = state.zones["."]
+    anchor = [make_ds(k.key, 2) for k in root.published_keys() if k.is_sep and not k.revoked] if root.signed else []
+    now = state.clock.now()
+    found, problems, good = False, [], []
+    for ns, address in name_servers(lab.topology, zone.name):
+        if dns.name.from_text(ns).is_subdomain(dns.name.from_text(zone.name)):
+            continue            # an in-bailiwick name server can carry no signal (RFC 9615 section 4.1)
+        owner = signal_owner(zone.name, ns)
+        for rdtype in ("CDS", "CDNSKEY"):
+            apex = fetch(in_lab, ns, address, zone.name, rdtype, tcp=True)
+            plain = fetch(in_lab, *name_servers(lab.topology, _holder(lab, owner))[0], owner, rdtype, tcp=True)
+            if plain.rrset is None and apex.rrset is None:
+                continue
+            if plain.rrset is None:
+                problems.append(f"{ns}: no {rdtype} signal at {owner}")
+                continue
+            found = True
+            rrset, why = authenticate(in_lab, lab.topology, anchor, owner, rdtype, now)
+            if rrset is None:
+                problems.append(f"{ns}: the {rdtype} signal at {owner} is not authenticated: {why}")
+            elif apex.records() != frozenset(r.to_text() for r in rrset):
+                problems.append(f"{ns}: the {rdtype} signal differs from the child's own {rdtype}")
+            else:
+                good.append(f"{owner} {rdtype}")
+    if not found:
+        return None
+    if problems:
+        return False, "; ".join(problems)
+    return True, "authenticated from the root down: " + ", ".join(good)
+
+
+def _holder(lab: Any, owner: str) -> str:
+    from testbed.registry.chain import deepest_zone
+
+    return deepest_zone(lab.topology, owner)
+
+
+@action("set-ns", reference="RFC 9615 section 4.1 (name servers outside the child); RFC 1034 section 4.2.2",
+        params={"zone": ZONE, "ns": ("any", "the name server names, one per server of the zone, e.g. "
+                                            "ns1.dns-operator.jp.")},
+        required=("zone", "ns"),
+        summary="the registrant delegates its zone to name servers named in its DNS operator's zone (the same "
+                "servers, new names outside the child): what RFC 9615 bootstrapping needs")
+def set_ns(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    zone = state.zone(params["zone"])
+    if zone.parent is None:
+        raise ScenarioError("the root's name servers come from the root hints", fix="name a zone below the root")
+    given = params["ns"]
+    names = [str(n) for n in (given if isinstance(given, list | tuple) else [given])]
+    names = [n if n.endswith(".") else n + "." for n in names]
+    servers = env.topology.zones[zone.name].servers if env.topology is not None else None
+    if servers is not None and len(servers) != len(names):
+        raise ScenarioError(f"{zone.name} has {len(servers)} server(s) ({', '.join(servers)}) but {len(names)} name(s)",
+                            fix="give one name server name per server of the zone")
+    for ns in names:
+        if not dns.name.from_text(ns).is_subdomain(dns.name.from_text(zone.name)):
+            signal_zone(state, zone, ns)      # outside the child: it must be in a zone of the lab
+    zone.ns_names = tuple(n.lower() for n in names)

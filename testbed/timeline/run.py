@@ -68,7 +68,7 @@ class TimelineRun:
         self.state: LabState = initial_state(topology, pool.keystore, LabClock())
         self.builder = PhaseBuilder(scenario, topology, pool.keystore)
         self.adapters = scenario_resolvers(scenario, pool.adapters.values())
-        self.env = ActionEnv(keystore=pool.keystore, lab=lab, adapters=self.adapters)
+        self.env = ActionEnv(keystore=pool.keystore, lab=lab, adapters=self.adapters, topology=topology)
         real_time = [a.name for a in self.adapters if not lab.on_virtual_clock(a.name)]
         if real_time:
             self.env.wait_real = self.wait_real

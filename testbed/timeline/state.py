@@ -76,6 +76,8 @@ class ZoneState:
     cdnskey: bool = True                             # with the CDS, publish the matching CDNSKEY
     cds_digests: tuple[int, ...] = ()                # the CDS digest types (default: the zone's DS digests)
     cds_signer: str | None = None                    # the one key that signs the CDS/CDNSKEY (None: the KSKs)
+    signal: bool = False                             # RFC 9615: the CDS/CDNSKEY also under _dsboot.<zone>._signal.<ns>
+    ns_names: tuple[str, ...] = ()                   # set-ns: the delegation's name server names (() = the plan's)
     publish_once: bool = False                       # a frozen zone is signed and published once more
 
     def key(self, name: str) -> KeyState:

@@ -6,8 +6,11 @@ says. One lab per topology shape for the module.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,9 +30,16 @@ DECISIONS: dict[str, list[tuple[str, str]]] = {
     "cds-delete": [("delete-requested", "deleted")],
     "cds-servers-disagree": [("scan-refused", "rejected")],
     "cds-signed-by-zsk": [("scan-refused", "rejected")],
+    "cds-bootstrap-rfc9615": [("bootstrapped", "accepted")],
+    "cds-bootstrap-wait": [("operator-publishes-cds", "waiting"), ("accepted-after-delay", "accepted")],
+    "cds-bootstrap-unsigned-signal": [("scan-refused", "rejected")],
 }
 # the phase x resolver outcome of the child's main name, where the playbook is about a change
-TURNS = {"cds-delete": ("ds-gone", "www.example.jp. A", "insecure")}
+TURNS = {"cds-delete": ("ds-gone", "www.example.jp. A", "insecure"),
+         "cds-bootstrap-rfc9615": ("bootstrapped", "www.shop.jp. A", "secure"),
+         "cds-bootstrap-wait": ("accepted-after-delay", "www.shop.jp. A", "secure"),
+         "cds-bootstrap-unsigned-signal": ("scan-refused", "www.shop.jp. A", "insecure")}
+CHILD = {name: "shop.jp." for name in ("cds-bootstrap-rfc9615", "cds-bootstrap-wait", "cds-bootstrap-unsigned-signal")}
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +72,16 @@ def test_registry_playbook(pool: LabPool, name: str, record_property: pytest.Rec
     assert grid is not None and grid.verdict == READY, grid.broken() if grid else None
     assert [(e.phase, e.decision) for e in result.registry] == DECISIONS[name], [e.line() for e in result.registry]
     for event in result.registry:
-        assert event.reason and event.child == "example.jp." and event.parent == "jp."
-        if event.decision == "rejected":
+        assert event.reason and event.child == CHILD.get(name, "example.jp.") and event.parent == "jp."
+    before = {e.child: e.ds_after for e in result.registry}
+    for event in result.registry:
+        if event.decision == "rejected" and name not in CHILD:
             assert event.ds_after, "a refused request must leave the DS as it was"
+    if name == "cds-bootstrap-wait":
+        # five daily scans: the clock moved 4 days inside the second scan action, 1 day in the first
+        waited, accepted = result.registry
+        assert (waited.scans, accepted.scans) == (2, 5) and accepted.at - waited.at >= 4 * 86400
+    assert before
     if name in TURNS:
         phase, query, outcome = TURNS[name]
         seen = {v.resolver: v.observation.outcome for v in result.verdicts
@@ -80,3 +97,18 @@ def test_scan_reasons_name_the_rule(pool: LabPool) -> None:
     result = run([scenario], pool.resolvers, pool.backend, pool=pool)
     reason = result.registry[0].reason
     assert "disagree" in reason and "ns1.example.jp." in reason and "ns2.example.jp." in reason and "none" in reason
+    scenario = load_scenario(REGISTRY / "cds-bootstrap-unsigned-signal.yaml", **known_names())
+    result = run([scenario], pool.resolvers, pool.backend, pool=pool)
+    reason = result.registry[0].reason
+    assert "not authenticated" in reason and "no DS for dns-operator.jp." in reason
+
+
+def test_bad_registry_input_exits_2_with_the_file_line_and_a_fix(tmp_path: Path) -> None:
+    bad = tmp_path / "scan-root.yaml"
+    bad.write_text("name: scan-root\nphases:\n  - name: p\n    actions:\n      - registry-scan: .\n"
+                   "    checks:\n      - query: . SOA\n        expect: secure\n")
+    proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "run", str(bad), "--resolver", "unbound",
+                           "--backend", "netns"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert f"{bad}:5" in proc.stderr and "the root has no parent" in proc.stderr and "Traceback" not in proc.stderr
+    assert "below the root" in proc.stderr
