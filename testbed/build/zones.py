@@ -122,6 +122,11 @@ class BuildContext:
         return [f". IN DNSKEY {k.dnskey.to_text()}" for k in self.zones["."].sep_keys()]
 
 
+def zone_file_name(zone: str) -> str:
+    """The file a zone is written to, in a lab's server folder or in ``testbed build`` output."""
+    return "root.zone" if zone == "." else f"{zone.rstrip('.')}.zone"
+
+
 def unsigned_zone_text(plan: ZonePlan, topology: Topology, serial: int) -> str:
     """RFC 1035 text of the zone before signing: SOA, NS, addresses of its own name servers, delegations
     with glue, and the records the preset and the scenario add."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
 import dns.dnssec
 import dns.exception
@@ -55,15 +56,15 @@ def digest_text(number: int) -> str:
     return f"{number} ({DIGEST_NAMES[number]})" if number in DIGEST_NAMES else str(number)
 
 
-def ds_text(ds: dns.rdata.Rdata) -> str:
+def ds_text(ds: Any) -> str:
     """A DS as a registrar's form shows it: key tag, algorithm, digest type and the digest, shortened."""
     digest = ds.digest.hex().upper()
     return f"{ds.key_tag} {ds.algorithm} {ds.digest_type} {digest[:8]}...{digest[-4:]}"
 
 
-def compute_ds(child: dns.name.Name, key: dns.rdata.Rdata, digest_type: int) -> dns.rdata.Rdata | None:
+def compute_ds(child: dns.name.Name, key: Any, digest_type: int) -> dns.rdata.Rdata | None:
     try:
-        return dns.dnssec.make_ds(child, key, digest_type, policy=dns.dnssec.allow_all_policy)
+        return dns.dnssec.make_ds(child, key, cast(Any, digest_type), policy=dns.dnssec.allow_all_policy)
     except (dns.dnssec.UnsupportedAlgorithm, ValueError, dns.exception.DNSException):
         return None
 
@@ -128,10 +129,11 @@ def check_ds(child: str, submitted: list[dns.rdtypes.ANY.DS.DS], answers: list[S
                           f"name server ({servers}), valid past the registry's margin")
 
 
-def _check_at(origin: dns.name.Name, ds: dns.rdata.Rdata, answer: ServerAnswer, policy: RegistryPolicy,
+def _check_at(origin: dns.name.Name, ds: Any, answer: ServerAnswer, policy: RegistryPolicy,
               now: float) -> str | None:
     assert answer.rrset is not None
-    same_tag = [k for k in answer.rrset if dns.dnssec.key_id(k) == ds.key_tag and k.algorithm == ds.algorithm]
+    keys: list[Any] = list(answer.rrset)
+    same_tag = [k for k in keys if dns.dnssec.key_id(k) == ds.key_tag and k.algorithm == ds.algorithm]
     key = next((k for k in same_tag if compute_ds(origin, k, ds.digest_type) == ds), None)
     if key is None:
         if same_tag:

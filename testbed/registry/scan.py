@@ -13,6 +13,7 @@ unless an authenticated RFC 9615 signal removes the wait.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import dns.dnssec
 import dns.name
@@ -59,7 +60,7 @@ def _zone_of(child: dns.name.Name, answers: dict[str, ServerAnswer]) -> dns.zone
 def compact(item: str) -> str:
     """'CDS 34696 13 2 3a00...' / 'CDNSKEY 257 3 13 u/+S...' as a registrar's screen shows them: short."""
     rdtype, _, text = item.partition(" ")
-    rdata = dns.rdata.from_text(dns.rdataclass.IN, rdtype, text)
+    rdata: Any = dns.rdata.from_text(dns.rdataclass.IN, rdtype, text)
     if rdtype == "CDS":
         return f"CDS {ds_text(rdata)}" if rdata.algorithm else "CDS 0 0 0 00 (delete)"
     if not rdata.algorithm:
@@ -97,8 +98,10 @@ def decide(child: str, per_server: list[dict[str, ServerAnswer]], current_ds: li
         return ScanOutcome("reject", f"{first['DNSKEY'].where} serves no DNSKEY RRset", seen=seen[0])
     zone = _zone_of(origin, first)
     # an insecure child has no DS to authenticate its request: judge it against the DS it asks for (its own keys)
-    requested = current_ds or [dns.rdtypes.ANY.DS.DS(dns.rdataclass.IN, dns.rdatatype.DS, r.key_tag, r.algorithm,
-                                                     r.digest_type, r.digest) for r in (cds or []) if r.algorithm]
+    asked: list[Any] = list(cds or [])
+    requested: list[Any] = current_ds or [dns.rdtypes.ANY.DS.DS(dns.rdataclass.IN, dns.rdatatype.DS, r.key_tag,
+                                                                r.algorithm, r.digest_type, r.digest)
+                                          for r in asked if r.algorithm]
     if not current_ds and not requested and first["CDNSKEY"].rrset is not None:
         from testbed.faults.cds import _make_ds
 

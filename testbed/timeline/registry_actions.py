@@ -193,6 +193,7 @@ def registry_scan(state: LabState, params: dict[str, Any], env: ActionEnv) -> No
         raise ScenarioError("registry-scan needs a running lab to ask the child's name servers",
                             fix="run the timeline with `testbed run`")
     lab = env.lab
+    in_lab = env.lab.backend.in_lab
     servers = name_servers(lab.topology, zone.name)
     current = list(zone.parent_ds)
     signal = bootstrap_signal(state, zone, policy, env) if not current and policy.rfc9615 else None
@@ -212,8 +213,8 @@ def registry_scan(state: LabState, params: dict[str, Any], env: ActionEnv) -> No
         if number > 1:
             state.clock.advance(policy.interval)
             env.changed = True          # the resolvers' clock follows at the next serve
-        answers = scan_answers(lambda ns, address, q, t: fetch(lab.backend.in_lab, ns, address, q, t,  # type: ignore
-                                                               tcp=policy.tcp), servers, zone.name)
+        answers = scan_answers(lambda ns, address, q, t: fetch(in_lab, ns, address, q, t, tcp=policy.tcp), servers,
+                               zone.name)
         outcome = decide(zone.name, answers, current, policy, state.clock.now())
         streak = streak + 1 if outcome.seen == last else 1
         last = outcome.seen
@@ -283,9 +284,11 @@ def bootstrap_signal(state: LabState, zone: ZoneState, policy: RegistryPolicy,
     from testbed.registry.chain import authenticate
     from testbed.registry.fetch import fetch
 
-    assert env.lab is not None and env.lab.backend is not None
+    assert env.lab is not None
     lab = env.lab
-    in_lab = lab.backend.in_lab
+    backend = lab.backend
+    assert backend is not None
+    in_lab = backend.in_lab
     root = state.zones["."]
     anchor = [make_ds(k.key, 2) for k in root.published_keys() if k.is_sep and not k.revoked] if root.signed else []
     now = state.clock.now()
