@@ -47,9 +47,11 @@ def record(state: LabState, env: ActionEnv, zone: ZoneState, action_id: str, dec
 
 @action("registry-policy", reference="RFC 7344 section 4.1; RFC 9905 section 2",
         params={"zone": ("zone", "the registry's zone (the parent), default: every parent in the lab"),
-                "acceptance": ("text", f"{' or '.join(ACCEPTANCES)}: check each submitted DS against the child's "
-                                       "live DNSKEY RRset, or publish it as submitted"),
-                "policy": ("text", f"the rules for checks and scans: {', '.join(POLICIES)} (default lab)")},
+                "acceptance": ("choice:" + "|".join(ACCEPTANCES),
+                               "strict: check each submitted DS against the child's live DNSKEY RRset; none: "
+                               "publish it as submitted"),
+                "policy": ("choice:" + "|".join(POLICIES),
+                           f"the rules for checks and scans: {', '.join(POLICIES)} (default lab)")},
         scalar="acceptance",
         summary="set how a registry treats DS submissions (acceptance) and which policy its checks and CDS scans "
                 "follow: a lab model of .ch-like and .se-like published policies, or the strict lab default")

@@ -3,6 +3,8 @@ signals in the operator's zone, per-server freezes), what acceptance: none does,
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dns.dnssec
 import dns.name
 import dns.rdatatype
@@ -107,3 +109,15 @@ def test_a_signal_for_an_in_bailiwick_name_server_is_refused() -> None:
     with pytest.raises(ScenarioError, match="outside the child") as info:
         t.do("publish-cds", zone=SHOP, keys="ksk", signal=True)
     assert "set-ns" in (info.value.fix or "")
+
+
+def test_validate_catches_an_unknown_policy_at_its_line(tmp_path: Path) -> None:
+    from testbed.cli.main import known_names
+    from testbed.scenario import load_scenario
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\nphases:\n  - name: p\n    actions:\n      - registry-policy: {acceptance: strict, "
+                    "policy: dk-like}\n    checks:\n      - query: . SOA\n        expect: secure\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, **known_names())
+    assert info.value.line == 5 and "dk-like" in str(info.value) and "ch-like" in str(info.value)
