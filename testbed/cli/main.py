@@ -58,7 +58,7 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
         raise
     reporter.summary(result)
     reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
-    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out)
+    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out, registry=result.registry)
     sys.exit(result.exit_code)
 
 
@@ -67,12 +67,12 @@ def _say_kept(lab: object) -> None:
 
 
 def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_out: Path | None,
-                  junit_out: Path | None, html_out: Path | None) -> None:
+                  junit_out: Path | None, html_out: Path | None, registry: list | None = None) -> None:
     versions = sorted(resolvers.items()) or sorted({(v.resolver, "unknown") for v in verdicts})
     if json_out:
         from testbed.report.json_report import write_json
 
-        write_json(json_out, verdicts, backend=backend, resolvers=versions)
+        write_json(json_out, verdicts, backend=backend, resolvers=versions, registry=registry or [])
     if junit_out:
         from testbed.report.junit import write_junit
 

@@ -258,7 +258,7 @@ class Lab:
         for zone in server.zones:
             path = folder / zone_file_name(zone)
             tmp = path.with_suffix(".tmp")
-            build.zones[zone].zone().to_file(str(tmp), relativize=False, want_origin=False)
+            build.zone_for(name, zone).to_file(str(tmp), relativize=False, want_origin=False)
             tmp.replace(path)
         self._write_config(name, {})      # well-behaved until the lab has seen it serve (_apply_behaviour)
 
@@ -306,7 +306,7 @@ class Lab:
         host = self.servers[name]
         load = self._server_loads.get(name)
         for zone in self.topology.servers[name].zones:
-            soa = build.zones[zone].zone().get_rdataset(zone, dns.rdatatype.SOA)
+            soa = build.zone_for(name, zone).get_rdataset(zone, dns.rdatatype.SOA)
             want = soa[0].serial if soa else None
             seen: list[str] = []        # what the server answered last, for the message
 

@@ -41,6 +41,7 @@ class RunResult:
     verdicts: list[Verdict] = field(default_factory=list)
     resolvers: dict[str, str] = field(default_factory=dict)      # name -> version
     timings: dict[str, float] = field(default_factory=dict)
+    registry: list[Any] = field(default_factory=list)            # timelines: RegistryEvent, in the order decided
 
     @property
     def exit_code(self) -> int:
@@ -187,6 +188,7 @@ def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapt
     position = {(s.name, str(s.file)): i for i, s in enumerate(scenarios)}
     for part in parts:
         result.verdicts.extend(part.verdicts)
+        result.registry.extend(part.registry)
         result.resolvers.update(part.resolvers)
     # the report reads in the order the scenarios were given, whichever lab answered first
     result.verdicts.sort(key=lambda v: position.get((v.scenario, str(v.file)), 0))
@@ -218,7 +220,10 @@ def run_scenario(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
     timeline = TimelineRun(lab, scenario, pool)
     verdicts: list[Verdict] = []
     for phase in scenario_phases(scenario):
-        timeline.phase(phase)
+        try:
+            timeline.phase(phase)
+        finally:
+            result.registry.extend(timeline.registry_events())     # the registry's decisions, for the reports
         verdicts += run_checks(lab, scenario, phase.checks, timeline.adapters, result, on_verdict, phase=phase.name)
     return verdicts
 
