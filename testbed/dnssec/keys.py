@@ -7,7 +7,6 @@ REVOKE set); nothing here "fixes" a key.
 from __future__ import annotations
 
 import base64
-import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from testbed.dnssec.crypto import SUPPORTED_ALGORITHMS, PrivateKey, generate_private
+from testbed.private_files import write_private
 
 ROLES = ("ksk", "zsk", "csk")
 ZONE_FLAG = 0x0100
@@ -151,7 +151,5 @@ def key_to_files(key: Key, directory: Path, *, timestamp: int | None = None) -> 
     key_path = directory / f"{stem}.key"
     private_path = directory / f"{stem}.private"
     key_path.write_text(public_text, encoding="ascii")
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write("\n".join(lines) + "\n")
+    write_private(private_path, "\n".join(lines) + "\n", encoding="ascii")     # 0600 even over an older file
     return [key_path, private_path]
