@@ -239,10 +239,17 @@ class ServedZone:
         # but the names do not exist for queries (RFC 5155 7.2.8), unless something below them has data.
         self.nodes = {}
         self.nsec3_nodes = {}
-        okey = self.okey
+        okey, size = self.okey, len(self.okey)
+        data, nsec3 = self.nodes, self.nsec3_nodes
         for key, node in nodes.items():
-            if is_under(key, okey):  # dnspython keeps out-of-zone names out; a hand-built zone might not
-                (self.nsec3_nodes if _only_nsec3(node) else self.nodes)[key] = node
+            # dnspython keeps out-of-zone names out; a hand-built zone might not
+            if key[len(key) - size:] != okey or len(key) < size:
+                continue
+            first = node[0][0] if node else 0
+            if first in (_NSEC3, _RRSIG) and _only_nsec3(node):
+                nsec3[key] = node
+            else:
+                data[key] = node
         self._index()
         return self
 
@@ -251,7 +258,8 @@ class ServedZone:
     def _index(self) -> None:
         okey = self.okey
         self.cuts: frozenset[Key] = frozenset(
-            key for key, node in self.nodes.items() if key != okey and any(t == _NS for t, _, _, _ in node))
+            key for key, node in self.nodes.items()
+            if key != okey and (node[0][0] == _NS or any(t == _NS for t, _, _, _ in node)))
         self.ents: frozenset[Key] = frozenset(self._empty_non_terminals())
         # RFC 4034 6.1 canonical order is tuple order of the reversed lowercased labels.
         self.nsec_order: list[Key] = sorted(

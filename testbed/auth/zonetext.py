@@ -117,6 +117,12 @@ class _Reader:
 
     # -- rdata -------------------------------------------------------------------------------------------------
 
+    def ttl(self, text: str) -> int:
+        if not text[0].isdigit():
+            raise _Unsupported("no TTL")
+        value = self.ttls[text] = dns.ttl.from_text(text)
+        return value
+
     def rdtype(self, token: str) -> int:
         value = self.types.get(token)
         if value is None:
@@ -212,9 +218,10 @@ class _Reader:
                     if line[0] in " \t":
                         if owner_key is None:
                             raise _Unsupported("no owner")
-                        rest = line
+                        owner, rest = "", line
                     else:
-                        owner, rest = line.split(None, 1)
+                        parts = line.split(None, 4)
+                        owner = parts[0]
                         if owner != last_owner:
                             if "\\" in owner:
                                 raise _Unsupported("escaped owner")
@@ -222,13 +229,23 @@ class _Reader:
                             if owner_key[len(owner_key) - len(okey):] != okey:
                                 raise _Unsupported("outside the zone")
                             last_owner = owner
+                        if len(parts) == 5 and parts[2] == "IN":
+                            # the usual line, as signers and dnspython write it: owner TTL IN type rdata
+                            ttl = ttls.get(parts[1])
+                            if ttl is None:
+                                ttl = self.ttl(parts[1])
+                            rdtype = rdtype_of(parts[3])
+                            rest = parts[4]
+                            wire = self.rdata(rdtype, rest.strip(), not ('"' in rest or "\\" in rest or ";" in rest))
+                            add(owner_key, rdtype, int.from_bytes(wire[:2], "big") if rdtype == _RRSIG else 0,
+                                ttl, wire)
+                            continue
+                        rest = line.split(None, 1)[1]
                     # TTL [class] type rdata; anything else (no TTL, class first) is left to dnspython
                     ttl_text, rest = rest.split(None, 1)
                     ttl = ttls.get(ttl_text)
                     if ttl is None:
-                        if not ttl_text[0].isdigit():
-                            raise _Unsupported("no TTL")
-                        ttl = ttls[ttl_text] = dns.ttl.from_text(ttl_text)
+                        ttl = self.ttl(ttl_text)
                     word, rest = rest.split(None, 1)
                     if word == "IN" or word == "in":
                         word, rest = rest.split(None, 1)
