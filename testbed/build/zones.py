@@ -25,6 +25,7 @@ import dns.rdatatype
 import dns.rdtypes.ANY.DS
 import dns.zone
 
+from testbed.build.generated import delegation_lines
 from testbed.build.topology import Topology, ZonePlan
 from testbed.clock import LabClock
 from testbed.dnssec import Key, SignOptions, generate_key, make_ds, sign_zone
@@ -291,6 +292,11 @@ def unsigned_zone_text(plan: ZonePlan, topology: Topology, serial: int) -> str:
                 lines.append(f"{ns} {DELEGATION_TTL} IN A {topology.server_address(server)}")
     lines += _hosted_name_servers(plan, topology, child_names)
     lines += plan.records
+    if plan.delegations:
+        origin_labels = len(origin.labels)
+        taken = {n.labels[-origin_labels - 1].decode().lower() for n in [*child_names, *map(dns.name.from_text,
+                 plan.ns_names)] if len(n.labels) > origin_labels and n.is_subdomain(origin)}
+        lines += delegation_lines(plan.name, plan.delegations, taken)
     return "\n".join(lines) + "\n"
 
 
