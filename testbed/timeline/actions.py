@@ -345,7 +345,7 @@ def change_algorithm(state: LabState, params: dict[str, Any], env: ActionEnv) ->
         summary="change the zone's denial of existence: NSEC to NSEC3 and back, or the NSEC3 parameters")
 def set_denial(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
     zone = _signed_zone(state, params)
-    zone.denial = _choice(params, "denial", DENIALS)
+    zone.denial = "nsec3" if _choice(params, "denial", DENIALS) == "nsec3" else "nsec"
     salt = str(params.get("salt", zone.nsec3.salt))
     salt = "" if salt == "-" else salt
     try:
