@@ -16,8 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from testbed.report.common import expected_text, observed_text, query_label, summary_counts
+from testbed.report.readiness import NOT_READY, OK, Readiness, readiness
 from testbed.run.checks import Verdict
-from testbed.timeline.readiness import NOT_READY, OK, Readiness, readiness
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "xfail": "yellow", "error": "magenta"}
 _RESERVED_LINES = 7  # header, borders, caption and the status line around the live table's rows

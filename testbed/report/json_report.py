@@ -9,8 +9,8 @@ from typing import Any
 
 from testbed import __version__
 from testbed.report.common import summary_counts
+from testbed.report.readiness import readiness
 from testbed.run.checks import Verdict
-from testbed.timeline.readiness import readiness
 
 
 def result_record(verdict: Verdict) -> dict[str, Any]:

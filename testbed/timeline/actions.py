@@ -13,9 +13,9 @@ Words follow RFC 7583's key timeline: a key is *published* (its DNSKEY is in the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import dns.exception
 import dns.name
@@ -33,8 +33,7 @@ from testbed.scenario.model import ActionSignature, Nsec3Params
 from testbed.timeline.state import KeyState, LabState, ZoneState
 
 if TYPE_CHECKING:
-    from testbed.lab.lab import Lab
-    from testbed.resolvers import ResolverAdapter
+    from testbed.resolvers import ResolverAdapter, ResolverContext
 
 ROLES = ("ksk", "zsk", "csk")
 ANCHOR_MODES = ("static", "managed", "none")
@@ -44,6 +43,21 @@ ANCHOR_REFRESH_EVERY_S = 2.0       # how often it asks the resolvers that need a
 DEFAULT_ANCHOR_TIMEOUT_S = 60
 
 
+class _RunningResolver(Protocol):
+    @property
+    def ctx(self) -> ResolverContext: ...
+
+
+class LabControl(Protocol):
+    """What a ``needs_lab`` action uses of the running lab (``testbed.lab.lab.Lab``, which comes later in the flow:
+    the timeline names what it needs rather than importing it)."""
+
+    @property
+    def resolvers(self) -> Mapping[str, _RunningResolver]: ...
+
+    def resolver_exec(self, name: str, argv: list[str], timeout: float = 10.0) -> tuple[int, str]: ...
+
+
 @dataclass
 class ActionEnv:
     """What an action may use besides the state: the run's key store, and for ``needs_lab`` actions the lab and
@@ -51,7 +65,7 @@ class ActionEnv:
     clock: time then passes for real (the phase's changes so far are served first), and the clock stays put."""
 
     keystore: KeyStore
-    lab: Lab | None = None
+    lab: LabControl | None = None
     adapters: list[ResolverAdapter] = field(default_factory=list)
     wait_real: Callable[[int], None] | None = None
 
