@@ -8,6 +8,7 @@ May import: scenario, build, dnssec, faults, resolvers. Never: lab, run, report,
 uses is the ``LabControl`` protocol of ``actions``).
 """
 
+from testbed.timeline import registry_actions  # noqa: F401  (registers submit-ds, registry-scan, ...)
 from testbed.timeline.actions import Action, action, registry, signatures
 
 __all__ = ["Action", "action", "registry", "signatures"]
