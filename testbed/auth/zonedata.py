@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 import dns.exception
 import dns.name
@@ -23,6 +23,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
+import dns.rdtypes.ANY.NSEC3
 import dns.tokenizer
 import dns.zone
 import dns.zonefile
@@ -180,11 +181,11 @@ class ServedZone:
                 ents.add(parent)
         return ents
 
-    def _nsec3_rdatas(self) -> Iterator[tuple[Key, dns.rdata.Rdata]]:
+    def _nsec3_rdatas(self) -> Iterator[tuple[Key, dns.rdtypes.ANY.NSEC3.NSEC3]]:
         for key, node in [*self.nodes.items(), *self.nsec3_nodes.items()]:
             rds = node.get_rdataset(self.rdclass, NSEC3)
             for rd in rds or ():
-                yield key, rd
+                yield key, cast(dns.rdtypes.ANY.NSEC3.NSEC3, rd)
 
     def _choose_nsec3_params(self) -> Nsec3Params | None:
         """The zone's NSEC3PARAM when some NSEC3 record uses it, else the parameters most NSEC3 records use."""
@@ -236,7 +237,8 @@ class ServedZone:
         except KeyError:
             pass
         node = self.nodes.get(key) or self.nsec3_nodes.get(key)
-        rds = node.get_rdataset(self.rdclass, rdtype, covers) if node is not None else None
+        rds = (node.get_rdataset(self.rdclass, dns.rdatatype.RdataType(rdtype), dns.rdatatype.RdataType(covers))
+               if node is not None else None)
         rrset = None
         if rds is not None:
             rrset = ServedRRset(self.names[key], rds.rdclass, rds.rdtype, rds.covers)

@@ -135,9 +135,15 @@ def resolvers() -> None:
 def build(scenario: Path, output: Path, resolvers: tuple[str, ...]) -> None:
     """Write a scenario's signed zones, keys, DS sets, trust anchor and resolver configs; start nothing."""
     from testbed.build.output import write_build
+    from testbed.build.topology import DEFAULT_SUBNET, plan
+    from testbed.build.zones import KeyStore
+    from testbed.clock import LabClock
+    from testbed.timeline.build import build_scenario
 
     (loaded,) = load((scenario,))
-    for line in write_build(loaded, output, list(resolvers)):
+    topology = plan(loaded, list(resolvers), DEFAULT_SUBNET)
+    built = build_scenario(loaded, topology, LabClock(), KeyStore(), serial=1)
+    for line in write_build(built, output, list(resolvers)):
         click.echo(line)
 
 

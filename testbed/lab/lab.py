@@ -287,8 +287,10 @@ class Lab:
                 return LabError(f"authoritative server {name} {state} while taking its behaviour {behaviour}:\n"
                                 f"{tail(host.log_text())}", fix="see the server log above")
 
-            wait_for(lambda host=host, load=load: True if not load.loading(host.log_text()) else None,
-                     host=host, loading=load.loading, failed=failed)
+            def reloaded(host: Host = host, load: ServerLoad = load) -> bool | None:
+                return None if load.loading(host.log_text()) else True
+
+            wait_for(reloaded, host=host, loading=load.loading, failed=failed)
 
     def _server_spec(self, name: str) -> HostSpec:
         folder = self._server_folder(name)

@@ -1,7 +1,7 @@
 """Run scenarios: group them by lab shape, start one lab per shape, and for each scenario build, load, probe
 and judge. The CLI and the pytest plugin both drive this module.
 
-One execution path: every scenario runs as a timeline (``testbed.timeline.run``); a static scenario is one phase
+One execution path: every scenario runs as a timeline (``testbed.run.phases``); a static scenario is one phase
 without actions. After each phase every resolver is asked every check of the phase."""
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from testbed.resolvers import ResolverAdapter
 from testbed.run.checks import Verdict, evaluate
 from testbed.run.evidence import gather, log_mark
 from testbed.run.observation import Observation
+from testbed.run.phases import TimelineRun, scenario_phases
 from testbed.run.probe import observe_in
 from testbed.run.select import as_adapters, family, scenario_resolvers
 from testbed.scenario.model import Check, Scenario
 from testbed.timeline.build import build_scenario
-from testbed.timeline.run import TimelineRun, scenario_phases
 
 __all__ = ["LabPool", "RunResult", "build_scenario", "run", "run_checks", "run_scenario", "scenario_resolvers"]
 

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from testbed.timeline.readiness import READY, readiness
 
 from testbed.cli.main import known_names
 from testbed.run.runner import LabPool, RunResult, run
 from testbed.scenario import load_scenario
-from testbed.timeline.readiness import READY, readiness
 from tests.conftest import ROOT, requires_netns
 from tests.integration.test_resolvers_quickstart import ADAPTERS, available, netns_problem
 

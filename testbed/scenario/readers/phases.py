@@ -43,7 +43,7 @@ class PhasesReader(NodeReader):
         if not items:
             self.fail(node, "'phases' is empty: a timeline needs at least one phase.",
                       "add '- name: ...' with 'actions:' and 'checks:' under it.")
-        phases: dict[str, Phase] = {}
+        phases: dict[str | None, Phase] = {}    # loaded phases always have a name
         for index, item in enumerate(items, 1):
             phase = self.phase(item, index, reference)
             if phase.name in phases:
