@@ -51,6 +51,9 @@ def _validate(path: Path) -> None:
     cli.main(args=["validate", str(path)], prog_name="testbed", standalone_mode=False)
 
 
+BUILT: list[str] = []  # the mutants that validated and were built, so the test can tell the fuzz reaches the build
+
+
 def _outcome(path: Path, keys: KeyStore) -> str | None:
     """None when the mutant validated (and built) or was refused properly; otherwise what went wrong."""
     try:
@@ -77,6 +80,7 @@ def _outcome(path: Path, keys: KeyStore) -> str | None:
         raise
     except BaseException as exc:  # noqa: BLE001
         return "build traceback: " + _where(exc)
+    BUILT.append(path.name)
     return None
 
 
@@ -128,9 +132,13 @@ def test_hostile_inputs_are_refused_with_file_and_line(tmp_path: Path) -> None:
 
 
 def test_mutated_scenarios_never_crash_or_hang(tmp_path: Path) -> None:
+    BUILT.clear()
     count, problems = _run(mutants(SEED, COUNT), tmp_path)
     assert count == COUNT
     assert not problems, f"seed {SEED}: {len(problems)} of {count} mutants failed:\n" + "\n".join(problems[:40])
+    # The mutants must not all be refused at the first line: enough of them get through validate to the build
+    # (about 13% with the default seed) for the build to be fuzzed too.
+    assert len(BUILT) >= COUNT // 20, f"only {len(BUILT)} of {count} mutants validated"
 
 
 @pytest.mark.parametrize("case", ["alias-bomb-key", "generate-smuggled", "deep-flow", "lone-surrogate"])
