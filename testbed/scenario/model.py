@@ -148,7 +148,8 @@ class ActionSignature:
     """What the loader needs to know of one timeline action (testbed/timeline/actions.py registers them).
 
     ``params`` maps each parameter to its kind, which the loader checks: ``zone`` (a zone name), ``duration``
-    ("30d", "2h", "400s" or seconds), ``int``, ``bool``, ``text`` or ``any``. ``scalar`` names the parameter a
+    ("30d", "2h", "400s" or seconds), ``int``, ``bool``, ``text``, ``choice:a|b|c`` (one of those words) or ``any``.
+    ``scalar`` names the parameter a
     one-value form fills (``advance: 30d`` is ``advance: {by: 30d}``).
     """
 
