@@ -62,3 +62,17 @@ def test_every_bundled_scenario_passes_the_target_check() -> None:
     signatures = fault_params()
     for scenario in load_paths([ROOT / "scenarios"], **known_names()):
         check_fault_targets(scenario, signatures)
+
+
+def test_validate_build_catches_what_only_the_build_knows(tmp_path: Path) -> None:
+    """An RRSIG fault on an unsigned zone: the RRset is there, but only signing shows there is nothing to break."""
+    from testbed.cli.main import cli
+
+    path = tmp_path / "unsigned.yaml"
+    path.write_text("name: t\nzones:\n  example.jp.:\n    signing: false\nfaults:\n  - fault: rrsig-expired\n"
+                    "    zone: example.jp.\n    rrset: www.example.jp./A\n" + CHECK)
+    cli.main(args=["validate", str(path)], prog_name="testbed", standalone_mode=False)
+    with pytest.raises(ScenarioError) as caught:
+        cli.main(args=["validate", "--build", str(path)], prog_name="testbed", standalone_mode=False)
+    assert caught.value.file == str(path) and caught.value.line == 6
+    assert "not signed" in str(caught.value)
