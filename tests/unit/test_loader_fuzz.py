@@ -157,3 +157,11 @@ def test_validate_command_exits_2_without_traceback(tmp_path: Path, case: str) -
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert f"{path}:" in done.stderr and "Fix:" in done.stderr
+
+
+def test_a_fifo_is_refused_not_read(tmp_path: Path) -> None:
+    """Reading a FIFO blocks until a writer comes: validate must not wait for one."""
+    fifo = tmp_path / "scenario.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(TestbedError, match="not a regular file"):
+        load_scenario(fifo)
