@@ -85,15 +85,26 @@ def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
+@click.option("--build", "dry_build", is_flag=True,
+              help="also sign the zones and apply the faults, as a run would, without a lab (slower: makes keys)")
+def validate(paths: tuple[Path, ...], dry_build: bool) -> None:
     """Check scenario files without running anything."""
     from testbed.build.targets import check_fault_targets
     from testbed.faults import fault_params
 
     scenarios = load(paths)
     signatures = fault_params()
+    keys = None
     for scenario in scenarios:
         check_fault_targets(scenario, signatures)  # what build would find: a fault aimed at a zone it lacks
+        if dry_build:
+            from testbed.build.topology import plan
+            from testbed.build.zones import KeyStore
+            from testbed.clock import LabClock
+            from testbed.timeline.build import build_scenario
+
+            keys = keys or KeyStore()
+            build_scenario(scenario, plan(scenario, []), LabClock(), keys, 1)
         if scenario.is_timeline:
             checks = sum(len(phase.checks) for phase in scenario.phases)
             click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.phases)} phases, {checks} checks)")

@@ -17,6 +17,7 @@ from testbed.scenario.readers.base import (
     BOOL,
     INT,
     LINE_BREAK_OR_CONTROL,
+    MAX_NAME_CHARS,
     NULL,
     STR,
     NodeReader,
@@ -30,7 +31,7 @@ _ZONE_KEYS = ("records", "replace_records", "servers", "signing")
 _SIGNING_KEYS = ("signed", "algorithm", "keys", "denial", "nsec3", "ds_digests", "validity_days", "inception_offset")
 _NSEC3_KEYS = ("iterations", "salt", "opt_out")
 _DS_DIGESTS = (1, 2, 4)  # what dnspython's make_ds computes
-_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
+_HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?")
 
 
 class ZonesReader(NodeReader):
@@ -69,7 +70,7 @@ class ZonesReader(NodeReader):
 
     def host(self, node: yaml.Node, what: str) -> str:
         name = self.text(node, what)
-        if not _HOST_RE.match(name):
+        if len(name) > MAX_NAME_CHARS or not _HOST_RE.fullmatch(name):
             self.fail(node, f"{what}: {name!r} is not a valid host name.",
                       "use letters, digits and hyphens, e.g. 'child'.")
         return name
