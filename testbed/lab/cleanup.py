@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+from testbed.lab.backends import docker_firewall
 from testbed.lab.backends.base import LABEL, OWNER_LABEL
 from testbed.lab.backends.docker_env import docker_available, docker_client
 from testbed.lab.backends.netns import leftover_namespaces, remove_namespace
@@ -59,6 +60,10 @@ def down_all(force: bool = False) -> list[str]:
                 network.remove()
                 removed.append(f"network {network.name}")
         client.close()
+    # the firewall rules of docker labs (their bridge is gone with the network; the rules would stay)
+    for lab_id, pid in sorted({(owner, pid) for _, owner, pid, _ in docker_firewall.rules()}):
+        if not _spare(pid, force):
+            removed += docker_firewall.remove(lab_id)
     for folder in lab_folders():
         if not _spare(_lab_owner(folder.name, folder), force):
             shutil.rmtree(folder, ignore_errors=True)
