@@ -15,7 +15,7 @@ from testbed.lab.backends import docker_firewall
 from testbed.lab.backends.base import LABEL, OWNER_LABEL
 from testbed.lab.backends.docker_env import docker_available, docker_client
 from testbed.lab.backends.netns import leftover_namespaces, remove_namespace
-from testbed.lab.runtime import lab_folder, lab_folders
+from testbed.lab.runtime import all_places, lab_folders
 
 
 def _pid_alive(pid: int) -> bool:
@@ -31,10 +31,13 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _lab_owner(lab_id: str, folder: Path | None = None) -> int:
-    try:
-        return int(json.loads(((folder or lab_folder(lab_id)) / "lab.json").read_text()).get("pid", 0))
-    except (OSError, ValueError, AttributeError):
-        return 0
+    """The pid in the lab's lab.json, wherever that lab kept its folder (0: no folder, so no live owner)."""
+    for place in ([folder] if folder else [p / lab_id for p in all_places()]):
+        try:
+            return int(json.loads((place / "lab.json").read_text()).get("pid", 0))
+        except (OSError, ValueError, AttributeError):
+            continue
+    return 0
 
 
 def _spare(owner: int, force: bool) -> bool:
