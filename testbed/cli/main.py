@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -12,94 +11,11 @@ import click
 
 from testbed import __version__
 from testbed.errors import EnvironmentProblem, ScenarioError, TestbedError
+from testbed.run.select import bundled_scenarios, known_names, load, pick_backend, pick_resolvers
 
-BUNDLED = Path(__file__).resolve().parents[2] / "scenarios"
 EXIT_FAILED, EXIT_USAGE = 1, 2
-
-
-def bundled_scenarios(kind: str = "quickstart") -> Path:
-    """The scenarios shipped with the project (a source checkout, or the copy installed as package data)."""
-    for candidate in (BUNDLED / kind, Path(__file__).resolve().parents[1] / "data" / "scenarios" / kind):
-        if candidate.is_dir():
-            return candidate
-    raise EnvironmentProblem(f"the bundled '{kind}' scenarios are not installed",
-                             fix="run from a source checkout, or pass scenario paths explicitly")
-
-
-def known_names() -> dict:
-    from testbed.build.topology import PRESETS
-    from testbed.faults import fault_params
-    from testbed.resolvers import registry
-    from testbed.timeline import signatures
-
-    return {"known_faults": fault_params(), "known_resolvers": list(registry()), "known_topologies": list(PRESETS),
-            "known_actions": signatures()}
-
-
-def load(paths: tuple[Path, ...]) -> list:
-    from testbed.scenario import load_paths
-
-    return load_paths(list(paths) or [bundled_scenarios()], **known_names())
-
-
-def pick_backend(requested: str, say: Callable[[str], None] | None = None) -> str:
-    """``auto``: docker when a daemon answers and its images are there or can be built, else netns when this
-    machine allows it (``say`` gets the one line that tells why), else say what to install."""
-    from testbed.lab.backend_choice import decide, gather
-    from testbed.lab.backends.docker_env import docker_available
-    from testbed.lab.backends.netns import require_netns
-
-    if requested == "netns":
-        require_netns()
-        return requested
-    if requested == "docker":
-        if not docker_available():
-            raise EnvironmentProblem("no Docker daemon answers",
-                                     fix="install and start Docker (apt-get install docker.io; dockerd), "
-                                         "or use --backend netns")
-        return requested
-    try:
-        require_netns()
-        netns_ok = True
-    except EnvironmentProblem:
-        netns_ok = False
-    choice = decide(gather(netns_ok))
-    if choice.backend is None:
-        raise EnvironmentProblem("no backend can run here: the docker backend needs a running Docker daemon, the "
-                                 "netns backend root and 'ip'",
-                                 fix="install and start Docker (apt-get install docker.io), or run as root with "
-                                     "iproute2 installed")
-    if choice.note and say:
-        say(choice.note)
-    return choice.backend
-
-
-def pick_resolvers(requested: tuple[str, ...], backend: str) -> list:
-    """--resolver values -> adapters. Each value is a name, ``all``, a comma list, ``NAME:image=...`` /
-    ``NAME:binary=...`` or a path to an adapter YAML file (see docs/resolvers.md). Default: every resolver this
-    backend can run."""
-    from testbed.resolvers import registry
-    from testbed.resolvers.custom import parse_resolver_spec
-
-    adapters = registry()
-    if not requested:
-        if backend == "netns":
-            found = [cls() for cls in adapters.values() if cls().available_locally()]
-            if not found:
-                raise EnvironmentProblem("no resolver is installed for the netns backend",
-                                         fix="apt-get install -y unbound (or bind9, knot-resolver, pdns-recursor)")
-            return found
-        return [cls() for cls in adapters.values()]
-    picked: dict[str, object] = {}
-    for item in requested:
-        specs = list(adapters) if item == "all" else ([item] if ":" in item or "/" in item else item.split(","))
-        for spec in specs:
-            adapter = parse_resolver_spec(spec)
-            if backend == "netns" and not adapter.available_locally():
-                raise EnvironmentProblem(f"{adapter.display_name} ('{adapter.binary}') is not installed",
-                                         fix=f"apt-get install -y {adapter.debian_package}, or use --backend docker")
-            picked.setdefault(adapter.name, adapter)
-    return list(picked.values())
+# the selection helpers live in a stage module the pytest plugin shares; importable from here as before
+__all__ = ["bundled_scenarios", "cli", "known_names", "load", "main", "pick_backend", "pick_resolvers"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -117,8 +33,10 @@ def cli() -> None:
 @click.option("--junit", "junit_out", type=click.Path(path_type=Path), help="write JUnit XML here")
 @click.option("--html", "html_out", type=click.Path(path_type=Path), help="write the HTML matrix here")
 @click.option("--keep", is_flag=True, help="keep the lab's folder (zones, configs, logs) after the run")
+@click.option("--evidence", type=click.Choice(["failing", "all"]), default="failing", show_default=True,
+              help="which checks carry evidence (log lines, both answers, the chain of trust, why)")
 def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs: int, json_out: Path | None,
-        junit_out: Path | None, html_out: Path | None, keep: bool) -> None:
+        junit_out: Path | None, html_out: Path | None, keep: bool, evidence: str) -> None:
     """Run scenario files or folders (default: the bundled quickstart)."""
     from testbed.report.console import ConsoleReporter
     from testbed.run.runner import run as run_scenarios
@@ -131,7 +49,8 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     reporter = ConsoleReporter()
     try:
         with reporter:
-            result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add, jobs=jobs)
+            result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add, jobs=jobs,
+                                   evidence=evidence, on_lab=_say_kept if keep else None)
     except (TestbedError, KeyboardInterrupt):
         # whatever stopped the run, the checks that did run are worth a report: write it, then fail as usual
         if reporter.verdicts:
@@ -139,17 +58,21 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
         raise
     reporter.summary(result)
     reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
-    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out)
+    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out, registry=result.registry)
     sys.exit(result.exit_code)
 
 
+def _say_kept(lab: object) -> None:
+    click.echo(f"lab {getattr(lab, 'lab_id', '?')}: its folder is kept at {getattr(lab, 'workdir', '?')}", err=True)
+
+
 def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_out: Path | None,
-                  junit_out: Path | None, html_out: Path | None) -> None:
+                  junit_out: Path | None, html_out: Path | None, registry: list | None = None) -> None:
     versions = sorted(resolvers.items()) or sorted({(v.resolver, "unknown") for v in verdicts})
     if json_out:
         from testbed.report.json_report import write_json
 
-        write_json(json_out, verdicts, backend=backend, resolvers=versions)
+        write_json(json_out, verdicts, backend=backend, resolvers=versions, registry=registry or [])
     if junit_out:
         from testbed.report.junit import write_junit
 
@@ -164,8 +87,13 @@ def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
     """Check scenario files without running anything."""
+    from testbed.build.targets import check_fault_targets
+    from testbed.faults import fault_params
+
     scenarios = load(paths)
+    signatures = fault_params()
     for scenario in scenarios:
+        check_fault_targets(scenario, signatures)  # what build would find: a fault aimed at a zone it lacks
         if scenario.is_timeline:
             checks = sum(len(phase.checks) for phase in scenario.phases)
             click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.phases)} phases, {checks} checks)")
@@ -317,7 +245,8 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
     import time as _time
 
     from testbed.build.topology import plan
-    from testbed.run.runner import LabPool, build_scenario
+    from testbed.run.runner import LabPool
+    from testbed.timeline.build import build_scenario
 
     (loaded,) = load((scenario,))
     backend = pick_backend(backend, say=lambda line: click.echo(line, err=True))
@@ -342,6 +271,7 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
 
 def _register_docker_commands() -> None:
     from testbed.cli.docker import compose, images
+    from testbed.cli.explain import explain
     from testbed.cli.timeline import actions
     from testbed.cli.timeshim import timeshim
 
@@ -349,6 +279,7 @@ def _register_docker_commands() -> None:
     cli.add_command(compose)
     cli.add_command(timeshim)
     cli.add_command(actions)
+    cli.add_command(explain)
 
 
 _register_docker_commands()

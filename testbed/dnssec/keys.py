@@ -128,12 +128,13 @@ def key_file_stem(key: Key) -> str:
     return f"K{key.zone.canonicalize().to_text()}+{key.algorithm:03d}+{key.key_tag:05d}"
 
 
-def key_to_files(key: Key, directory: Path, *, timestamp: int = 0) -> list[Path]:
+def key_to_files(key: Key, directory: Path, *, timestamp: int | None = None) -> list[Path]:
     """Write ``K<zone>+<alg>+<tag>.key`` and ``.private`` (BIND "Private-key-format: v1.3") into ``directory``.
 
-    dnssec-signzone (also with ``-S``), dnssec-dsfromkey and ldns-signzone read these. The Created, Publish and
-    Activate times are ``timestamp`` (default 0, the epoch: published and active since always; BIND's smart signing
-    ignores a key without them). Returns ``[key_path, private_path]``.
+    dnssec-signzone (also with ``-S``), dnssec-dsfromkey, ldns-signzone and Knot's ``keymgr import-bind`` read these.
+    The Created, Publish and Activate times are ``timestamp`` (default: now). BIND's smart signing ignores a key
+    without them, and keymgr takes a time at the epoch for "unset" and then finds no key to sign with, so they are
+    real times. Returns ``[key_path, private_path]``.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -145,7 +146,7 @@ def key_to_files(key: Key, directory: Path, *, timestamp: int = 0) -> list[Path]
     lines = ["Private-key-format: v1.3",
              f"Algorithm: {key.algorithm} ({BIND_ALGORITHM_NAMES.get(key.algorithm, str(key.algorithm))})"]
     lines += [f"{label}: {value}" for label, value in _private_fields(key)]
-    when = time.strftime("%Y%m%d%H%M%S", time.gmtime(timestamp))
+    when = time.strftime("%Y%m%d%H%M%S", time.gmtime(int(time.time()) if timestamp is None else timestamp))
     lines += [f"Created: {when}", f"Publish: {when}", f"Activate: {when}"]
     key_path = directory / f"{stem}.key"
     private_path = directory / f"{stem}.private"

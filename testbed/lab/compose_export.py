@@ -24,15 +24,15 @@ from typing import Any
 import yaml
 
 from testbed.build.topology import DEFAULT_SUBNET, PROBE_HOST, Topology, plan
-from testbed.build.zones import BuildContext, KeyStore
+from testbed.build.zones import BuildContext, KeyStore, zone_file_name
 from testbed.clock import LabClock
 from testbed.lab.images import image_tag, write_context
-from testbed.lab.lab import AUTH_IMAGE, zone_file_name
+from testbed.lab.lab import AUTH_IMAGE
 from testbed.lab.netfaults import NetFault, fault_commands
 from testbed.resolvers import ResolverContext, get_adapter
 from testbed.resolvers.base import write_rendered
-from testbed.run.runner import build_scenario
 from testbed.scenario.model import Scenario
+from testbed.timeline.build import build_scenario
 
 LAB = Path("/lab")                   # where the project's folders appear inside every container
 GATEWAY_HOST = 254                   # Docker puts this machine's bridge address here, off every lab host
