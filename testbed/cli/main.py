@@ -315,8 +315,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         _main(argv)
     finally:
-        # every lab is torn down by now: a signal during interpreter exit must not turn exit 130 into a kill
-        interrupts.ignore()
+        if argv is None:
+            # the process's own command line: it exits now, every lab torn down; a signal during interpreter
+            # exit must not turn exit 130 into death by signal
+            interrupts.ignore()
+        else:
+            interrupts.uninstall()      # called with arguments (a test, a script): hand the signals back
 
 
 def _main(argv: list[str] | None) -> None:

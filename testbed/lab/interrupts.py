@@ -46,6 +46,7 @@ class _State:
         self.extra = 0                     # signals after the first
         self.raised_at = 0.0               # when the first signal was raised as a KeyboardInterrupt
         self.installed = False             # the handler is ours for the whole process (the CLI)
+        self.before_install: dict[int, Any] = {}
         self.saved: dict[int, Any] = {}    # handlers a section replaced for its length (library callers)
         self.labs: dict[str, Leftovers] = {}        # open labs: id -> what of it exists now
         self.opened: list[str] = []                 # every lab this process opened
@@ -102,10 +103,21 @@ def abort_message() -> str:
 
 
 def install() -> None:
-    """Make the handler the process's own for SIGINT, SIGTERM and SIGHUP (the CLI, from the main thread)."""
-    for sig in SIGNALS:
-        signal.signal(sig, _on_signal)
+    """Make the handler the process's own for SIGINT, SIGTERM and SIGHUP (the CLI, from the main thread), until
+    ``uninstall`` (or ``ignore``, when the process is about to exit)."""
+    _state.before_install = {sig: signal.signal(sig, _on_signal) for sig in SIGNALS}
     _state.installed = True
+    _state.interrupted, _state.extra, _state.pending, _state.raised_at = False, 0, None, 0.0
+
+
+def uninstall() -> None:
+    """Give the signals back to the handlers ``install`` found (a CLI run inside a test session ends)."""
+    if _state.installed:
+        for sig, handler in _state.before_install.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, handler)
+        _state.installed = False
+    _state.interrupted, _state.extra, _state.pending, _state.raised_at = False, 0, None, 0.0
 
 
 def ignore() -> None:
