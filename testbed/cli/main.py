@@ -310,6 +310,19 @@ def _interrupted() -> NoReturn:
     sys.exit(130)
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """dnspython turns every exception in rdata parsing into a SyntaxError, KeyboardInterrupt included: Ctrl-C
+    during a build must not read as "zone does not parse"."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
     from testbed.lab import interrupts
 
@@ -317,8 +330,24 @@ def main(argv: list[str] | None = None) -> None:
     # started us with SIGINT ignored); later ones never cut a teardown short (see testbed.lab.interrupts)
     interrupts.install()
     try:
+        _main(argv)
+    finally:
+        if argv is None:
+            # the process's own command line: it exits now, every lab torn down; a signal during interpreter
+            # exit must not turn exit 130 into death by signal
+            interrupts.ignore()
+        else:
+            interrupts.uninstall()      # called with arguments (a test, a script): hand the signals back
+
+
+def _main(argv: list[str] | None) -> None:
+    from testbed.lab import interrupts
+
+    try:
         cli.main(args=argv, prog_name="testbed", standalone_mode=False)
     except TestbedError as exc:
+        if _caused_by_interrupt(exc):
+            _interrupted()
         click.echo(f"error: {exc}", err=True)
         if interrupts.something_left():
             click.echo(f"note: {interrupts.outcome()}", err=True)

@@ -297,7 +297,8 @@ class Lab:
         python = sys.executable if self.backend_name == "netns" else "python3"
         # NET_ADMIN: network faults (tc) act inside a server's own namespace; docker grants it only at creation
         return HostSpec(name=name, address=self.topology.server_address(name), folder=folder, image=AUTH_IMAGE,
-                        argv=(python, "-m", "testbed.auth", str(folder / "config.json")), needs_net_admin=True)
+                        argv=(python, "-m", "testbed.auth", str(folder / "config.json")), needs_net_admin=True,
+                        writable=False)         # the builtin server only reads its folder
 
     def _wait_server(self, name: str, build: BuildContext) -> None:
         """Wait until the server answers each of its zones' SOA with the serial of this build: as long as it is
@@ -387,6 +388,12 @@ class Lab:
             timeshim.write_offset(self.clock_file, self.clock_offset)
         return timeshim.environment(self.shim_path(), self.clock_file)
 
+    def _shared(self, name: str) -> tuple[Path, ...]:
+        """Lab folders resolver ``name`` reads beside its own: the time shim and the clock, when it runs on them."""
+        if not self.on_virtual_clock(name):
+            return ()
+        return (self.shim_path().parent, self.clock_file.parent)
+
     def resolver_exec(self, name: str, argv: list[str], timeout: float = 10.0) -> tuple[int, str]:
         """Run a control command on a resolver's host, on the same clock as the resolver (rndc checks it)."""
         running = self.resolvers[name]
@@ -407,7 +414,7 @@ class Lab:
             t0 = time.monotonic()
             host = self.backend.start_host(HostSpec(name=name, address=ctx.address, folder=ctx.folder,
                                                     image=adapter.image, argv=tuple(adapter.command(ctx)),
-                                                    env=self._clock_env(name)))
+                                                    env=self._clock_env(name), shared=self._shared(name)))
             self._wait_resolver(adapter, ctx.address, host)
             ready = time.monotonic() - t0
             self.resolvers[name] = RunningResolver(adapter, ctx, host, self._version(adapter, host), t0, ready)

@@ -184,6 +184,8 @@ def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapt
             parts = [f.result() for f in futures]
         except BaseException:
             stop.set()                  # Ctrl-C or a worker's error: the other workers stop at their next verdict
+            with interrupts.tearing_down():
+                workers.shutdown(wait=True)     # and tear their labs down: a signal now must not cut that short
             raise
     position = {(s.name, str(s.file)): i for i, s in enumerate(scenarios)}
     for part in parts:
