@@ -134,6 +134,10 @@ class ServedRRset(dns.rrset.RRset):
             self._key = key_of(self.name)
             return self._key
 
+    def set_records(self, ttl: int, wires: Sequence[bytes]) -> None:
+        """Set the wire form from the rdatas' wire forms (as stored), instead of rendering each rdata again."""
+        self._records = tuple([_RR.pack(self.rdtype, self.rdclass, ttl, len(w)) + w for w in wires])
+
     def records(self) -> tuple[bytes, ...]:
         try:
             return self._records

@@ -20,7 +20,7 @@ def write_build(ctx: BuildContext, out: Path, resolvers: list[str]) -> list[str]
         (out / sub).mkdir(parents=True, exist_ok=True)
     for name, zone in ctx.zones.items():
         path = out / "zones" / zone_file_name(name)
-        zone.zone().to_file(str(path), relativize=False, want_origin=False)
+        zone.write_file(path)
         written.append(str(path))
         for key in zone.keys:
             written += [str(p) for p in key_to_files(key, out / "keys")]

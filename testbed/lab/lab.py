@@ -256,10 +256,7 @@ class Lab:
         folder = self._server_folder(name)
         folder.mkdir(parents=True, exist_ok=True)
         for zone in server.zones:
-            path = folder / zone_file_name(zone)
-            tmp = path.with_suffix(".tmp")
-            build.zone_for(name, zone).to_file(str(tmp), relativize=False, want_origin=False)
-            tmp.replace(path)
+            build.write_zone_for(name, zone, folder / zone_file_name(zone))    # written once, linked for others
         self._write_config(name, {})      # well-behaved until the lab has seen it serve (_apply_behaviour)
 
     def _write_config(self, name: str, behaviour: dict) -> None:
@@ -309,8 +306,7 @@ class Lab:
         host = self.servers[name]
         load = self._server_loads.get(name)
         for zone in self.topology.servers[name].zones:
-            soa = build.zone_for(name, zone).get_rdataset(zone, dns.rdatatype.SOA)
-            want = soa[0].serial if soa else None
+            want = build.serial_for(name, zone)
             seen: list[str] = []        # what the server answered last, for the message
 
             def serves(zone: str = zone, want: int | None = want, seen: list[str] = seen) -> bool | None:

@@ -27,7 +27,8 @@ from testbed.scenario.readers.base import (
     suggest,
 )
 
-_ZONE_KEYS = ("records", "replace_records", "servers", "signing")
+_ZONE_KEYS = ("records", "replace_records", "servers", "signing", "delegations")
+MAX_DELEGATIONS = 5_000_000  # .jp has 1.7M; five million signs in minutes and some GB
 _SIGNING_KEYS = ("signed", "algorithm", "keys", "denial", "nsec3", "ds_digests", "validity_days", "inception_offset")
 _NSEC3_KEYS = ("iterations", "salt", "opt_out")
 _DS_DIGESTS = (1, 2, 4)  # what dnspython's make_ds computes
@@ -66,6 +67,8 @@ class ZonesReader(NodeReader):
             signing=self.signing(get("signing"), what) if "signing" in fields else None,
             servers=servers,
             where=self.where(key_node),
+            delegations=self.integer(get("delegations"), f"'delegations' of {what}", 0, MAX_DELEGATIONS)
+            if "delegations" in fields else 0,
         )
 
     def host(self, node: yaml.Node, what: str) -> str:
