@@ -84,12 +84,19 @@ def pick_resolvers(requested: tuple[str, ...], backend: str) -> list:
                                          fix="apt-get install -y unbound (or bind9, knot-resolver, pdns-recursor)")
             return found
         return [cls() for cls in adapters.values()]
+    from testbed.resolvers.generations import resolver_with_generation
+
     picked: dict[str, object] = {}
     for item in requested:
+        generation = None
+        if ":" not in item and "/" not in item and "@" in item:
+            item, _, generation = item.rpartition("@")     # all@debian13, unbound,bind@debian13
         specs = list(adapters) if item == "all" else ([item] if ":" in item or "/" in item else item.split(","))
         for spec in specs:
             adapter = parse_resolver_spec(spec)
-            if backend == "netns" and not adapter.available_locally():
+            if generation is not None:
+                adapter = resolver_with_generation(adapter, generation, backend)
+            if backend == "netns" and adapter.generation is None and not adapter.available_locally():
                 raise EnvironmentProblem(f"{adapter.display_name} ('{adapter.binary}') is not installed",
                                          fix=f"apt-get install -y {adapter.debian_package}, or use --backend docker")
             picked.setdefault(adapter.name, adapter)
@@ -133,17 +140,18 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
         raise
     reporter.summary(result)
     reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
-    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out)
+    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out, result.resolver_info)
     sys.exit(result.exit_code)
 
 
 def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_out: Path | None,
-                  junit_out: Path | None, html_out: Path | None) -> None:
+                  junit_out: Path | None, html_out: Path | None,
+                  info: dict[str, dict[str, str]] | None = None) -> None:
     versions = sorted(resolvers.items()) or sorted({(v.resolver, "unknown") for v in verdicts})
     if json_out:
         from testbed.report.json_report import write_json
 
-        write_json(json_out, verdicts, backend=backend, resolvers=versions)
+        write_json(json_out, verdicts, backend=backend, resolvers=versions, info=info)
     if junit_out:
         from testbed.report.junit import write_junit
 
@@ -183,15 +191,33 @@ def faults(as_json: bool) -> None:
 
 
 @cli.command()
-def resolvers() -> None:
-    """List resolver adapters and where each can run."""
+@click.option("--no-docker", is_flag=True, help="list this machine's packages only, without asking the images")
+def resolvers(no_docker: bool) -> None:
+    """List resolver adapters, their generations, and the exact package version of each (netns and docker)."""
+    from testbed.lab.images import package_versions
     from testbed.resolvers import registry
+    from testbed.resolvers.generations import DEFAULT_GENERATION, GENERATIONS, host_generation
 
+    here = host_generation()
+    images: dict[str, str] = {}
+    if not no_docker:
+        queries = {(cls.image if gen == DEFAULT_GENERATION else f"{cls.image}@{gen}"): cls().package_version_command()
+                   for cls in registry().values() for gen in GENERATIONS}
+        try:
+            images = package_versions(queries)
+        except TestbedError as exc:
+            click.echo(f"(docker: {exc.message})", err=True)
+    click.echo(f"{'resolver':16} {'software':18} {'generation':10} {'backend':7} package version")
     for name, cls in registry().items():
         adapter = cls()
-        local = f"netns: yes ({adapter.local_version()})" if adapter.available_locally() else \
-            f"netns: no (apt-get install {cls.debian_package})"
-        click.echo(f"{name:10} {cls.display_name:22} {local}")
+        local = adapter.local_package_version() if adapter.available_locally() else \
+            f"not installed (apt-get install {cls.debian_package})"
+        click.echo(f"{name:16} {cls.display_name:18} {here:10} {'netns':7} {cls.debian_package} {local}")
+        for gen in GENERATIONS:
+            key = cls.image if gen == DEFAULT_GENERATION else f"{cls.image}@{gen}"
+            if key in images:
+                click.echo(f"{name + '@' + gen:16} {cls.display_name:18} {gen:10} {'docker':7} "
+                           f"{cls.debian_package} {images[key]}")
 
 
 @cli.command()

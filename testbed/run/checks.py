@@ -42,6 +42,10 @@ class Verdict:
     phase: str | None = None          # timeline scenarios: the phase this check ran in
     log_excerpt: str = ""             # the resolver's log around a fail/error, attached by the runner
     override: Override | None = None  # the documented divergence the verdict was judged against, if any
+    software: str = ""                # unbound, bind, knot, pdns (a generation's or a custom build's family)
+    generation: str = ""              # debian12, debian13 (testbed/resolvers/generations.py)
+    resolver_version: str = ""        # the daemon's own version, as it reports it
+    package_version: str = ""         # the exact Debian package version
 
     @property
     def reference(self) -> str | None:
@@ -52,13 +56,16 @@ class Verdict:
 
 
 def evaluate(check: Check, resolver: str, obs: Observation, *, scenario: str = "", file: Path | None = None,
-             phase: str | None = None, duration_ms: float = 0.0, family: str | None = None) -> Verdict:
+             phase: str | None = None, duration_ms: float = 0.0, family: str | None = None,
+             version: str | None = None) -> Verdict:
     """Judge one observation. An override for ``resolver`` replaces the RFC expectation entirely.
 
     ``family`` names the software a bring-your-own resolver is built from (``unbound`` for ``unbound-dev``): the
     divergences documented for that software apply to the custom build too, unless it has overrides of its own.
+    ``version`` is the resolver's own version: an override applies only to the versions it was measured on
+    (its ``versions`` range); outside them the resolver is held to the RFC expectation.
     """
-    override = check.override_for(resolver) or (check.override_for(family) if family else None)
+    override = check.override_for(resolver, version) or (check.override_for(family, version) if family else None)
     expected = override.expectation if override is not None else check.expect
 
     def verdict(status: Status, reason: str) -> Verdict:

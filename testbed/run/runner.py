@@ -32,6 +32,7 @@ class RunResult:
     backend: str
     verdicts: list[Verdict] = field(default_factory=list)
     resolvers: dict[str, str] = field(default_factory=dict)      # name -> version
+    resolver_info: dict[str, dict[str, str]] = field(default_factory=dict)   # name -> software, generation, ...
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -101,6 +102,7 @@ class LabPool:
         self.keystore = KeyStore()
         self.clock = LabClock()
         self.versions_seen: dict[str, str] = {}    # resolvers of labs already discarded
+        self.info_seen: dict[str, dict[str, str]] = {}
         self.network_s: list[float] = []          # per lab: creating its network, before any host
 
     def lab_for(self, scenario: Scenario) -> Lab:
@@ -126,11 +128,16 @@ class LabPool:
         lab = self.labs.pop(plan(scenario, self.resolvers, DEFAULT_SUBNET).shape(), None)
         if lab is not None:
             self.versions_seen.update({name: r.version for name, r in lab.resolvers.items()})
+            self.info_seen.update({name: r.info for name, r in lab.resolvers.items()})
             lab.close()
 
     def versions(self) -> dict[str, str]:
         live = {name: running.version for lab in self.labs.values() for name, running in lab.resolvers.items()}
         return {**self.versions_seen, **live}
+
+    def resolver_info(self) -> dict[str, dict[str, str]]:
+        live = {name: running.info for lab in self.labs.values() for name, running in lab.resolvers.items()}
+        return {**self.info_seen, **live}
 
     def close(self) -> None:
         while self.labs:
@@ -176,6 +183,7 @@ def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], b
                 record_lab_error(scenario, exc, pool, result, result.verdicts[done:], on_verdict)
                 pool.discard(scenario)
         result.resolvers = pool.versions()
+        result.resolver_info = pool.resolver_info()
         labs = list(pool.labs.values())
         if labs and pool.network_s:
             # cold start: an empty machine to a lab that answers (network, servers, resolvers ready)
@@ -215,6 +223,7 @@ def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapt
     for part in parts:
         result.verdicts.extend(part.verdicts)
         result.resolvers.update(part.resolvers)
+        result.resolver_info.update(part.resolver_info)
     # the report reads in the order the scenarios were given, whichever lab answered first
     result.verdicts.sort(key=lambda v: position.get((v.scenario, str(v.file)), 0))
     result.timings["wall_s"] = time.monotonic() - t0
@@ -266,9 +275,12 @@ def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: 
             t0 = time.monotonic()
             flags = check.flags
             observation = lab.observe(resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad, cd=flags.cd)
-            verdict = evaluate(check, resolver, observation, family=family(adapter))
+            info = lab.resolvers[resolver].info
+            verdict = evaluate(check, resolver, observation, family=family(adapter), version=info["version"])
             verdict = replace(verdict, scenario=scenario.name, file=scenario.file, phase=phase,
-                              duration_ms=round((time.monotonic() - t0) * 1000, 1))
+                              duration_ms=round((time.monotonic() - t0) * 1000, 1), software=info["software"],
+                              generation=info["generation"], resolver_version=info["version"],
+                              package_version=info["package_version"])
             if verdict.status in ("fail", "error"):
                 # evidence: what the resolver logged while it answered this check, and nothing older
                 verdict = replace(verdict, log_excerpt=lab.resolver_log(resolver)[log_mark:][-LOG_EXCERPT_CHARS:])
