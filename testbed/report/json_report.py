@@ -37,6 +37,8 @@ def result_record(verdict: Verdict) -> dict[str, Any]:
         "status": verdict.status,
         "reason": verdict.reason,
         "duration_ms": round(verdict.duration_ms, 3),
+        # what the resolver logged while it answered (fails, errors, and overrides judged by their log line)
+        **({"evidence": {"log": verdict.log_excerpt}} if verdict.log_excerpt else {}),
     }
 
 

@@ -55,6 +55,9 @@ daemon=no
 disable-syslog=yes
 log-timestamp=yes
 loglevel=6
+# evidence: the trace of every query that fails (and only those), so an override can name the line that tells
+# one failure from another ("recursing too deep", "no valid signature")
+trace=fail
 quiet=yes
 threads=1
 pdns-distributes-queries=no
@@ -115,6 +118,8 @@ logging:
   disable_syslog: true
   timestamp: true
   loglevel: 6
+  # evidence: the trace of every query that fails, and only those (see the old-style settings above)
+  trace: fail
   quiet: true
   statistics_interval: 0
 """

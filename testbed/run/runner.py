@@ -19,12 +19,13 @@ from testbed.faults.registry import LAYER_ORDER, Layer
 from testbed.lab.backends.subnets import lease_subnet
 from testbed.lab.lab import Lab
 from testbed.resolvers import ResolverAdapter, get_adapter
-from testbed.run.checks import Verdict, evaluate
+from testbed.run.checks import Verdict, evaluate, log_matches
 from testbed.run.observation import Observation
-from testbed.scenario.model import Check, Scenario
+from testbed.scenario.model import Check, Override, Scenario
 
 OnVerdict = Callable[[Verdict], None]
 LOG_EXCERPT_CHARS = 6000
+LOG_WAIT_S = 2.0          # how long a check waits for the log line an override names
 
 
 @dataclass
@@ -263,6 +264,22 @@ def run_scenario(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
                       on_verdict)
 
 
+def needs_log(override: Override) -> bool:
+    """A servfail without EDE looks like every other failure: its override is judged (and evidenced) by the log."""
+    return override.expectation.outcome == "servfail" and not override.expectation.ede
+
+
+def wait_for_log(lab: Lab, resolver: str, mark: int, pattern: str, timeout: float = LOG_WAIT_S) -> str:
+    """The resolver's log since ``mark``, once a line matches ``pattern`` or ``timeout`` has passed: a daemon
+    writes (and docker relays) its log a little after the answer, so the line may not be there yet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = lab.resolver_log(resolver)[mark:]
+        if log_matches(pattern, text) or time.monotonic() > deadline:
+            return text
+        time.sleep(0.05)
+
+
 def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: Iterable[ResolverAdapter],
                result: RunResult, on_verdict: OnVerdict | None = None, *, phase: str | None = None) -> list[Verdict]:
     """Ask every resolver every check against what the lab serves now; ``phase`` labels a timeline's verdicts."""
@@ -277,11 +294,17 @@ def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: 
             observation = lab.observe(resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad, cd=flags.cd)
             info = lab.resolvers[resolver].info
             verdict = evaluate(check, resolver, observation, family=family(adapter), version=info["version"])
+            if verdict.override is not None and (verdict.override.log is not None or needs_log(verdict.override)):
+                # the documented divergence names its log line: judge again on what was logged for this query
+                excerpt = wait_for_log(lab, resolver, log_mark, verdict.override.log or r"\Z.")
+                verdict = replace(evaluate(check, resolver, observation, family=family(adapter),
+                                           version=info["version"], log=excerpt),
+                                  log_excerpt=excerpt[-LOG_EXCERPT_CHARS:])
             verdict = replace(verdict, scenario=scenario.name, file=scenario.file, phase=phase,
                               duration_ms=round((time.monotonic() - t0) * 1000, 1), software=info["software"],
                               generation=info["generation"], resolver_version=info["version"],
                               package_version=info["package_version"])
-            if verdict.status in ("fail", "error"):
+            if verdict.status in ("fail", "error") and not verdict.log_excerpt:
                 # evidence: what the resolver logged while it answered this check, and nothing older
                 verdict = replace(verdict, log_excerpt=lab.resolver_log(resolver)[log_mark:][-LOG_EXCERPT_CHARS:])
             verdicts.append(verdict)

@@ -101,7 +101,7 @@ class Override:
     # a regular expression the resolver logs for this query; the check fails when no line matches. Required
     # where the outcome alone cannot tell this fault from any other failure (servfail without EDE).
     log: str | None = None
-    where: Where | None = None
+    where: Where | None = field(default=None, compare=False)    # for messages and edit scripts, not identity
 
     def covers(self, version: str | None) -> bool:
         if self.versions is None or version is None:
