@@ -28,14 +28,21 @@ def candidates(resolver: str, qname: str, qtype: str, log: str) -> list[str]:
             return [rf"SERVFAIL <{q}\. {qtype} IN>: {text}"]
         return [rf"SERVFAIL <{q}\. {qtype} IN>"]
     if resolver == "pdns":
-        return [r"recursing \(CNAME or other indirection\) too deep", r"Bogus - No RRSIG",
-                rf"{q}: failed \(res=-1\)", r"\S: failed \(res=-1\)"]
+        found = [r"recursing \(CNAME or other indirection\) too deep"]
+        # otherwise the validator's own verdict for the query ("Validation result is Bogus - No valid RRSIG")
+        m = re.search(r"Validation result is (Bogus - [^,\n]+)", log)
+        if m:
+            found.append("Validation result is " + re.escape(m.group(1).strip()).replace("\\ ", " "))
+        # or its verdict on a denial of existence for the query name
+        found.append(rf"Invalid denial found for {q}, res=[^,]+, expectedState=\w+")
+        return [*found, rf"{q}: failed \(res=-1\)", r"\S: failed \(res=-1\)"]
     if resolver == "bind":
-        return [rf"lame server resolving '{q}'", rf"REFUSED unexpected RCODE resolving '{q}/{qtype}/IN'",
+        return [rf"query failed \(timed out\) for {q}/IN/{qtype}", rf"lame server resolving '{q}'",
+                rf"REFUSED unexpected RCODE resolving '{q}/{qtype}/IN'",
                 rf"(connection reset|end of file) resolving '{q}/{qtype}/IN'", rf"timed out resolving '{q}/{qtype}/IN'",
                 rf"resolving '{q}/{qtype}/IN'"]
     if resolver == "knot":
-        return [r"TCP_CONNECT_FAILED", r"no suitable transport"]
+        return [r"TCP_CONNECT_FAILED", r"no suitable transport", r"noting selection error: .* error: 6 SERVFAIL"]
     return []
 
 
@@ -69,7 +76,7 @@ def main(result_file: str) -> int:
             line = text[number - 1]
             quoted = "'" + pattern.replace("'", "''") + "'"
             if re.match(r"^\s*\w+: \{", line):
-                text[number - 1] = re.sub(r'(versions: "[^"]*", )', lambda m: f"{m.group(1)}log: {quoted}, ",
+                text[number - 1] = re.sub(r'(versions: "[^"]*", )', lambda m, q=quoted: f"{m.group(1)}log: {q}, ",
                                           line, count=1)
             else:
                 indent = re.match(r"^(\s*)", text[number]).group(1)

@@ -114,6 +114,15 @@ options {{
     // without a cap named sizes its (lazy) cache to 90% of RAM
     max-cache-size 64m;
 }};
+// Everything on stderr, as -g would (which ignores this statement): the default categories at info, and the
+// query-errors category at debug 1, so a SERVFAIL says why in one line ("query failed (timed out) for ..."), the
+// evidence an override names; named runs with -d 1 only for that channel.
+logging {{
+    channel testbed_stderr {{ stderr; severity info; print-time yes; }};
+    channel testbed_query_errors {{ stderr; severity debug 1; print-time yes; }};
+    category default {{ testbed_stderr; }};
+    category query-errors {{ testbed_query_errors; }};
+}};
 // static-ds: a fixed anchor, no RFC 5011 state and no managed-keys file
 trust-anchors {{
 {anchors}
@@ -138,8 +147,9 @@ options {{
         }
 
     def command(self, ctx: ResolverContext) -> list[str]:
-        # -g: foreground, all logging to stderr; -4: IPv4 transport only; -n 1: one worker, like the others
-        return [self.binary, "-g", "-4", "-n", "1", "-c", str(ctx.folder / "named.conf")]
+        # -f: foreground, logging as named.conf says (stderr); -d 1: debug level 1, which only the query-errors
+        # channel prints; -4: IPv4 transport only; -n 1: one worker, like the others
+        return [self.binary, "-f", "-d", "1", "-4", "-n", "1", "-c", str(ctx.folder / "named.conf")]
 
     def flush_command(self, ctx: ResolverContext) -> list[str]:
         # rndc flush empties every view's cache (records, negative answers, bad-cache and ADB)

@@ -57,7 +57,7 @@ _FLAG_KEYS = ("do", "ad", "cd")
 _OVERRIDE_KEYS = ("expect", "rcode", "ede", "answer", "reason", "reference", "versions", "log")
 
 # Overrides that expect a servfail without EDE must name the log line that tells the fault apart (see override())
-REQUIRE_LOG = False
+REQUIRE_LOG = True
 
 # The rcodes each outcome word implies (DESIGN.md, "Outcome words").
 IMPLIED_RCODES: dict[str, tuple[str, ...]] = {
