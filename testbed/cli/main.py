@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -12,95 +11,11 @@ import click
 
 from testbed import __version__
 from testbed.errors import EnvironmentProblem, ScenarioError, TestbedError
+from testbed.run.select import bundled_scenarios, known_names, load, pick_backend, pick_resolvers
 
-BUNDLED = Path(__file__).resolve().parents[2] / "scenarios"
 EXIT_FAILED, EXIT_USAGE = 1, 2
-
-
-def bundled_scenarios(kind: str = "quickstart") -> Path:
-    """The scenarios shipped with the project (a source checkout, or the copy installed as package data)."""
-    for candidate in (BUNDLED / kind, Path(__file__).resolve().parents[1] / "data" / "scenarios" / kind):
-        if candidate.is_dir():
-            return candidate
-    raise EnvironmentProblem(f"the bundled '{kind}' scenarios are not installed",
-                             fix="run from a source checkout, or pass scenario paths explicitly")
-
-
-def known_names() -> dict:
-    from testbed.build.topology import PRESETS
-    from testbed.faults import fault_params
-    from testbed.resolvers import registry
-    from testbed.timeline import signatures
-
-    return {"known_faults": fault_params(), "known_resolvers": list(registry()), "known_topologies": list(PRESETS),
-            "known_actions": signatures()}
-
-
-def load(paths: tuple[Path, ...]) -> list:
-    from testbed.scenario import load_paths
-
-    return load_paths(list(paths) or [bundled_scenarios()], **known_names())
-
-
-def pick_backend(requested: str) -> str:
-    """``auto``: docker when a daemon answers, else netns when this machine allows it, else say what to install."""
-    from testbed.lab.backends.docker_env import docker_available
-    from testbed.lab.backends.netns import require_netns
-
-    if requested == "netns":
-        require_netns()
-        return requested
-    if requested == "docker":
-        if not docker_available():
-            raise EnvironmentProblem("no Docker daemon answers",
-                                     fix="install and start Docker (apt-get install docker.io; dockerd), "
-                                         "or use --backend netns")
-        return requested
-    if docker_available():
-        return "docker"
-    try:
-        require_netns()
-        return "netns"
-    except EnvironmentProblem:
-        raise EnvironmentProblem("no backend can run here: the docker backend needs a running Docker daemon, the "
-                                 "netns backend root and 'ip'",
-                                 fix="install and start Docker (apt-get install docker.io), or run as root with "
-                                     "iproute2 installed") from None
-
-
-def pick_resolvers(requested: tuple[str, ...], backend: str) -> list:
-    """--resolver values -> adapters. Each value is a name, ``all``, a comma list, ``NAME:image=...`` /
-    ``NAME:binary=...`` or a path to an adapter YAML file (see docs/resolvers.md). Default: every resolver this
-    backend can run."""
-    from testbed.resolvers import registry
-    from testbed.resolvers.custom import parse_resolver_spec
-
-    adapters = registry()
-    if not requested:
-        if backend == "netns":
-            found = [cls() for cls in adapters.values() if cls().available_locally()]
-            if not found:
-                raise EnvironmentProblem("no resolver is installed for the netns backend",
-                                         fix="apt-get install -y unbound (or bind9, knot-resolver, pdns-recursor)")
-            return found
-        return [cls() for cls in adapters.values()]
-    from testbed.resolvers.generations import resolver_with_generation
-
-    picked: dict[str, object] = {}
-    for item in requested:
-        generation = None
-        if ":" not in item and "/" not in item and "@" in item:
-            item, _, generation = item.rpartition("@")     # all@debian13, unbound,bind@debian13
-        specs = list(adapters) if item == "all" else ([item] if ":" in item or "/" in item else item.split(","))
-        for spec in specs:
-            adapter = parse_resolver_spec(spec)
-            if generation is not None:
-                adapter = resolver_with_generation(adapter, generation, backend)
-            if backend == "netns" and adapter.generation is None and not adapter.available_locally():
-                raise EnvironmentProblem(f"{adapter.display_name} ('{adapter.binary}') is not installed",
-                                         fix=f"apt-get install -y {adapter.debian_package}, or use --backend docker")
-            picked.setdefault(adapter.name, adapter)
-    return list(picked.values())
+# the selection helpers live in a stage module the pytest plugin shares; importable from here as before
+__all__ = ["bundled_scenarios", "cli", "known_names", "load", "main", "pick_backend", "pick_resolvers"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -118,21 +33,29 @@ def cli() -> None:
 @click.option("--junit", "junit_out", type=click.Path(path_type=Path), help="write JUnit XML here")
 @click.option("--html", "html_out", type=click.Path(path_type=Path), help="write the HTML matrix here")
 @click.option("--keep", is_flag=True, help="keep the lab's folder (zones, configs, logs) after the run")
+@click.option("--evidence", type=click.Choice(["failing", "all"]), default="failing", show_default=True,
+              help="which checks carry evidence (log lines, both answers, the chain of trust, why)")
+@click.option("--shard", help="run shard K of N (K/N): a deterministic, cost-balanced 1/N of the scenarios")
 def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs: int, json_out: Path | None,
-        junit_out: Path | None, html_out: Path | None, keep: bool) -> None:
+        junit_out: Path | None, html_out: Path | None, keep: bool, evidence: str, shard: str | None) -> None:
     """Run scenario files or folders (default: the bundled quickstart)."""
     from testbed.report.console import ConsoleReporter
     from testbed.run.runner import run as run_scenarios
 
     scenarios = load(paths)
-    backend = pick_backend(backend)
+    if shard is not None:
+        from testbed.run.shard import parse_shard, select_shard
+
+        scenarios = select_shard(scenarios, *parse_shard(shard))
+    backend = pick_backend(backend, say=lambda line: click.echo(line, err=True))
     names = pick_resolvers(resolvers, backend)
     if jobs < 1:
         raise click.UsageError("--jobs takes a number of labs, 1 or more")
     reporter = ConsoleReporter()
     try:
         with reporter:
-            result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add, jobs=jobs)
+            result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add, jobs=jobs,
+                                   evidence=evidence, on_lab=_say_kept if keep else None)
     except (TestbedError, KeyboardInterrupt):
         # whatever stopped the run, the checks that did run are worth a report: write it, then fail as usual
         if reporter.verdicts:
@@ -140,18 +63,23 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
         raise
     reporter.summary(result)
     reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
-    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out, result.resolver_info)
+    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out, registry=result.registry,
+                  info=result.resolver_info)
     sys.exit(result.exit_code)
 
 
+def _say_kept(lab: object) -> None:
+    click.echo(f"lab {getattr(lab, 'lab_id', '?')}: its folder is kept at {getattr(lab, 'workdir', '?')}", err=True)
+
+
 def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_out: Path | None,
-                  junit_out: Path | None, html_out: Path | None,
+                  junit_out: Path | None, html_out: Path | None, registry: list | None = None,
                   info: dict[str, dict[str, str]] | None = None) -> None:
     versions = sorted(resolvers.items()) or sorted({(v.resolver, "unknown") for v in verdicts})
     if json_out:
         from testbed.report.json_report import write_json
 
-        write_json(json_out, verdicts, backend=backend, resolvers=versions, info=info)
+        write_json(json_out, verdicts, backend=backend, resolvers=versions, registry=registry or [], info=info)
     if junit_out:
         from testbed.report.junit import write_junit
 
@@ -166,8 +94,13 @@ def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
     """Check scenario files without running anything."""
+    from testbed.build.targets import check_fault_targets
+    from testbed.faults import fault_params
+
     scenarios = load(paths)
+    signatures = fault_params()
     for scenario in scenarios:
+        check_fault_targets(scenario, signatures)  # what build would find: a fault aimed at a zone it lacks
         if scenario.is_timeline:
             checks = sum(len(phase.checks) for phase in scenario.phases)
             click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.phases)} phases, {checks} checks)")
@@ -218,6 +151,44 @@ def resolvers(no_docker: bool) -> None:
             if key in images:
                 click.echo(f"{name + '@' + gen:16} {cls.display_name:18} {gen:10} {'docker':7} "
                            f"{cls.debian_package} {images[key]}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="write the merged result JSON here")
+@click.option("--junit", "junit_out", type=click.Path(path_type=Path), help="write JUnit XML here")
+@click.option("--html", "html_out", type=click.Path(path_type=Path), help="write the HTML matrix here")
+def merge(files: tuple[Path, ...], json_out: Path | None, junit_out: Path | None, html_out: Path | None) -> None:
+    """One report from the result JSON of shards or runs (testbed run --json); exit 1 if any check failed."""
+    from testbed.report.merge import load_document, merge_documents, verdicts_from_document
+
+    doc = merge_documents([load_document(f) for f in files])
+    if json_out:
+        Path(json_out).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if junit_out or html_out:
+        from testbed.report.merge import resolver_versions
+
+        verdicts = verdicts_from_document(doc)
+        write_reports(verdicts, doc["backend"], dict(resolver_versions(doc)), None, junit_out, html_out)
+    summary = doc["summary"]
+    click.echo(f"{len(doc['results'])} results from {len(files)} files: " +
+               ", ".join(f"{n} {s}" for s, n in summary.items()))
+    sys.exit(1 if summary.get("fail") or summary.get("error") else 0)
+
+
+@cli.command()
+@click.argument("before", type=click.Path(path_type=Path))
+@click.argument("after", type=click.Path(path_type=Path))
+def diff(before: Path, after: Path) -> None:
+    """The cells whose outcome, rcode, AD bit or EDE set changed from BEFORE to AFTER (result JSON files), by
+    scenario. Generations are matched by software: unbound in one run is unbound@debian13 in the other.
+    Exit 0: nothing changed; 1: something did."""
+    from testbed.report.merge import diff_documents, format_diff, load_document
+
+    changes = diff_documents(load_document(before), load_document(after))
+    for line in format_diff(changes):
+        click.echo(line)
+    sys.exit(1 if changes else 0)
 
 
 @cli.command()
@@ -337,10 +308,11 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
     import time as _time
 
     from testbed.build.topology import plan
-    from testbed.run.runner import LabPool, build_scenario
+    from testbed.run.runner import LabPool
+    from testbed.timeline.build import build_scenario
 
     (loaded,) = load((scenario,))
-    backend = pick_backend(backend)
+    backend = pick_backend(backend, say=lambda line: click.echo(line, err=True))
     with LabPool(backend, pick_resolvers(resolvers, backend)) as pool:
         lab = pool.lab_for(loaded)
         topology = plan(loaded, pool.resolvers, lab.topology.subnet)
@@ -362,6 +334,7 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
 
 def _register_docker_commands() -> None:
     from testbed.cli.docker import compose, images
+    from testbed.cli.explain import explain
     from testbed.cli.timeline import actions
     from testbed.cli.timeshim import timeshim
 
@@ -369,36 +342,40 @@ def _register_docker_commands() -> None:
     cli.add_command(compose)
     cli.add_command(timeshim)
     cli.add_command(actions)
+    cli.add_command(explain)
 
 
 _register_docker_commands()
 
 
-def _on_sigterm(signum: int, frame: object) -> NoReturn:
-    # turn SIGTERM into the same unwinding as Ctrl-C so every lab's teardown runs
-    raise KeyboardInterrupt
+def _interrupted() -> NoReturn:
+    # said only when true: the labs of this run were checked on the machine after their teardown
+    from testbed.lab import interrupts
+
+    click.echo(f"interrupted; {interrupts.outcome()}", err=True)
+    sys.exit(130)
 
 
 def main(argv: list[str] | None = None) -> None:
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    # a shell starts background jobs with SIGINT ignored; we still want Ctrl-C / kill -INT to unwind the labs
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from testbed.lab import interrupts
+
+    # SIGINT, SIGTERM and SIGHUP: the first unwinds like Ctrl-C so every lab's teardown runs (also when a shell
+    # started us with SIGINT ignored); later ones never cut a teardown short (see testbed.lab.interrupts)
+    interrupts.install()
     try:
         cli.main(args=argv, prog_name="testbed", standalone_mode=False)
     except TestbedError as exc:
         click.echo(f"error: {exc}", err=True)
+        if interrupts.something_left():
+            click.echo(f"note: {interrupts.outcome()}", err=True)
         sys.exit(EXIT_USAGE)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort:
-        click.echo("interrupted; the lab was torn down", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("interrupted; the lab was torn down", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _interrupted()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from testbed import __version__
+from testbed.registry.events import RegistryEvent
 from testbed.report.common import summary_counts
+from testbed.report.registry_report import registry_json
 from testbed.run.checks import Verdict
 from testbed.timeline.readiness import readiness
 
@@ -37,13 +39,13 @@ def result_record(verdict: Verdict) -> dict[str, Any]:
         "status": verdict.status,
         "reason": verdict.reason,
         "duration_ms": round(verdict.duration_ms, 3),
-        # what the resolver logged while it answered (fails, errors, and overrides judged by their log line)
-        **({"evidence": {"log": verdict.log_excerpt}} if verdict.log_excerpt else {}),
+        **({"evidence": verdict.evidence.to_json()} if verdict.evidence is not None else {}),
     }
 
 
 def run_document(verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]],
-                 info: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+                 registry: Sequence[RegistryEvent] = (), info: dict[str, dict[str, str]] | None = None
+                 ) -> dict[str, Any]:
     """The whole run as a JSON-ready dict (the HTML report can render from this too)."""
     verdicts = list(verdicts)
     info = info or {}
@@ -59,10 +61,13 @@ def run_document(verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[
     grid = readiness(verdicts)
     if grid is not None:
         document["readiness"] = grid.to_json()
+    # the registry's decisions (timelines with DS submissions or CDS scans; an addition to DESIGN.md's shape)
+    if registry:
+        document["registry"] = registry_json(verdicts, registry)
     return document
 
 
 def write_json(path: Path, verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]],
-               info: dict[str, dict[str, str]] | None = None) -> None:
-    document = run_document(verdicts, backend, resolvers, info)
+               registry: Sequence[RegistryEvent] = (), info: dict[str, dict[str, str]] | None = None) -> None:
+    document = run_document(verdicts, backend, resolvers, registry, info)
     Path(path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

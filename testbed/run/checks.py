@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import dns.exception
 import dns.name
@@ -22,6 +22,9 @@ import dns.rdataclass
 from testbed.run.observation import Observation
 from testbed.scenario.loader import IMPLIED_RCODES
 from testbed.scenario.model import Check, Expectation, Override
+
+if TYPE_CHECKING:
+    from testbed.run.evidence import Evidence
 
 Status = Literal["pass", "fail", "xfail", "error"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "xfail", "error")
@@ -47,6 +50,7 @@ class Verdict:
     generation: str = ""              # debian12, debian13 (testbed/resolvers/generations.py)
     resolver_version: str = ""        # the daemon's own version, as it reports it
     package_version: str = ""         # the exact Debian package version
+    evidence: Evidence | None = None  # log lines, both answers, the chain walk and its sentence (run/evidence.py)
 
     @property
     def reference(self) -> str | None:

@@ -1,5 +1,8 @@
 """Run scenarios: group them by lab shape, start one lab per shape, and for each scenario build, load, probe
-and judge. The CLI and the pytest plugin both drive this module."""
+and judge. The CLI and the pytest plugin both drive this module.
+
+One execution path: every scenario runs as a timeline (``testbed.timeline.run``); a static scenario is one phase
+without actions. After each phase every resolver is asked every check of the phase."""
 
 from __future__ import annotations
 
@@ -10,21 +13,26 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from testbed.build.topology import DEFAULT_SUBNET, Topology, plan
-from testbed.build.zones import BuildContext, KeyStore, prepare, sign_all
+from testbed.build.topology import DEFAULT_SUBNET, plan
+from testbed.build.zones import KeyStore
 from testbed.clock import LabClock
-from testbed.errors import LabError, ScenarioError
-from testbed.faults import registry as fault_registry
-from testbed.faults.registry import LAYER_ORDER, Layer
+from testbed.errors import LabError
+from testbed.lab import interrupts
 from testbed.lab.backends.subnets import lease_subnet
 from testbed.lab.lab import Lab
-from testbed.resolvers import ResolverAdapter, get_adapter
+from testbed.resolvers import ResolverAdapter
 from testbed.run.checks import Verdict, evaluate, log_matches
+from testbed.run.evidence import LOG_EXCERPT_CHARS, gather, log_mark
 from testbed.run.observation import Observation
+from testbed.run.probe import observe_in
+from testbed.run.select import as_adapters, family, scenario_resolvers
 from testbed.scenario.model import Check, Override, Scenario
+from testbed.timeline.build import build_scenario
+from testbed.timeline.run import TimelineRun, scenario_phases
+
+__all__ = ["LabPool", "RunResult", "build_scenario", "run", "run_checks", "run_scenario", "scenario_resolvers"]
 
 OnVerdict = Callable[[Verdict], None]
-LOG_EXCERPT_CHARS = 6000
 LOG_WAIT_S = 2.0          # how long a check waits for the log line an override names
 
 
@@ -35,57 +43,11 @@ class RunResult:
     resolvers: dict[str, str] = field(default_factory=dict)      # name -> version
     resolver_info: dict[str, dict[str, str]] = field(default_factory=dict)   # name -> software, generation, ...
     timings: dict[str, float] = field(default_factory=dict)
+    registry: list[Any] = field(default_factory=list)            # timelines: RegistryEvent, in the order decided
 
     @property
     def exit_code(self) -> int:
         return 1 if any(v.status in ("fail", "error") for v in self.verdicts) else 0
-
-
-def apply_faults(ctx: BuildContext, scenario: Scenario, layer: Layer) -> None:
-    faults = fault_registry()
-    for spec in scenario.faults:
-        fault = faults[spec.fault]
-        if fault.layer != layer:
-            continue
-        missing = [p for p in fault.required if p not in spec.params]
-        if missing:
-            where = spec.where
-            raise ScenarioError(f"fault {spec.fault} needs parameter(s): {', '.join(missing)}",
-                                file=where.file if where else scenario.file, line=where.line if where else None,
-                                fix=f"add {missing[0]}: ... to the fault (see `testbed faults`)")
-        try:
-            fault.apply(ctx, dict(spec.params))
-        except ScenarioError as exc:
-            if exc.file is None and spec.where is not None:
-                exc.file, exc.line = str(spec.where.file), spec.where.line
-            raise
-
-
-def build_scenario(scenario: Scenario, topology: Topology, clock: LabClock, keystore: KeyStore,
-                   serial: int) -> BuildContext:
-    """Scenario + topology -> signed zones with every fault applied at its layer."""
-    ctx = prepare(topology, clock, keystore, serial)
-    for layer in LAYER_ORDER:
-        if layer == "signed":
-            sign_all(ctx)
-        apply_faults(ctx, scenario, layer)
-    return ctx
-
-
-def family(adapter: ResolverAdapter) -> str:
-    """The software an adapter runs: itself, or for a bring-your-own build the adapter it is based on."""
-    return getattr(adapter, "base_name", adapter.name)
-
-
-def scenario_resolvers(scenario: Scenario, selected: Iterable[ResolverAdapter]) -> list[ResolverAdapter]:
-    selected = list(selected)
-    if scenario.resolvers == "all":
-        return selected
-    return [a for a in selected if a.name in scenario.resolvers or family(a) in scenario.resolvers]
-
-
-def as_adapters(resolvers: Iterable[str | ResolverAdapter]) -> list[ResolverAdapter]:
-    return [get_adapter(r) if isinstance(r, str) else r for r in resolvers]
 
 
 class LabPool:
@@ -93,8 +55,9 @@ class LabPool:
     them up across runs so a test session pays the cold start once."""
 
     def __init__(self, backend: str, resolvers: Iterable[str | ResolverAdapter], *, keep: bool = False,
-                 on_lab: Callable[[Lab], None] | None = None) -> None:
+                 on_lab: Callable[[Lab], None] | None = None, evidence: str = "failing") -> None:
         self.backend = backend
+        self.evidence = evidence          # which checks carry evidence: failing (not passed) or all
         self.adapters: dict[str, ResolverAdapter] = {a.name: a for a in as_adapters(resolvers)}
         self.resolvers = list(self.adapters)
         self.keep = keep
@@ -110,15 +73,18 @@ class LabPool:
         shape = plan(scenario, self.resolvers, DEFAULT_SUBNET).shape()
         if shape not in self.labs:
             t0 = time.monotonic()
-            lease = lease_subnet()
-            try:
-                lab = Lab(plan(scenario, self.resolvers, lease.subnet), self.backend, self.adapters, lease=lease,
-                          keep=self.keep)
-            except BaseException:
-                lease.release()
-                raise
-            lab.__enter__()
-            self.labs[shape] = lab
+            # a signal waits until the lab is in self.labs, where close() finds it
+            with interrupts.creating():
+                lease = lease_subnet()
+                try:
+                    lab = Lab(plan(scenario, self.resolvers, lease.subnet), self.backend, self.adapters,
+                              lease=lease, keep=self.keep)
+                    lab.evidence = self.evidence
+                except BaseException:
+                    lease.release()
+                    raise
+                lab.__enter__()
+                self.labs[shape] = lab
             self.network_s.append(time.monotonic() - t0)
             if self.on_lab:
                 self.on_lab(lab)
@@ -126,11 +92,13 @@ class LabPool:
 
     def discard(self, scenario: Scenario) -> None:
         """Tear down the lab ``scenario`` would use; the next scenario of that shape starts a new one."""
-        lab = self.labs.pop(plan(scenario, self.resolvers, DEFAULT_SUBNET).shape(), None)
-        if lab is not None:
-            self.versions_seen.update({name: r.version for name, r in lab.resolvers.items()})
-            self.info_seen.update({name: r.info for name, r in lab.resolvers.items()})
-            lab.close()
+        shape = plan(scenario, self.resolvers, DEFAULT_SUBNET).shape()
+        with interrupts.tearing_down():
+            lab = self.labs.pop(shape, None)
+            if lab is not None:
+                self.versions_seen.update({name: r.version for name, r in lab.resolvers.items()})
+                self.info_seen.update({name: r.info for name, r in lab.resolvers.items()})
+                lab.close()
 
     def versions(self) -> dict[str, str]:
         live = {name: running.version for lab in self.labs.values() for name, running in lab.resolvers.items()}
@@ -141,9 +109,14 @@ class LabPool:
         return {**self.info_seen, **live}
 
     def close(self) -> None:
-        while self.labs:
-            _, lab = self.labs.popitem()
-            lab.close()
+        """Every lab of the pool, each torn down to the end whatever the one before raised."""
+        with interrupts.tearing_down():
+            steps = interrupts.Steps()
+            while self.labs:
+                _, lab = self.labs.popitem()
+                with steps:
+                    lab.close()
+            steps.done()
 
     def __enter__(self) -> LabPool:
         return self
@@ -154,18 +127,18 @@ class LabPool:
 
 def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], backend: str, *, keep: bool = False,
         on_verdict: OnVerdict | None = None, on_lab: Callable[[Lab], None] | None = None,
-        pool: LabPool | None = None, jobs: int = 1) -> RunResult:
+        pool: LabPool | None = None, jobs: int = 1, evidence: str = "failing") -> RunResult:
     """Run every scenario; labs come from ``pool`` (kept open) or from a pool of this run (closed at the end).
 
     ``jobs`` > 1 runs that many labs side by side, each on its own subnet with its own share of the scenarios:
     worth it when checks wait on resolver timeouts rather than on the CPU."""
     if jobs > 1 and pool is None and len(scenarios) > 1:
         return _run_parallel(scenarios, list(resolvers), backend, jobs, keep=keep, on_verdict=on_verdict,
-                             on_lab=on_lab)
+                             on_lab=on_lab, evidence=evidence)
     result = RunResult(backend=backend)
     t0 = time.monotonic()
     own_pool = pool is None
-    pool = pool or LabPool(backend, resolvers, keep=keep, on_lab=on_lab)
+    pool = pool or LabPool(backend, resolvers, keep=keep, on_lab=on_lab, evidence=evidence)
     try:
         for scenario in scenarios:
             done = len(result.verdicts)
@@ -197,7 +170,8 @@ def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], b
 
 
 def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapter], backend: str, jobs: int, *,
-                  keep: bool, on_verdict: OnVerdict | None, on_lab: Callable[[Lab], None] | None) -> RunResult:
+                  keep: bool, on_verdict: OnVerdict | None, on_lab: Callable[[Lab], None] | None,
+                  evidence: str = "failing") -> RunResult:
     adapters = as_adapters(resolvers)
     lock = threading.Lock()
     stop = threading.Event()
@@ -213,8 +187,8 @@ def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapt
     result = RunResult(backend=backend)
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="lab") as workers:
-        futures = [workers.submit(run, share, adapters, backend, keep=keep, on_verdict=report, on_lab=on_lab)
-                   for share in shares]
+        futures = [workers.submit(run, share, adapters, backend, keep=keep, on_verdict=report, on_lab=on_lab,
+                                  evidence=evidence) for share in shares]
         try:
             parts = [f.result() for f in futures]
         except BaseException:
@@ -223,6 +197,7 @@ def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapt
     position = {(s.name, str(s.file)): i for i, s in enumerate(scenarios)}
     for part in parts:
         result.verdicts.extend(part.verdicts)
+        result.registry.extend(part.registry)
         result.resolvers.update(part.resolvers)
         result.resolver_info.update(part.resolver_info)
     # the report reads in the order the scenarios were given, whichever lab answered first
@@ -236,15 +211,14 @@ def record_lab_error(scenario: Scenario, exc: LabError, pool: LabPool, result: R
                      on_verdict: OnVerdict | None = None) -> None:
     """An error verdict, carrying the lab's message, for every check of ``scenario`` not answered yet."""
     seen = {(v.resolver, v.phase, v.check) for v in answered}
-    phases = [(p.name, p.checks) for p in scenario.phases] if scenario.is_timeline else [(None, scenario.checks)]
     for adapter in scenario_resolvers(scenario, pool.adapters.values()):
-        for phase, checks in phases:
-            for check in checks:
-                if (adapter.name, phase, check) in seen:
+        for phase in scenario_phases(scenario):
+            for check in phase.checks:
+                if (adapter.name, phase.name, check) in seen:
                     continue
                 verdict = replace(evaluate(check, adapter.name, Observation(error=f"lab error: {exc}"),
                                            family=family(adapter)),
-                                  scenario=scenario.name, file=scenario.file, phase=phase)
+                                  scenario=scenario.name, file=scenario.file, phase=phase.name)
                 result.verdicts.append(verdict)
                 if on_verdict:
                     on_verdict(verdict)
@@ -252,16 +226,18 @@ def record_lab_error(scenario: Scenario, exc: LabError, pool: LabPool, result: R
 
 def run_scenario(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
                  on_verdict: OnVerdict | None = None) -> list[Verdict]:
-    if scenario.is_timeline:
-        # imported here: the timeline package builds on this module (apply_faults, run_checks)
-        from testbed.timeline.run import run_timeline
-
-        return run_timeline(lab, scenario, pool, result, on_verdict)
-    topology = plan(scenario, pool.resolvers, lab.topology.subnet)
-    ctx = build_scenario(scenario, topology, pool.clock, pool.keystore, lab.next_serial())
-    lab.load(ctx)
-    return run_checks(lab, scenario, scenario.checks, scenario_resolvers(scenario, pool.adapters.values()), result,
-                      on_verdict)
+    """Phase by phase: serve what the phase's actions made of the zones, then ask every resolver its checks."""
+    timeline = TimelineRun(lab, scenario, pool)
+    verdicts: list[Verdict] = []
+    for phase in scenario_phases(scenario):
+        try:
+            timeline.phase(phase)
+        finally:
+            result.registry.extend(timeline.registry_events())     # the registry's decisions, for the reports
+        # a static scenario's checks are independent of each other; a timeline's phases keep caches on purpose
+        verdicts += run_checks(lab, scenario, phase.checks, timeline.adapters, result, on_verdict, phase=phase.name,
+                               isolate=not scenario.is_timeline)
+    return verdicts
 
 
 def needs_log(override: Override) -> bool:
@@ -269,44 +245,54 @@ def needs_log(override: Override) -> bool:
     return override.expectation.outcome == "servfail" and not override.expectation.ede
 
 
-def wait_for_log(lab: Lab, resolver: str, mark: int, pattern: str, timeout: float = LOG_WAIT_S) -> str:
+def wait_for_log(lab: Lab, resolver: str, mark: int | None, pattern: str, timeout: float = LOG_WAIT_S) -> str:
     """The resolver's log since ``mark``, once a line matches ``pattern`` or ``timeout`` has passed: a daemon
     writes (and docker relays) its log a little after the answer, so the line may not be there yet."""
     deadline = time.monotonic() + timeout
     while True:
-        text = lab.resolver_log(resolver)[mark:]
+        text = lab.resolver_log(resolver)[mark or 0:]
         if log_matches(pattern, text) or time.monotonic() > deadline:
             return text
         time.sleep(0.05)
 
 
 def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: Iterable[ResolverAdapter],
-               result: RunResult, on_verdict: OnVerdict | None = None, *, phase: str | None = None) -> list[Verdict]:
-    """Ask every resolver every check against what the lab serves now; ``phase`` labels a timeline's verdicts."""
+               result: RunResult, on_verdict: OnVerdict | None = None, *, phase: str | None = None,
+               isolate: bool = False) -> list[Verdict]:
+    """Ask every resolver every check against what the lab serves now; ``phase`` labels a timeline's verdicts.
+
+    ``isolate``: empty the resolver's cache before every check but the first (the load emptied it), so that no
+    verdict depends on the checks before it. Timeline phases keep their caches on purpose and do not isolate.
+    """
     checks = list(checks)
     verdicts = []
     for adapter in adapters:
         resolver = adapter.name
-        for check in checks:
-            log_mark = len(lab.resolver_log(resolver))
+        info = lab.resolvers[resolver].info
+        for index, check in enumerate(checks):
+            if isolate and index:
+                lab.flush_resolver(resolver)
+            mark = log_mark(lab, resolver)
             t0 = time.monotonic()
             flags = check.flags
-            observation = lab.observe(resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad, cd=flags.cd)
-            info = lab.resolvers[resolver].info
+            observation = observe_in(lab, resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad,
+                                     cd=flags.cd)
             verdict = evaluate(check, resolver, observation, family=family(adapter), version=info["version"])
             if verdict.override is not None and (verdict.override.log is not None or needs_log(verdict.override)):
                 # the documented divergence names its log line: judge again on what was logged for this query
-                excerpt = wait_for_log(lab, resolver, log_mark, verdict.override.log or r"\Z.")
+                logged = wait_for_log(lab, resolver, mark, verdict.override.log or r"\Z.")
                 verdict = replace(evaluate(check, resolver, observation, family=family(adapter),
-                                           version=info["version"], log=excerpt),
-                                  log_excerpt=excerpt[-LOG_EXCERPT_CHARS:])
+                                           version=info["version"], log=logged),
+                                  log_excerpt=logged[-LOG_EXCERPT_CHARS:])
             verdict = replace(verdict, scenario=scenario.name, file=scenario.file, phase=phase,
                               duration_ms=round((time.monotonic() - t0) * 1000, 1), software=info["software"],
                               generation=info["generation"], resolver_version=info["version"],
                               package_version=info["package_version"])
-            if verdict.status in ("fail", "error") and not verdict.log_excerpt:
-                # evidence: what the resolver logged while it answered this check, and nothing older
-                verdict = replace(verdict, log_excerpt=lab.resolver_log(resolver)[log_mark:][-LOG_EXCERPT_CHARS:])
+            if verdict.status != "pass" or lab.evidence == "all":
+                # evidence: what the resolver logged while it answered this check and nothing older, both answers,
+                # and our own walk of the chain of trust
+                evidence = gather(lab, resolver, family(adapter), mark, observation, check.qname, check.qtype)
+                verdict = replace(verdict, evidence=evidence, log_excerpt=verdict.log_excerpt or evidence.log)
             verdicts.append(verdict)
             result.verdicts.append(verdict)
             if on_verdict:

@@ -1,9 +1,12 @@
 """Build one phase: the topology's zones, changed and signed as the ``LabState`` says, at the lab clock's time.
 
-The same pipeline as a plain scenario (``runner.build_scenario``): unsigned data, keys, signing bottom-up so each
-parent carries its children's DS, then the scenario's faults at their layers. What the state adds: replaced records
-and TTLs, the keys each zone publishes and signs with (which need not be the same set), the DS set each parent
-publishes, the denial settings, and frozen zones (served exactly as last published).
+Every scenario is built here: a static scenario is a timeline of one phase from the initial state
+(``build_scenario``). The pipeline: unsigned data, keys, signing bottom-up so each parent carries its children's DS,
+then the scenario's faults at their layers. What the state adds: replaced records and TTLs, the keys each zone
+publishes and signs with (which need not be the same set), the DS set each parent publishes, the configured trust
+anchor, the denial settings, and frozen zones (served exactly as last published). Where the state's DS set or
+anchor is just what the zone's keys give, the build derives it from the keys as they stand after the faults, so a
+fault that swaps keys moves the DS and anchor with it, as in any static scenario.
 """
 
 from __future__ import annotations
@@ -16,17 +19,17 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.rrset
+import dns.zone
 
 from testbed.build.topology import Topology
 from testbed.build.zones import DELEGATION_TTL, BuildContext, KeyStore, ZoneBuild, add_ds, prepare, sign_options
 from testbed.clock import LabClock
-from testbed.dnssec import Key, sign_rrset, sign_zone
+from testbed.dnssec import Key, make_ds, sign_rrset, sign_zone
 from testbed.errors import ScenarioError
 from testbed.faults.common import find_rrset, replace_rrsigs
-from testbed.faults.registry import LAYER_ORDER
-from testbed.run.runner import apply_faults
+from testbed.faults.registry import LAYER_ORDER, apply_faults
 from testbed.scenario.model import Scenario
-from testbed.timeline.state import LabState, ZoneState
+from testbed.timeline.state import ANCHOR_DIGEST, LabState, ZoneState, initial_state
 
 IN = dns.rdataclass.IN
 
@@ -39,18 +42,45 @@ class PhaseBuilder:
         self.topology = topology
         self.keystore = keystore
         self.last: dict[str, ZoneBuild] = {}
+        self.served: dict[tuple[str, str], dns.zone.Zone] = {}     # (server, zone) -> what it serves now
 
     def build(self, state: LabState, serial: int) -> BuildContext:
-        ctx = prepare(self.topology, state.clock, self.keystore, serial)
+        ctx = prepare(delegated(self.topology, state), state.clock, self.keystore, serial)
         for build in ctx.zones.values():
             apply_zone_state(build, state.zones[build.name], state.clock)
+        add_signals(ctx, state)
+        anchor = self.configured_anchor(ctx, state)
         for layer in LAYER_ORDER:
             if layer == "signed":
                 self.sign(ctx, state)
             apply_faults(ctx, self.scenario, layer)
-        ctx.trust_anchor_override = list(state.anchor)
+        if anchor is not None and ctx.trust_anchor_override is None:
+            ctx.trust_anchor_override = anchor      # the operator's anchor; a trust-anchor fault's own wins
         ctx.trust_anchor_managed = state.anchor_managed
+        self.per_server(ctx, state)
         return ctx
+
+    def per_server(self, ctx: BuildContext, state: LabState) -> None:
+        """A server a zone is frozen on keeps what it served when it froze (a secondary whose zone transfers have
+        stopped); the zone's other servers serve the new version."""
+        for build in ctx.zones.values():
+            zone = state.zones[build.name]
+            for server in build.plan.servers:
+                key = (server, build.name)
+                if server in zone.frozen_on and key in self.served:
+                    ctx.server_zones[key] = self.served[key]
+                else:
+                    self.served[key] = build.zone()
+
+    def configured_anchor(self, ctx: BuildContext, state: LabState) -> list[str] | None:
+        """The state's anchor where it differs from the one the root's served keys give; None: derive it."""
+        root = ctx.zones["."]
+        previous = self.last.get(".")
+        if _serves_last(state.zones["."], previous):
+            assert previous is not None
+            root = previous
+        derived = [f". IN DS {make_ds(k, ANCHOR_DIGEST).to_text()}" for k in root.sep_keys()]
+        return None if state.anchor == derived else list(state.anchor)
 
     def sign(self, ctx: BuildContext, state: LabState) -> None:
         """``zones.sign_all`` with the state's DS TTLs, unpublished signing keys and frozen zones."""
@@ -66,16 +96,30 @@ class PhaseBuilder:
         for build in deepest_first:
             zone = state.zones[build.name]
             previous = self.last.get(build.name)
-            if zone.frozen and not zone.publish_once and previous is not None:
+            if _serves_last(zone, previous):
+                assert previous is not None
                 # publication has stalled: serve what was published last, old serial and ageing signatures included
+                # (the parent's DS, published above from the zone's current keys, stays what it is)
+                build.ds_override = build.ds_records()
                 build.unsigned, build.signed, build.options = previous.unsigned, previous.signed, previous.options
                 build.keys = previous.keys
             elif build.is_signed and build.keys:
                 assert build.options is not None
                 build.signed = sign_zone(build.unsigned, build.keys, build.options)
                 hide_unpublished(build, zone)
+                sign_cds_with(build, zone)
             zone.publish_once = False
             self.last[build.name] = build
+
+
+def delegated(topology: Topology, state: LabState) -> Topology:
+    """The topology with the delegations ``set-ns`` changed: the same servers under the DNS operator's names."""
+    renamed = {name: zone.ns_names for name, zone in state.zones.items() if zone.ns_names}
+    if not renamed:
+        return topology
+    zones = {name: dataclasses.replace(plan, ns_names=renamed.get(name, plan.ns_names))
+             for name, plan in topology.zones.items()}
+    return dataclasses.replace(topology, zones=zones)
 
 
 def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None:
@@ -100,11 +144,11 @@ def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None
                                 fix="name an RRset the zone has")
         rdataset.ttl = ttl
     # the parent publishes what the registry holds, whatever the child does (or whether it is signed at all)
-    build.ds_override = list(zone.parent_ds)
+    build.keys = [k.as_published() for k in zone.active_keys()] if zone.signed else []
+    build.ds_override = None if zone.parent_ds == build.ds_records() else list(zone.parent_ds)
     if not zone.signed:
-        build.keys = []
         return
-    build.keys = [k.as_published() for k in zone.active_keys()]
+    add_cds(build, zone)
     # published but not signing (pre-published, retired): the signer keeps DNSKEYs already in the zone
     signing_keys = {id(k) for k in zone.active_keys()}
     extra = [k.as_published() for k in zone.published_keys() if id(k) not in signing_keys]
@@ -119,6 +163,72 @@ def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None
     if not zone.active_keys():
         raise ScenarioError(f"zone {zone.name} is signed but no key of it is active, so nothing would sign it",
                             fix="activate a key, or unsign the zone")
+
+
+CDS_TTL = 300
+DELETE = {"CDS": "0 0 0 00", "CDNSKEY": "0 3 0 AA=="}     # RFC 8078 section 4
+
+
+def cds_rdatas(zone: ZoneState) -> dict[str, list[dns.rdata.Rdata]]:
+    """The CDS and CDNSKEY records the child's state asks for (RFC 7344 section 3; RFC 8078 section 4)."""
+    rdatas: dict[str, list[dns.rdata.Rdata]] = {"CDS": [], "CDNSKEY": []}
+    if zone.cds == ["delete"]:
+        for rdtype, text in DELETE.items():
+            rdatas[rdtype].append(dns.rdata.from_text(IN, rdtype, text))
+    else:
+        for name in zone.cds or ():
+            key = zone.key(name)
+            for ds in zone.ds_for(key, zone.cds_digests or None):
+                rdatas["CDS"].append(dns.rdata.from_text(IN, "CDS", ds.to_text()))
+            rdatas["CDNSKEY"].append(dns.rdata.from_text(IN, "CDNSKEY", key.as_published().dnskey.to_text()))
+    if not zone.cdnskey:
+        del rdatas["CDNSKEY"]
+    return rdatas
+
+
+def _put(zone: dns.zone.Zone, owner: dns.name.Name, rdatas: dict[str, list[dns.rdata.Rdata]]) -> None:
+    node = zone.find_node(owner, create=True)
+    for rdtype, items in rdatas.items():
+        rdataset = node.find_rdataset(IN, dns.rdatatype.from_text(rdtype), create=True)
+        rdataset.update_ttl(CDS_TTL)
+        for rdata in items:
+            rdataset.add(rdata)
+
+
+def add_cds(build: ZoneBuild, zone: ZoneState) -> None:
+    """The CDS/CDNSKEY the child publishes at its apex, before signing: its KSKs sign them."""
+    if zone.cds:
+        _put(build.unsigned, build.origin, cds_rdatas(zone))
+
+
+def add_signals(ctx: BuildContext, state: LabState) -> None:
+    """RFC 9615 section 3: the DNS operator publishes each child's CDS/CDNSKEY under
+    ``_dsboot.<child>._signal.<ns>`` in the zone that holds the name server name, signed with that zone."""
+    for build in ctx.zones.values():
+        zone = state.zones[build.name]
+        if not (zone.signal and zone.cds and zone.signed):
+            continue
+        for ns in build.plan.ns_names:
+            owner = dns.name.from_text(f"_dsboot.{zone.name}_signal.{ns}")
+            holders = [b for b in ctx.zones.values() if owner.is_subdomain(b.origin) and b.name != zone.name]
+            if not holders:
+                continue
+            holder = max(holders, key=lambda b: len(b.origin.labels))
+            _put(holder.unsigned, owner, cds_rdatas(zone))
+
+
+def sign_cds_with(build: ZoneBuild, zone: ZoneState) -> None:
+    """``publish-cds: {signed_by: KEY}``: the CDS/CDNSKEY carry only that key's signatures."""
+    if not zone.cds or zone.cds_signer is None or build.signed is None:
+        return
+    assert build.options is not None
+    key = zone.key(zone.cds_signer).as_published()
+    for rdtype in (dns.rdatatype.CDS, dns.rdatatype.CDNSKEY):
+        if build.signed.get_rdataset(build.origin, rdtype) is None:
+            continue
+        rrset = find_rrset(build.signed, build.origin, rdtype)
+        replace_rrsigs(build.signed, build.origin, rdtype,
+                       [sign_rrset(rrset, key, build.options.inception, build.options.expiration)])
 
 
 def hide_unpublished(build: ZoneBuild, zone: ZoneState) -> None:
@@ -143,6 +253,18 @@ def hide_unpublished(build: ZoneBuild, zone: ZoneState) -> None:
     signers: list[Key] = [k for k in build.keys if k.role in ("ksk", "csk")] or list(build.keys)
     sigs = [sign_rrset(dnskeys, key, build.options.inception, build.options.expiration) for key in signers]
     replace_rrsigs(signed, origin, dns.rdatatype.DNSKEY, sigs)
+
+
+def build_scenario(scenario: Scenario, topology: Topology, clock: LabClock, keystore: KeyStore,
+                   serial: int) -> BuildContext:
+    """A static scenario's zones: its one phase, built from the initial state (the topology as planned), with every
+    fault applied at its layer."""
+    return PhaseBuilder(scenario, topology, keystore).build(initial_state(topology, keystore, clock), serial)
+
+
+def _serves_last(zone: ZoneState, previous: ZoneBuild | None) -> bool:
+    """Whether a zone's servers keep what was published last (publication has stalled)."""
+    return zone.frozen and not zone.publish_once and previous is not None
 
 
 def _soa_ttl(build: ZoneBuild) -> int:

@@ -1,4 +1,5 @@
-"""Run a timeline: phase by phase, apply the actions to the lab state, serve the rebuilt zones, check every resolver.
+"""Run a timeline: phase by phase, apply the actions to the lab state, serve the rebuilt zones. Every scenario runs
+this way (the runner checks every resolver after each phase); a static scenario is one phase without actions.
 
 The lab stays up the whole time. A phase's zones reach the servers by ``Lab.load`` (SIGHUP, then a wait for the new
 serial); the resolvers are not restarted and keep their caches, unless the phase says ``flush: true`` or the
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from testbed.build.topology import plan
+from testbed.build.zones import KeyStore
 from testbed.clock import LabClock
 from testbed.errors import ScenarioError
 from testbed.lab.lab import Lab
-from testbed.run.checks import Verdict
-from testbed.run.runner import LabPool, OnVerdict, RunResult, run_checks, scenario_resolvers
+from testbed.resolvers import ResolverAdapter
+from testbed.run.select import scenario_resolvers
 from testbed.scenario.loader import SCALAR_PARAM
 from testbed.scenario.model import ActionSpec, Phase, Scenario
 from testbed.timeline.actions import Action, ActionEnv, registry
@@ -27,6 +30,19 @@ from testbed.timeline.state import LabState, initial_state
 # Without the virtual clock, advance waits for real, up to this many seconds per step.
 REAL_WAIT_MAX_S = 600
 REAL_WAIT_ENV = "TESTBED_REAL_WAIT_MAX"
+
+
+class Resources(Protocol):
+    """What a timeline takes from the run (the runner's ``LabPool``): the run's keys and its resolvers."""
+
+    keystore: KeyStore
+    resolvers: list[str]
+    adapters: Mapping[str, ResolverAdapter]
+
+
+def scenario_phases(scenario: Scenario) -> tuple[Phase, ...]:
+    """A timeline's phases; a static scenario is one unnamed phase without actions, holding its checks."""
+    return scenario.phases if scenario.is_timeline else (Phase(name=None, checks=scenario.checks),)
 
 
 def action_params(act: Action, spec: ActionSpec) -> dict[str, Any]:
@@ -60,7 +76,7 @@ def _at(spec: ActionSpec, exc: ScenarioError) -> ScenarioError:
 class TimelineRun:
     """One timeline on one lab: the state, the builder, and whether the lab serves the state yet."""
 
-    def __init__(self, lab: Lab, scenario: Scenario, pool: LabPool) -> None:
+    def __init__(self, lab: Lab, scenario: Scenario, pool: Resources) -> None:
         self.lab = lab
         self.scenario = scenario
         topology = plan(scenario, pool.resolvers, lab.topology.subnet)
@@ -68,7 +84,8 @@ class TimelineRun:
         self.state: LabState = initial_state(topology, pool.keystore, LabClock())
         self.builder = PhaseBuilder(scenario, topology, pool.keystore)
         self.adapters = scenario_resolvers(scenario, pool.adapters.values())
-        self.env = ActionEnv(keystore=pool.keystore, lab=lab, adapters=self.adapters)
+        self.env = ActionEnv(keystore=pool.keystore, lab=lab, adapters=self.adapters, topology=topology,
+                             scenario=scenario.name)
         real_time = [a.name for a in self.adapters if not lab.on_virtual_clock(a.name)]
         if real_time:
             self.env.wait_real = self.wait_real
@@ -111,23 +128,20 @@ class TimelineRun:
                 raise _at(spec, ScenarioError(f"unknown action {spec.action!r}",
                                               fix=f"known actions: {', '.join(actions)}"))
             params = action_params(act, spec)
-            if act.needs_lab and self.pending:
+            needs_lab = act.wants_lab(self.state, params)
+            if needs_lab and self.pending:
                 self.serve(phase)     # what the lab is asked about must be what the phase has done so far
+            self.env.phase, self.env.changed = phase.name or "", False
             try:
                 act.apply(self.state, params, self.env)
             except ScenarioError as exc:
                 raise _at(spec, exc) from None
-            if not act.needs_lab:
+            if not needs_lab or self.env.changed:
                 self.pending = True
         if self.pending:
             self.serve(phase)
 
-
-def run_timeline(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
-                 on_verdict: OnVerdict | None = None) -> list[Verdict]:
-    run = TimelineRun(lab, scenario, pool)
-    verdicts: list[Verdict] = []
-    for phase in scenario.phases:
-        run.phase(phase)
-        verdicts += run_checks(lab, scenario, phase.checks, run.adapters, result, on_verdict, phase=phase.name)
-    return verdicts
+    def registry_events(self) -> list[Any]:
+        """The registry's decisions since the last call (``RegistryEvent``), for the run's reports."""
+        events, self.state.events = self.state.events, []
+        return events
