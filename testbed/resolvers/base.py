@@ -57,6 +57,8 @@ class ResolverAdapter(ABC):
     # (docker: debian12's image; netns: this machine's packages). for_generation() makes the subclass.
     generation: ClassVar[str | None] = None
     base_name: ClassVar[str]              # the software: overrides are documented per software, not per build
+    # class attributes that differ in a generation, e.g. {"debian13": {"supports_managed_anchor": False}}
+    generation_differences: ClassVar[dict[str, dict[str, object]]] = {}
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -68,7 +70,8 @@ class ResolverAdapter(ABC):
         """This software from ``generation``'s packages: named ``NAME@GEN``, run in the image of that release."""
         sub = type(f"{cls.__name__}_{generation}", (cls,), {
             "__module__": cls.__module__, "name": f"{cls.name}@{generation}", "base_name": cls.base_name,
-            "generation": generation, "image": f"{cls.image.partition('@')[0]}@{generation}"})
+            "generation": generation, "image": f"{cls.image.partition('@')[0]}@{generation}",
+            **cls.generation_differences.get(generation, {})})
         return sub()
     # rendered files that hold a secret (a control-channel key): written 0600, see write_rendered
     secret_files: ClassVar[tuple[str, ...]] = ()

@@ -75,6 +75,10 @@ class Bind(ResolverAdapter):
     version_pattern = r"BIND (\S+)"          # "BIND 9.18.49-1~deb12u3-Debian (Extended Support Version) <id:>"
     rndc_binary = "rndc"
     supports_managed_anchor = True
+    # BIND 9.20.30 (debian13): with the same initial-ds trust anchor, which it validates with, `rndc managed-keys
+    # status` answers "no views with managed keys" and the log shows no managed-keys zone, so its RFC 5011 state
+    # cannot be read; the timelines judge its answers without waiting for a key state (measured, not understood).
+    generation_differences = {"debian13": {"supports_managed_anchor": False}}
     secret_files = ("rndc.key",)
 
     def render(self, ctx: ResolverContext) -> dict[str, str]:
