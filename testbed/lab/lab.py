@@ -82,6 +82,18 @@ class RunningResolver:
     version: str
     started_at: float
     ready_seconds: float
+    package_version: str = "unknown"      # the exact Debian package version, 1:9.20.30-1~deb13u1
+
+    @property
+    def info(self) -> dict[str, str]:
+        """What every result names of this resolver: software, generation, daemon and package version."""
+        from testbed.resolvers.generations import DEFAULT_GENERATION, host_generation
+
+        generation = self.adapter.generation or (host_generation() if self.host_is_local else DEFAULT_GENERATION)
+        return {"software": getattr(self.adapter, "base_name", self.adapter.name), "generation": generation,
+                "version": self.version, "package_version": self.package_version}
+
+    host_is_local: bool = False           # netns: the daemon is this machine's package
 
 
 class Lab:
@@ -339,7 +351,8 @@ class Lab:
 
     # ---- resolvers ------------------------------------------------------------------------------------------
     def _resolver_ctx(self, name: str, anchor: tuple[tuple[str, ...], bool]) -> ResolverContext:
-        folder = self.workdir / "hosts" / name
+        # unbound@debian13 -> hosts/unbound-debian13: unbound-control reads '@' in a socket path as IP@port
+        folder = self.workdir / "hosts" / name.replace("@", "-")
         return ResolverContext(address=self.topology.resolver_address(name), subnet=str(self.topology.subnet),
                                folder=folder, root_hints=tuple(self.topology.root_hints), trust_anchor_ds=anchor[0],
                                managed_anchor=anchor[1])
@@ -413,7 +426,9 @@ class Lab:
                                                     env=self._clock_env(name), shared=self._shared(name)))
             self._wait_resolver(adapter, ctx.address, host)
             ready = time.monotonic() - t0
-            self.resolvers[name] = RunningResolver(adapter, ctx, host, self._version(adapter, host), t0, ready)
+            self.resolvers[name] = RunningResolver(adapter, ctx, host, self._version(adapter, host), t0, ready,
+                                                   package_version=self._package_version(adapter, host),
+                                                   host_is_local=self.backend_name == "netns")
         # readiness was probed with a query: start every scenario from an empty cache all the same
         self.flush()
 
@@ -442,11 +457,22 @@ class Lab:
         _, out = host.exec([adapter.binary, *adapter.version_argv])
         return parse_version(out, adapter.version_pattern)
 
+    def _package_version(self, adapter: ResolverAdapter, host: Host) -> str:
+        if self.backend_name == "netns":
+            return adapter.local_package_version()
+        rc, out = host.exec(adapter.package_version_command())
+        return out.strip() if rc == 0 and out.strip() else "unknown"
+
     def flush(self) -> None:
-        for name, running in self.resolvers.items():
-            rc, out = self.resolver_exec(name, running.adapter.flush_command(running.ctx))
-            if rc != 0:
-                raise LabError(f"flushing the cache of {name} failed (exit {rc}): {out.strip()}")
+        for name in self.resolvers:
+            self.flush_resolver(name)
+
+    def flush_resolver(self, name: str) -> None:
+        """Empty one resolver's caches (between the checks of a static scenario, so none depends on another)."""
+        running = self.resolvers[name]
+        rc, out = self.resolver_exec(name, running.adapter.flush_command(running.ctx))
+        if rc != 0:
+            raise LabError(f"flushing the cache of {name} failed (exit {rc}): {out.strip()}")
 
     def resolver_log(self, name: str) -> str:
         return self.resolvers[name].host.log_text()

@@ -60,12 +60,19 @@ def pick_resolvers(requested: tuple[str, ...], backend: str) -> list[ResolverAda
                                          fix="apt-get install -y unbound (or bind9, knot-resolver, pdns-recursor)")
             return found
         return [cls() for cls in adapters.values()]
+    from testbed.resolvers.generations import resolver_with_generation
+
     picked: dict[str, ResolverAdapter] = {}
     for item in requested:
+        generation = None
+        if ":" not in item and "/" not in item and "@" in item:
+            item, _, generation = item.rpartition("@")     # all@debian13, unbound,bind@debian13
         specs = list(adapters) if item == "all" else ([item] if ":" in item or "/" in item else item.split(","))
         for spec in specs:
             adapter = parse_resolver_spec(spec)
-            if backend == "netns" and not adapter.available_locally():
+            if generation is not None:
+                adapter = resolver_with_generation(adapter, generation, backend)
+            if backend == "netns" and adapter.generation is None and not adapter.available_locally():
                 raise EnvironmentProblem(f"{adapter.display_name} ('{adapter.binary}') is not installed",
                                          fix=f"apt-get install -y {adapter.debian_package}, or use --backend docker")
             picked.setdefault(adapter.name, adapter)

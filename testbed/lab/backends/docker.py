@@ -159,7 +159,8 @@ class DockerBackend(Backend):
         return f"tb-{self.lab_id}"[:15]
 
     def container_name(self, host: str) -> str:
-        return f"{NAME_PREFIX}-{self.lab_id}-{host}"
+        # host names may carry a generation (unbound@debian13); '@' is not allowed in a container name
+        return f"{NAME_PREFIX}-{self.lab_id}-{host.replace('@', '-')}"
 
     @property
     def labels(self) -> dict[str, str]:
@@ -244,7 +245,7 @@ class DockerBackend(Backend):
                 created = api.create_container(image, command=list(spec.argv), name=name, labels=labels,
                                                environment=dict(spec.env), working_dir=str(spec.folder),
                                                host_config=host_config, networking_config=networking,
-                                               hostname=spec.name, detach=True)
+                                               hostname=spec.name.replace('@', '-'), detach=True)
             except docker.errors.APIError as exc:
                 raise LabError(f"cannot create container {name} ({image}): {exc.explanation or exc}") from exc
             container = self.client.containers.get(created["Id"])

@@ -109,7 +109,7 @@ class NetnsBackend(Backend):
         self._lock = threading.Lock()
 
     def ns_name(self, host: str) -> str:
-        return f"{NAME_PREFIX}-{self.lab_id}-{host}"
+        return f"{NAME_PREFIX}-{self.lab_id}-{host.replace('@', '-')}"
 
     def create_network(self, probe_address: str | None = None) -> None:
         require_netns()
