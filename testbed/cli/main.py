@@ -251,11 +251,15 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
         lab.load(build_scenario(loaded, topology, pool.clock, pool.keystore, lab.next_serial()))
         prefix = "" if backend == "docker" else f"ip netns exec testbed-{lab.lab_id}-probe "
         click.echo(f"lab {lab.lab_id} on {backend}, subnet {topology.subnet}, folder {lab.workdir}")
+        # under each host a dig line that works as printed: from the probe's namespace (netns), or from this
+        # machine, which sits on the docker bridge (docker)
         for server in topology.servers.values():
             address = topology.server_address(server.name)
             click.echo(f"  server   {server.name:10} {address:15} {' '.join(server.zones)}")
+            click.echo(f"    dig:   {prefix}dig +dnssec +norecurse @{address} {server.zones[0]} SOA")
         for name in pool.resolvers:
             click.echo(f"  resolver {name:10} {topology.resolver_address(name)}")
+            click.echo(f"    dig:   {prefix}dig +dnssec @{topology.resolver_address(name)} www.example.jp A")
         first = pool.resolvers[0] if pool.resolvers else None
         if first:
             click.echo(f"try:  {prefix}dig +dnssec @{topology.resolver_address(first)} www.example.jp A")
