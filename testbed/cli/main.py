@@ -35,8 +35,10 @@ def cli() -> None:
 @click.option("--keep", is_flag=True, help="keep the lab's folder (zones, configs, logs) after the run")
 @click.option("--evidence", type=click.Choice(["failing", "all"]), default="failing", show_default=True,
               help="which checks carry evidence (log lines, both answers, the chain of trust, why)")
+@click.option("--evidence-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="write a folder per non-passing check: zones, keys, config, log, answers, chain, pcap")
 def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs: int, json_out: Path | None,
-        junit_out: Path | None, html_out: Path | None, keep: bool, evidence: str) -> None:
+        junit_out: Path | None, html_out: Path | None, keep: bool, evidence: str, evidence_dir: Path | None) -> None:
     """Run scenario files or folders (default: the bundled quickstart)."""
     from testbed.report.console import ConsoleReporter
     from testbed.run.runner import run as run_scenarios
@@ -50,7 +52,8 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     try:
         with reporter:
             result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add, jobs=jobs,
-                                   evidence=evidence, on_lab=_say_kept if keep else None)
+                                   evidence=evidence, evidence_dir=evidence_dir,
+                                   on_lab=_say_kept if keep else None)
     except (TestbedError, KeyboardInterrupt):
         # whatever stopped the run, the checks that did run are worth a report: write it, then fail as usual
         if reporter.verdicts:

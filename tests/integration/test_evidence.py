@@ -11,6 +11,8 @@ import json
 import re
 import shutil
 
+import dns.name
+import dns.rdatatype
 import pytest
 
 from testbed.faults import fault_params
@@ -83,3 +85,70 @@ def test_every_bogus_cell_carries_its_resolvers_reason_docker(tmp_path):
     coverage = assert_evidence(run_json(tmp_path, "docker", SCENARIOS[:3]))
     print("bogus cells with the reason line, per resolver:", coverage)
     assert all(bogus >= 2 for bogus, _ in coverage.values()), coverage
+
+
+def pcap_questions(data: bytes) -> list[tuple[str, str, str]]:
+    """(source address, question name, type) of each DNS packet in a pcap file (Ethernet, IPv4, UDP or TCP)."""
+    import struct
+
+    import dns.message
+
+    magic = struct.unpack("<I", data[:4])[0]
+    assert magic in (0xA1B2C3D4, 0xA1B23C4D), "not a little-endian pcap file"
+    assert struct.unpack("<I", data[20:24])[0] == 1, "not an Ethernet capture"
+    pos, found = 24, []
+    while pos + 16 <= len(data):
+        _, _, caplen, _ = struct.unpack("<IIII", data[pos:pos + 16])
+        frame = data[pos + 16:pos + 16 + caplen]
+        pos += 16 + caplen
+        if frame[12:14] != b"\x08\x00":
+            continue
+        ip = frame[14:]
+        header, proto = (ip[0] & 0x0F) * 4, ip[9]
+        source = ".".join(str(b) for b in ip[12:16])
+        if proto == 17:
+            payload = ip[header + 8:]
+        elif proto == 6:
+            offset = (ip[header + 12] >> 4) * 4
+            payload = ip[header + offset + 2:]          # one DNS message per segment, after its length
+            if not payload:
+                continue
+        else:
+            continue
+        try:
+            message = dns.message.from_wire(payload)
+        except Exception:  # noqa: BLE001 - a TCP segment carrying a continuation, not a message start
+            continue
+        for question in message.question:
+            found.append((source, question.name.to_text(), dns.rdatatype.to_text(question.rdtype)))
+    return found
+
+
+@requires_netns
+def test_bundle_holds_the_querys_pcap_and_no_private_key(tmp_path):
+    scenario = load_scenario(ROOT / "scenarios" / "quickstart" / "expired-rrsig.yaml", known_faults=fault_params())
+    bundles = tmp_path / "bundles"
+    result = run([scenario], ["unbound"], "netns", evidence="all", evidence_dir=bundles)
+    assert all(v.evidence is not None for v in result.verdicts)
+    (folder,) = [p for p in bundles.rglob("*-www.example.jp-A") if p.is_dir()]
+    assert (folder / "why.txt").read_text().startswith("pass: \nwhy: RRSIG over www.example.jp/A by key ")
+    assert "RRSIG" in (folder / "zones" / "child-example.jp.zone").read_text()
+    assert " DNSKEY " in (folder / "keys.txt").read_text() and " DS " in (folder / "keys.txt").read_text()
+    assert "validation failure" in (folder / "log.txt").read_text()
+    questions = pcap_questions((folder / "query.pcap").read_bytes())
+    # the stub's query first, then the resolver's own, each about www.example.jp, a zone above it, or the name
+    # servers on the way (the root servers' names live under test.)
+    first_source, first_name, first_type = questions[0]
+    assert (first_name, first_type) == ("www.example.jp.", "A")
+    www = dns.name.from_text("www.example.jp.")
+    related = (dns.name.from_text("example.jp."), dns.name.from_text("test."))
+    assert all(www.is_subdomain(dns.name.from_text(name)) or any(dns.name.from_text(name).is_subdomain(r)
+                                                                 for r in related) for _, name, _ in questions)
+    assert any(source != first_source for source, _, _ in questions), "no query of the resolver's own"
+    assert not any("mail.example.jp" in name for _, name, _ in questions), "another check's packets"
+    # no private key anywhere in the bundle
+    for path in bundles.rglob("*"):
+        assert not re.search(r"\.(private|key|pem)$", path.name), path
+        if path.is_file() and path.suffix != ".pcap":
+            text = path.read_text(errors="replace")
+            assert not re.search(r"PRIVATE KEY|Private-key-format|PrivateKey:|secret \"", text), path

@@ -156,6 +156,9 @@ class DockerBackend(Backend):
         """The lab network's interface on this machine: short and recognisable, tb-<lab id>."""
         return f"tb-{self.lab_id}"[:15]
 
+    def capture_argv(self) -> list[str] | None:
+        return ["tcpdump", "-i", self.bridge]
+
     def container_name(self, host: str) -> str:
         return f"{NAME_PREFIX}-{self.lab_id}-{host}"
 
