@@ -95,6 +95,12 @@ class BuildContext:
     trust_anchor_managed: bool = False                      # RFC 5011: resolvers track the anchored zone's keys
     server_behaviour: dict[str, dict[str, Any]] = field(default_factory=dict)   # server -> Behaviour fields
     network: dict[str, dict[str, Any]] = field(default_factory=dict)            # host -> netem/iptables settings
+    # (server, zone) -> what that one server serves instead of the zone's current form (a stalled secondary)
+    server_zones: dict[tuple[str, str], dns.zone.Zone] = field(default_factory=dict)
+
+    def zone_for(self, server: str, zone: str) -> dns.zone.Zone:
+        """The zone data ``server`` serves for ``zone``: its own stale copy, or the zone as built."""
+        return self.server_zones.get((server, zone)) or self.zones[zone].zone()
 
     def zone(self, name: str, where: FaultSpec | None = None) -> ZoneBuild:
         key = name if name.endswith(".") else name + "."
@@ -142,8 +148,25 @@ def unsigned_zone_text(plan: ZonePlan, topology: Topology, serial: int) -> str:
         for ns, server in zip(child.ns_names, child.servers, strict=True):
             if dns.name.from_text(ns).is_subdomain(child_origin):     # in-bailiwick: glue needed
                 lines.append(f"{ns} {DELEGATION_TTL} IN A {topology.server_address(server)}")
+    lines += _hosted_name_servers(plan, topology, child_names)
     lines += plan.records
     return "\n".join(lines) + "\n"
+
+
+def _hosted_name_servers(plan: ZonePlan, topology: Topology, child_names: list[dns.name.Name]) -> list[str]:
+    """Addresses of other zones' name servers whose names live in this zone (a DNS operator's zone that hosts its
+    customers' name server names, as RFC 9615 bootstrapping needs): the zone is authoritative for them."""
+    origin = dns.name.from_text(plan.name)
+    lines = []
+    for other in topology.zones.values():
+        if other.name == plan.name:
+            continue
+        for ns, server in zip(other.ns_names, other.servers, strict=True):
+            name = dns.name.from_text(ns)
+            if name.is_subdomain(origin) and not any(name.is_subdomain(c) for c in child_names) \
+                    and not name.is_subdomain(dns.name.from_text(other.name)):
+                lines.append(f"{ns} {DELEGATION_TTL} IN A {topology.server_address(server)}")
+    return list(dict.fromkeys(lines))
 
 
 def parse_zone(text: str, origin: str, source: str = "<zone>") -> dns.zone.Zone:

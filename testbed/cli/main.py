@@ -61,7 +61,7 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
         raise
     reporter.summary(result)
     reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
-    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out)
+    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out, registry=result.registry)
     sys.exit(result.exit_code)
 
 
@@ -70,12 +70,12 @@ def _say_kept(lab: object) -> None:
 
 
 def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_out: Path | None,
-                  junit_out: Path | None, html_out: Path | None) -> None:
+                  junit_out: Path | None, html_out: Path | None, registry: list | None = None) -> None:
     versions = sorted(resolvers.items()) or sorted({(v.resolver, "unknown") for v in verdicts})
     if json_out:
         from testbed.report.json_report import write_json
 
-        write_json(json_out, verdicts, backend=backend, resolvers=versions)
+        write_json(json_out, verdicts, backend=backend, resolvers=versions, registry=registry or [])
     if junit_out:
         from testbed.report.junit import write_junit
 
@@ -90,8 +90,13 @@ def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
     """Check scenario files without running anything."""
+    from testbed.build.targets import check_fault_targets
+    from testbed.faults import fault_params
+
     scenarios = load(paths)
+    signatures = fault_params()
     for scenario in scenarios:
+        check_fault_targets(scenario, signatures)  # what build would find: a fault aimed at a zone it lacks
         if scenario.is_timeline:
             checks = sum(len(phase.checks) for phase in scenario.phases)
             click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.phases)} phases, {checks} checks)")

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from testbed.report.common import expected_text, observed_text, query_label, summary_counts
+from testbed.report.registry_report import refusal_lines, report_lines
 from testbed.run.checks import Verdict
 from testbed.timeline.readiness import NOT_READY, OK, Readiness, readiness
 
@@ -174,6 +175,10 @@ class ConsoleReporter:
         grid = readiness(verdicts)
         if grid is None:
             return None
+        # the registry report first: the verdict and its broken cells stay the last lines, as scripts read them
+        events = list(getattr(result, "registry", []))
+        for line in report_lines(verdicts, events):
+            self.console.print(Text(line), soft_wrap=True, highlight=False)
         for scenario in grid.grid:
             self.console.print(readiness_table(grid, scenario))
         lines = readiness_lines(grid)
@@ -181,6 +186,12 @@ class ConsoleReporter:
         self.console.print(Text(lines[0], style=style if self.live_mode else ""), highlight=False)
         for line in lines[1:]:
             self.console.print(Text(line), soft_wrap=True, highlight=False)
+        # what the registry refused: a plan can be READY because its registry caught a registrant's mistake
+        refused = refusal_lines(events)
+        if refused:
+            self.console.print(Text("registry refused:"), highlight=False)
+            for line in refused:
+                self.console.print(Text(line), soft_wrap=True, highlight=False)
         return grid.verdict
 
     def _render(self) -> Group:

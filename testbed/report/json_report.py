@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from testbed import __version__
+from testbed.registry.events import RegistryEvent
 from testbed.report.common import summary_counts
+from testbed.report.registry_report import registry_json
 from testbed.run.checks import Verdict
 from testbed.timeline.readiness import readiness
 
@@ -37,8 +39,8 @@ def result_record(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def run_document(verdicts: Iterable[Verdict], backend: str,
-                 resolvers: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def run_document(verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]],
+                 registry: Sequence[RegistryEvent] = ()) -> dict[str, Any]:
     """The whole run as a JSON-ready dict (the HTML report can render from this too)."""
     verdicts = list(verdicts)
     document: dict[str, Any] = {
@@ -52,9 +54,13 @@ def run_document(verdicts: Iterable[Verdict], backend: str,
     grid = readiness(verdicts)
     if grid is not None:
         document["readiness"] = grid.to_json()
+    # the registry's decisions (timelines with DS submissions or CDS scans; an addition to DESIGN.md's shape)
+    if registry:
+        document["registry"] = registry_json(verdicts, registry)
     return document
 
 
-def write_json(path: Path, verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]]) -> None:
-    document = run_document(verdicts, backend, resolvers)
+def write_json(path: Path, verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]],
+               registry: Sequence[RegistryEvent] = ()) -> None:
+    document = run_document(verdicts, backend, resolvers, registry)
     Path(path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

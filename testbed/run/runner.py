@@ -26,6 +26,7 @@ from testbed.run.bundle import Capture, write_bundle
 from testbed.run.checks import Verdict, evaluate
 from testbed.run.evidence import gather, log_mark
 from testbed.run.observation import Observation
+from testbed.run.probe import observe_in
 from testbed.run.select import as_adapters, family, scenario_resolvers
 from testbed.scenario.model import Check, Scenario
 from testbed.timeline.build import build_scenario
@@ -42,6 +43,7 @@ class RunResult:
     verdicts: list[Verdict] = field(default_factory=list)
     resolvers: dict[str, str] = field(default_factory=dict)      # name -> version
     timings: dict[str, float] = field(default_factory=dict)
+    registry: list[Any] = field(default_factory=list)            # timelines: RegistryEvent, in the order decided
 
     @property
     def exit_code(self) -> int:
@@ -192,6 +194,7 @@ def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapt
     position = {(s.name, str(s.file)): i for i, s in enumerate(scenarios)}
     for part in parts:
         result.verdicts.extend(part.verdicts)
+        result.registry.extend(part.registry)
         result.resolvers.update(part.resolvers)
     # the report reads in the order the scenarios were given, whichever lab answered first
     result.verdicts.sort(key=lambda v: position.get((v.scenario, str(v.file)), 0))
@@ -223,7 +226,10 @@ def run_scenario(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
     timeline = TimelineRun(lab, scenario, pool)
     verdicts: list[Verdict] = []
     for phase in scenario_phases(scenario):
-        timeline.phase(phase)
+        try:
+            timeline.phase(phase)
+        finally:
+            result.registry.extend(timeline.registry_events())     # the registry's decisions, for the reports
         verdicts += run_checks(lab, scenario, phase.checks, timeline.adapters, result, on_verdict, phase=phase.name)
     return verdicts
 
@@ -241,7 +247,8 @@ def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: 
             t0 = time.monotonic()
             flags = check.flags
             try:
-                observation = lab.observe(resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad, cd=flags.cd)
+                observation = observe_in(lab, resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad,
+                                         cd=flags.cd)
             finally:
                 pcap = capture.stop() if capture is not None else None
             verdict = evaluate(check, resolver, observation, family=family(adapter))

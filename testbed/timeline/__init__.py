@@ -5,6 +5,7 @@ state into signed zones, ``run`` drives a timeline on a running lab, and ``readi
 phase x resolver grid and the READY / NOT READY verdict. See docs/rollout.md.
 """
 
+from testbed.timeline import registry_actions  # noqa: F401  (registers submit-ds, registry-scan, ...)
 from testbed.timeline.actions import Action, action, registry, signatures
 
 __all__ = ["Action", "action", "registry", "signatures"]

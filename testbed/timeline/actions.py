@@ -33,6 +33,7 @@ from testbed.scenario.model import ActionSignature, Nsec3Params
 from testbed.timeline.state import KeyState, LabState, ZoneState
 
 if TYPE_CHECKING:
+    from testbed.build.topology import Topology
     from testbed.lab.lab import Lab
     from testbed.resolvers import ResolverAdapter
 
@@ -54,9 +55,14 @@ class ActionEnv:
     lab: Lab | None = None
     adapters: list[ResolverAdapter] = field(default_factory=list)
     wait_real: Callable[[int], None] | None = None
+    scenario: str = ""               # names for the registry's events
+    topology: Topology | None = None  # this timeline's plan (the lab's may still be the previous scenario's)
+    phase: str = ""
+    changed: bool = False            # a lab action sets it when it changed the state (the runner serves again)
 
 
 Apply = Callable[[LabState, dict[str, Any], ActionEnv], None]
+LabIf = Callable[[LabState, dict[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,10 @@ class Action:
     scalar: str | None = None
     required: tuple[str, ...] = ()
     needs_lab: bool = False
+    lab_if: LabIf | None = None      # needs_lab only when this says so (submit-ds: only under strict acceptance)
+
+    def wants_lab(self, state: LabState, params: dict[str, Any]) -> bool:
+        return self.needs_lab and (self.lab_if is None or self.lab_if(state, params))
 
     def signature(self) -> ActionSignature:
         return ActionSignature(params={name: kind for name, (kind, _) in self.params.items()}, scalar=self.scalar,
@@ -84,8 +94,8 @@ _ACTIONS: dict[str, Action] = {}
 
 
 def action(id: str, *, summary: str, reference: str, params: dict[str, tuple[str, str]] | None = None,
-           scalar: str | None = None, required: tuple[str, ...] = (), needs_lab: bool = False
-           ) -> Callable[[Apply], Apply]:
+           scalar: str | None = None, required: tuple[str, ...] = (), needs_lab: bool = False,
+           lab_if: LabIf | None = None) -> Callable[[Apply], Apply]:
     """Register the decorated function as timeline action ``id``."""
 
     def register(fn: Apply) -> Apply:
@@ -95,7 +105,7 @@ def action(id: str, *, summary: str, reference: str, params: dict[str, tuple[str
         if scalar is not None and scalar not in given:
             raise ValueError(f"action {id!r}: scalar parameter {scalar!r} is not one of its parameters")
         _ACTIONS[id] = Action(id=id, summary=summary, reference=reference, apply=fn, params=given, scalar=scalar,
-                              required=required, needs_lab=needs_lab)
+                              required=required, needs_lab=needs_lab, lab_if=lab_if)
         return fn
 
     return register
@@ -259,23 +269,6 @@ def remove_key(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
 
 # ---- the parent's DS (the registrar path) ------------------------------------------------------------------------
 
-@action("submit-ds", reference="RFC 7583 section 3.3; RFC 4035 section 5.2",
-        params={"zone": ZONE, "key": KEY, "digest": ("int", "digest type, default: the zone's (2, SHA-256)"),
-                "typo": ("bool", "mistype one digit of the digest, as a registrant pasting it by hand might")},
-        required=("zone", "key"),
-        summary="the registrant submits the DS of one of its keys through the registrar; the parent publishes it")
-def submit_ds(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
-    zone = _signed_zone(state, params)
-    if zone.parent is None:
-        raise ScenarioError("the root has no parent to submit a DS to", fix="name a zone below the root")
-    key = zone.key(params["key"])
-    digests = (int(params["digest"]),) if "digest" in params else None
-    for ds in zone.ds_for(key, digests):
-        ds = _typo(ds) if params.get("typo") else ds
-        if ds not in zone.parent_ds:
-            zone.parent_ds.append(ds)
-
-
 @action("withdraw-ds", reference="RFC 7583 section 3.3; RFC 4035 section 4.4 (going insecure)",
         params={"zone": ZONE, "key": ("text", "withdraw only this key's DS (default: every DS of the zone)")},
         scalar="zone", required=("zone",),
@@ -357,18 +350,44 @@ def set_denial(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
                              opt_out=bool(params.get("opt_out", zone.nsec3.opt_out)))
 
 
-@action("freeze-zone", reference="RFC 4035 section 5.3.1; RFC 6781 section 4.3.5.1", params={"zone": ZONE},
-        scalar="zone", required=("zone",),
-        summary="the zone's servers keep serving the version published last (a stalled signer or zone transfer): "
-                "changes made from now on wait, and its signatures age")
+_SERVER = ("text", "only this server of the zone (a secondary whose zone transfers stopped); default: all")
+
+
+def _server_of(state: LabState, params: dict[str, Any], env: ActionEnv) -> str | None:
+    zone = state.zone(params["zone"])
+    server = params.get("server")
+    if server is None:
+        return None
+    servers = env.topology.zones[zone.name].servers if env.topology is not None else None
+    if servers is not None and server not in servers:
+        raise ScenarioError(f"zone {zone.name} is not served by {server!r} (its servers: {', '.join(servers)})",
+                            fix=f"name one of its servers, or give {zone.name} more: zones: {{{zone.name} "
+                                f"{{servers: [child, child-b]}}}}")
+    return str(server)
+
+
+@action("freeze-zone", reference="RFC 4035 section 5.3.1; RFC 6781 section 4.3.5.1",
+        params={"zone": ZONE, "server": _SERVER}, scalar="zone", required=("zone",),
+        summary="the zone's servers (or one of them) keep serving the version published last (a stalled signer or "
+                "zone transfer): changes made from now on wait there, and its signatures age")
 def freeze_zone(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
-    state.zone(params["zone"]).frozen = True
+    server = _server_of(state, params, env)
+    if server is None:
+        state.zone(params["zone"]).frozen = True
+    else:
+        state.zone(params["zone"]).frozen_on.add(server)
 
 
-@action("unfreeze-zone", reference="RFC 4035 section 5.3.1", params={"zone": ZONE}, scalar="zone",
-        required=("zone",), summary="publication resumes: the zone's current state is signed and served again")
+@action("unfreeze-zone", reference="RFC 4035 section 5.3.1", params={"zone": ZONE, "server": _SERVER},
+        scalar="zone", required=("zone",),
+        summary="publication resumes (everywhere, or on one server): the zone's current state is signed and served")
 def unfreeze_zone(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
-    state.zone(params["zone"]).frozen = False
+    server = _server_of(state, params, env)
+    if server is None:
+        state.zone(params["zone"]).frozen = False
+        state.zone(params["zone"]).frozen_on.clear()
+    else:
+        state.zone(params["zone"]).frozen_on.discard(server)
 
 
 @action("resign", reference="RFC 4035 section 5.3.1; RFC 6781 section 4.4.2",

@@ -19,6 +19,7 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.rrset
+import dns.zone
 
 from testbed.build.topology import Topology
 from testbed.build.zones import DELEGATION_TTL, BuildContext, KeyStore, ZoneBuild, add_ds, prepare, sign_options
@@ -41,11 +42,13 @@ class PhaseBuilder:
         self.topology = topology
         self.keystore = keystore
         self.last: dict[str, ZoneBuild] = {}
+        self.served: dict[tuple[str, str], dns.zone.Zone] = {}     # (server, zone) -> what it serves now
 
     def build(self, state: LabState, serial: int) -> BuildContext:
-        ctx = prepare(self.topology, state.clock, self.keystore, serial)
+        ctx = prepare(delegated(self.topology, state), state.clock, self.keystore, serial)
         for build in ctx.zones.values():
             apply_zone_state(build, state.zones[build.name], state.clock)
+        add_signals(ctx, state)
         anchor = self.configured_anchor(ctx, state)
         for layer in LAYER_ORDER:
             if layer == "signed":
@@ -54,7 +57,20 @@ class PhaseBuilder:
         if anchor is not None and ctx.trust_anchor_override is None:
             ctx.trust_anchor_override = anchor      # the operator's anchor; a trust-anchor fault's own wins
         ctx.trust_anchor_managed = state.anchor_managed
+        self.per_server(ctx, state)
         return ctx
+
+    def per_server(self, ctx: BuildContext, state: LabState) -> None:
+        """A server a zone is frozen on keeps what it served when it froze (a secondary whose zone transfers have
+        stopped); the zone's other servers serve the new version."""
+        for build in ctx.zones.values():
+            zone = state.zones[build.name]
+            for server in build.plan.servers:
+                key = (server, build.name)
+                if server in zone.frozen_on and key in self.served:
+                    ctx.server_zones[key] = self.served[key]
+                else:
+                    self.served[key] = build.zone()
 
     def configured_anchor(self, ctx: BuildContext, state: LabState) -> list[str] | None:
         """The state's anchor where it differs from the one the root's served keys give; None: derive it."""
@@ -91,8 +107,19 @@ class PhaseBuilder:
                 assert build.options is not None
                 build.signed = sign_zone(build.unsigned, build.keys, build.options)
                 hide_unpublished(build, zone)
+                sign_cds_with(build, zone)
             zone.publish_once = False
             self.last[build.name] = build
+
+
+def delegated(topology: Topology, state: LabState) -> Topology:
+    """The topology with the delegations ``set-ns`` changed: the same servers under the DNS operator's names."""
+    renamed = {name: zone.ns_names for name, zone in state.zones.items() if zone.ns_names}
+    if not renamed:
+        return topology
+    zones = {name: dataclasses.replace(plan, ns_names=renamed.get(name, plan.ns_names))
+             for name, plan in topology.zones.items()}
+    return dataclasses.replace(topology, zones=zones)
 
 
 def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None:
@@ -121,6 +148,7 @@ def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None
     build.ds_override = None if zone.parent_ds == build.ds_records() else list(zone.parent_ds)
     if not zone.signed:
         return
+    add_cds(build, zone)
     # published but not signing (pre-published, retired): the signer keeps DNSKEYs already in the zone
     signing_keys = {id(k) for k in zone.active_keys()}
     extra = [k.as_published() for k in zone.published_keys() if id(k) not in signing_keys]
@@ -135,6 +163,72 @@ def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None
     if not zone.active_keys():
         raise ScenarioError(f"zone {zone.name} is signed but no key of it is active, so nothing would sign it",
                             fix="activate a key, or unsign the zone")
+
+
+CDS_TTL = 300
+DELETE = {"CDS": "0 0 0 00", "CDNSKEY": "0 3 0 AA=="}     # RFC 8078 section 4
+
+
+def cds_rdatas(zone: ZoneState) -> dict[str, list[dns.rdata.Rdata]]:
+    """The CDS and CDNSKEY records the child's state asks for (RFC 7344 section 3; RFC 8078 section 4)."""
+    rdatas: dict[str, list[dns.rdata.Rdata]] = {"CDS": [], "CDNSKEY": []}
+    if zone.cds == ["delete"]:
+        for rdtype, text in DELETE.items():
+            rdatas[rdtype].append(dns.rdata.from_text(IN, rdtype, text))
+    else:
+        for name in zone.cds or ():
+            key = zone.key(name)
+            for ds in zone.ds_for(key, zone.cds_digests or None):
+                rdatas["CDS"].append(dns.rdata.from_text(IN, "CDS", ds.to_text()))
+            rdatas["CDNSKEY"].append(dns.rdata.from_text(IN, "CDNSKEY", key.as_published().dnskey.to_text()))
+    if not zone.cdnskey:
+        del rdatas["CDNSKEY"]
+    return rdatas
+
+
+def _put(zone: dns.zone.Zone, owner: dns.name.Name, rdatas: dict[str, list[dns.rdata.Rdata]]) -> None:
+    node = zone.find_node(owner, create=True)
+    for rdtype, items in rdatas.items():
+        rdataset = node.find_rdataset(IN, dns.rdatatype.from_text(rdtype), create=True)
+        rdataset.update_ttl(CDS_TTL)
+        for rdata in items:
+            rdataset.add(rdata)
+
+
+def add_cds(build: ZoneBuild, zone: ZoneState) -> None:
+    """The CDS/CDNSKEY the child publishes at its apex, before signing: its KSKs sign them."""
+    if zone.cds:
+        _put(build.unsigned, build.origin, cds_rdatas(zone))
+
+
+def add_signals(ctx: BuildContext, state: LabState) -> None:
+    """RFC 9615 section 3: the DNS operator publishes each child's CDS/CDNSKEY under
+    ``_dsboot.<child>._signal.<ns>`` in the zone that holds the name server name, signed with that zone."""
+    for build in ctx.zones.values():
+        zone = state.zones[build.name]
+        if not (zone.signal and zone.cds and zone.signed):
+            continue
+        for ns in build.plan.ns_names:
+            owner = dns.name.from_text(f"_dsboot.{zone.name}_signal.{ns}")
+            holders = [b for b in ctx.zones.values() if owner.is_subdomain(b.origin) and b.name != zone.name]
+            if not holders:
+                continue
+            holder = max(holders, key=lambda b: len(b.origin.labels))
+            _put(holder.unsigned, owner, cds_rdatas(zone))
+
+
+def sign_cds_with(build: ZoneBuild, zone: ZoneState) -> None:
+    """``publish-cds: {signed_by: KEY}``: the CDS/CDNSKEY carry only that key's signatures."""
+    if not zone.cds or zone.cds_signer is None or build.signed is None:
+        return
+    assert build.options is not None
+    key = zone.key(zone.cds_signer).as_published()
+    for rdtype in (dns.rdatatype.CDS, dns.rdatatype.CDNSKEY):
+        if build.signed.get_rdataset(build.origin, rdtype) is None:
+            continue
+        rrset = find_rrset(build.signed, build.origin, rdtype)
+        replace_rrsigs(build.signed, build.origin, rdtype,
+                       [sign_rrset(rrset, key, build.options.inception, build.options.expiration)])
 
 
 def hide_unpublished(build: ZoneBuild, zone: ZoneState) -> None:

@@ -84,7 +84,8 @@ class TimelineRun:
         self.state: LabState = initial_state(topology, pool.keystore, LabClock())
         self.builder = PhaseBuilder(scenario, topology, pool.keystore)
         self.adapters = scenario_resolvers(scenario, pool.adapters.values())
-        self.env = ActionEnv(keystore=pool.keystore, lab=lab, adapters=self.adapters)
+        self.env = ActionEnv(keystore=pool.keystore, lab=lab, adapters=self.adapters, topology=topology,
+                             scenario=scenario.name)
         real_time = [a.name for a in self.adapters if not lab.on_virtual_clock(a.name)]
         if real_time:
             self.env.wait_real = self.wait_real
@@ -127,14 +128,20 @@ class TimelineRun:
                 raise _at(spec, ScenarioError(f"unknown action {spec.action!r}",
                                               fix=f"known actions: {', '.join(actions)}"))
             params = action_params(act, spec)
-            if act.needs_lab and self.pending:
+            needs_lab = act.wants_lab(self.state, params)
+            if needs_lab and self.pending:
                 self.serve(phase)     # what the lab is asked about must be what the phase has done so far
+            self.env.phase, self.env.changed = phase.name or "", False
             try:
                 act.apply(self.state, params, self.env)
             except ScenarioError as exc:
                 raise _at(spec, exc) from None
-            if not act.needs_lab:
+            if not needs_lab or self.env.changed:
                 self.pending = True
         if self.pending:
             self.serve(phase)
 
+    def registry_events(self) -> list[Any]:
+        """The registry's decisions since the last call (``RegistryEvent``), for the run's reports."""
+        events, self.state.events = self.state.events, []
+        return events

@@ -19,6 +19,8 @@ _DURATION_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 # When no action registry is given, a one-value action ("advance: 30d") keeps its value under this key.
 SCALAR_PARAM = "value"
 
+CHOICE = "choice:"       # an action parameter kind "choice:a|b|c": one of those words (ActionSignature)
+
 
 def parse_duration(text: str) -> int:
     """``"30d"`` -> 2592000. Units w, d, h, m, s may be combined (``"1d12h"``); a bare number is seconds.
@@ -151,4 +153,6 @@ class PhasesReader(NodeReader):
             return self.boolean(node, what)
         if kind == "text":
             return self.loose_text(node, what)
+        if kind.startswith(CHOICE):
+            return self.choice(node, what, kind[len(CHOICE):].split("|"))
         return self.plain(node, what)
