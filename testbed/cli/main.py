@@ -36,8 +36,11 @@ def cli() -> None:
 @click.option("--evidence", type=click.Choice(["failing", "all"]), default="failing", show_default=True,
               help="which checks carry evidence (log lines, both answers, the chain of trust, why)")
 @click.option("--shard", help="run shard K of N (K/N): a deterministic, cost-balanced 1/N of the scenarios")
+@click.option("--evidence-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="write a folder per non-passing check: zones, keys, config, log, answers, chain, pcap")
 def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs: int, json_out: Path | None,
-        junit_out: Path | None, html_out: Path | None, keep: bool, evidence: str, shard: str | None) -> None:
+        junit_out: Path | None, html_out: Path | None, keep: bool, evidence: str, shard: str | None,
+        evidence_dir: Path | None) -> None:
     """Run scenario files or folders (default: the bundled quickstart)."""
     from testbed.report.console import ConsoleReporter
     from testbed.run.runner import run as run_scenarios
@@ -55,7 +58,8 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     try:
         with reporter:
             result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add, jobs=jobs,
-                                   evidence=evidence, on_lab=_say_kept if keep else None)
+                                   evidence=evidence, evidence_dir=evidence_dir,
+                                   on_lab=_say_kept if keep else None)
     except (TestbedError, KeyboardInterrupt):
         # whatever stopped the run, the checks that did run are worth a report: write it, then fail as usual
         if reporter.verdicts:
@@ -336,11 +340,15 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
         lab.load(build_scenario(loaded, topology, pool.clock, pool.keystore, lab.next_serial()))
         prefix = "" if backend == "docker" else f"ip netns exec testbed-{lab.lab_id}-probe "
         click.echo(f"lab {lab.lab_id} on {backend}, subnet {topology.subnet}, folder {lab.workdir}")
+        # under each host a dig line that works as printed: from the probe's namespace (netns), or from this
+        # machine, which sits on the docker bridge (docker)
         for server in topology.servers.values():
             address = topology.server_address(server.name)
             click.echo(f"  server   {server.name:10} {address:15} {' '.join(server.zones)}")
+            click.echo(f"    dig:   {prefix}dig +dnssec +norecurse @{address} {server.zones[0]} SOA")
         for name in pool.resolvers:
             click.echo(f"  resolver {name:10} {topology.resolver_address(name)}")
+            click.echo(f"    dig:   {prefix}dig +dnssec @{topology.resolver_address(name)} www.example.jp A")
         first = pool.resolvers[0] if pool.resolvers else None
         if first:
             click.echo(f"try:  {prefix}dig +dnssec @{topology.resolver_address(first)} www.example.jp A")

@@ -128,6 +128,7 @@ class Lab:
         self.loads_done = 0          # loads that completed: a lab that never completed one never came up
         self.timings: dict[str, float] = {}
         self.evidence = "failing"    # which checks carry evidence (run/evidence.py): failing (not passed) or all
+        self.evidence_dir: Path | None = None   # --evidence-dir: a bundle per non-passing check (run/bundle.py)
 
     @property
     def trust_anchor(self) -> tuple[str, ...]:

@@ -158,6 +158,9 @@ class DockerBackend(Backend):
         """The lab network's interface on this machine: short and recognisable, tb-<lab id>."""
         return f"tb-{self.lab_id}"[:15]
 
+    def capture_argv(self) -> list[str] | None:
+        return ["tcpdump", "-i", self.bridge]
+
     def container_name(self, host: str) -> str:
         # host names may carry a generation (unbound@debian13); '@' is not allowed in a container name
         return f"{NAME_PREFIX}-{self.lab_id}-{host.replace('@', '-')}"
