@@ -466,7 +466,9 @@ def advance(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
 @action("set-trust-anchor", reference="RFC 4033 section 5; RFC 5011",
         params={"mode": ("text", "static (a fixed anchor), managed (RFC 5011 from that anchor) or none"),
                 "keys": ("any", "anchor these root keys, by name (default: the root's current KSKs): a resolver "
-                                "configured, or coming back, with an old key")},
+                                "configured, or coming back, with an old key"),
+                "restart": ("bool", "start the resolvers afresh even if the anchor is unchanged: a resolver back "
+                                    "from a long outage, or reinstalled, with nothing but its configured anchor")},
         scalar="mode", required=("mode",),
         summary="configure the resolvers' root trust anchor: the root's current KSKs (or the keys named), static or "
                 "RFC 5011-managed, or none at all (the resolvers restart, as after an operator's config change)")
@@ -482,6 +484,7 @@ def set_trust_anchor(state: LabState, params: dict[str, Any], env: ActionEnv) ->
         # the key as the operator copied it once: without the REVOKE bit it has since been given
         state.anchor = [f". IN DS {make_ds(k.key, 2).to_text()}" for k in keys]
     state.anchor_managed = mode == "managed"
+    state.restart_resolvers = bool(params.get("restart", False))
 
 
 @action("await-anchor", reference="RFC 5011 section 2.4, 4", needs_lab=True,
