@@ -485,6 +485,18 @@ def set_trust_anchor(state: LabState, params: dict[str, Any], env: ActionEnv) ->
         state.anchor = [f". IN DS {make_ds(k.key, 2).to_text()}" for k in keys]
     state.anchor_managed = mode == "managed"
     state.restart_resolvers = bool(params.get("restart", False))
+    if "keys" in params or state.restart_resolvers:
+        # an operator's own anchor change (not the initial setup): the roll checklist lists it
+        from testbed.registry.events import RegistryEvent
+
+        given = params.get("keys", "the root's current KSKs")
+        names = ", ".join(map(str, given)) if isinstance(given, list | tuple) else str(given)
+        state.events.append(RegistryEvent(
+            scenario=env.scenario, phase=env.phase, parent=".", child=".", action="set-trust-anchor", decision=mode,
+            reason=f"the operator configures a {mode} anchor for {names}" + (" and restarts" if params.get("restart")
+                                                                              else ""),
+            acceptance="-", policy="-", at=state.clock.now(), details=tuple(a.name for a in env.adapters),
+            zones=tuple(state.zones)))
 
 
 @action("await-anchor", reference="RFC 5011 section 2.4, 4", needs_lab=True,
