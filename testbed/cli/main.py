@@ -33,8 +33,10 @@ def cli() -> None:
 @click.option("--junit", "junit_out", type=click.Path(path_type=Path), help="write JUnit XML here")
 @click.option("--html", "html_out", type=click.Path(path_type=Path), help="write the HTML matrix here")
 @click.option("--keep", is_flag=True, help="keep the lab's folder (zones, configs, logs) after the run")
+@click.option("--evidence", type=click.Choice(["failing", "all"]), default="failing", show_default=True,
+              help="which checks carry evidence (log lines, both answers, the chain of trust, why)")
 def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs: int, json_out: Path | None,
-        junit_out: Path | None, html_out: Path | None, keep: bool) -> None:
+        junit_out: Path | None, html_out: Path | None, keep: bool, evidence: str) -> None:
     """Run scenario files or folders (default: the bundled quickstart)."""
     from testbed.report.console import ConsoleReporter
     from testbed.run.runner import run as run_scenarios
@@ -47,7 +49,8 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     reporter = ConsoleReporter()
     try:
         with reporter:
-            result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add, jobs=jobs)
+            result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add, jobs=jobs,
+                                   evidence=evidence, on_lab=_say_kept if keep else None)
     except (TestbedError, KeyboardInterrupt):
         # whatever stopped the run, the checks that did run are worth a report: write it, then fail as usual
         if reporter.verdicts:
@@ -57,6 +60,10 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
     write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out, registry=result.registry)
     sys.exit(result.exit_code)
+
+
+def _say_kept(lab: object) -> None:
+    click.echo(f"lab {getattr(lab, 'lab_id', '?')}: its folder is kept at {getattr(lab, 'workdir', '?')}", err=True)
 
 
 def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_out: Path | None,
@@ -80,8 +87,13 @@ def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
     """Check scenario files without running anything."""
+    from testbed.build.targets import check_fault_targets
+    from testbed.faults import fault_params
+
     scenarios = load(paths)
+    signatures = fault_params()
     for scenario in scenarios:
+        check_fault_targets(scenario, signatures)  # what build would find: a fault aimed at a zone it lacks
         if scenario.is_timeline:
             checks = sum(len(phase.checks) for phase in scenario.phases)
             click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.phases)} phases, {checks} checks)")
@@ -259,6 +271,7 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
 
 def _register_docker_commands() -> None:
     from testbed.cli.docker import compose, images
+    from testbed.cli.explain import explain
     from testbed.cli.timeline import actions
     from testbed.cli.timeshim import timeshim
 
@@ -266,6 +279,7 @@ def _register_docker_commands() -> None:
     cli.add_command(compose)
     cli.add_command(timeshim)
     cli.add_command(actions)
+    cli.add_command(explain)
 
 
 _register_docker_commands()

@@ -36,7 +36,7 @@ from testbed.dnssec.wire import (
 
 if TYPE_CHECKING:
     from testbed.dnssec.keys import Key
-    from testbed.dnssec.sign import SignOptions
+    from testbed.dnssec.options import SignOptions
 
 SOA = dns.rdatatype.SOA
 NS = dns.rdatatype.NS

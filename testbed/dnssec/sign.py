@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import dns.name
 import dns.node
@@ -41,23 +40,11 @@ from testbed.dnssec.engine import (
     rrset_signed_data,
 )
 from testbed.dnssec.keys import Key
+from testbed.dnssec.options import SignOptions
 from testbed.dnssec.pool import sign_jobs
 from testbed.dnssec.wire import b32hex, key_from_labels, nsec3_digest, wire_from_labels
 
 _RRSIG_HEAD = struct.Struct("!HBBIIIH")
-
-
-@dataclass(frozen=True)
-class SignOptions:
-    """How to sign a zone. Times are unix seconds (take them from the lab clock)."""
-
-    inception: int
-    expiration: int
-    denial: str = "nsec"            # "nsec" | "nsec3"
-    nsec3_iterations: int = 0
-    nsec3_salt: bytes = b""
-    nsec3_opt_out: bool = False
-    dnskey_ttl: int | None = None   # None: the TTL of DNSKEYs already in the zone, else the SOA TTL
 
 
 def _canonical_labels(name: dns.name.Name) -> list[bytes]:

@@ -26,7 +26,7 @@ from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.errors import ScenarioError
 from testbed.faults.common import replace_rrsigs, resign, signed_zone, zone_signing_keys
 from testbed.faults.ds import DECOY_KEY, NEXT_KEY, digests_of, ds_for, extra_key, signed_child
-from testbed.faults.registry import fault, variant
+from testbed.faults.registry import fault, param, variant
 from testbed.scenario.model import Expectation
 
 CDS_TTL = 3600
@@ -59,7 +59,8 @@ def _text(rdtype: dns.rdatatype.RdataType, text: str) -> dns.rdata.Rdata:
        summary="the child publishes CDS/CDNSKEY (signed by its KSKs, as ordinary signed data): valid for its next "
                "KSK during a double-signature roll, for a key it does not publish, a delete request, a delete mixed "
                "with a normal CDS, or CDS and CDNSKEY that disagree",
-       params={**_CHILD, "variant": f"one of {', '.join(VARIANTS)} (default valid)"}, required=("zone",),
+       params={**_CHILD, "variant": param(f"one of {', '.join(VARIANTS)} (default valid)", "choice",
+                                                choices=VARIANTS)}, required=("zone",),
        expect=Expectation("secure"), cases=())
 def cds_publish(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = signed_child(ctx, params)

@@ -31,7 +31,7 @@ from testbed.faults.common import (
     signed_zone,
     zone_of,
 )
-from testbed.faults.registry import fault, variant
+from testbed.faults.registry import fault, param, variant
 from testbed.scenario.model import Expectation
 
 IN = dns.rdataclass.IN
@@ -332,8 +332,9 @@ def nsec3_opt_out_flag_cleared(ctx: BuildContext, params: dict[str, Any]) -> Non
 @fault("nsec3-flags-unknown", group="denial", layer="signed", reference="RFC 5155 section 8.2",
        summary="every NSEC3 record carries a flags value other than 0 or 1 (validly re-signed): validators must "
                "ignore such records, so no proof is left",
-       params={"zone": ZONE_PARAM, "flags": "the flags value to set, 2..255 (default 2)"}, required=("zone",),
-       expect=Expectation("bogus", ede=(12,)), cases=("DEN-31",))
+       params={"zone": ZONE_PARAM,
+               "flags": param("the flags value to set, 2..255 (default 2)", "int", low=2, high=255)},
+       required=("zone",), expect=Expectation("bogus", ede=(12,)), cases=("DEN-31",))
 def nsec3_flags_unknown(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = _nsec3_zone(ctx, params)
     flags = int(params.get("flags", 2))
@@ -348,7 +349,9 @@ def nsec3_flags_unknown(ctx: BuildContext, params: dict[str, Any]) -> None:
 @fault("nsec3param-broken", group="denial", layer="signed", reference="RFC 5155 sections 4 and 7.3",
        summary="the apex NSEC3PARAM is removed, or names another salt; validators never read it, and our server "
                "still finds the chain from the NSEC3 records themselves",
-       params={"zone": ZONE_PARAM, "mode": "missing (default) or wrong-salt"}, required=("zone",),
+       params={"zone": ZONE_PARAM,
+               "mode": param("missing (default) or wrong-salt", "choice", choices=("missing", "wrong-salt"))},
+       required=("zone",),
        expect=Expectation("secure"), cases=("DEN-33",))
 def nsec3param_broken(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = _nsec3_zone(ctx, params)
@@ -394,7 +397,8 @@ def _salt(params: dict[str, Any]) -> bytes:
 @fault("nsec3-iterations", group="denial", layer="keys", reference="RFC 9276 sections 3.1 and 3.2; RFC 5155 10.3",
        summary="the zone is signed with NSEC3 and extra hash iterations; above a validator's limit (150 in the "
                "2023 releases) its proofs count as insecure, and RFC 9276 asks for EDE 27 then",
-       params={"zone": ZONE_PARAM, "iterations": "extra SHA-1 iterations, 0..2500 (default 200)"},
+       params={"zone": ZONE_PARAM,
+               "iterations": param("extra SHA-1 iterations, 0..2500 (default 200)", "int", low=0, high=2500)},
        required=("zone",), expect=Expectation("insecure", ede=(27,)))
 def nsec3_iterations(ctx: BuildContext, params: dict[str, Any]) -> None:
     iterations = int(params.get("iterations", 200))
@@ -405,8 +409,8 @@ def nsec3_iterations(ctx: BuildContext, params: dict[str, Any]) -> None:
 
 @fault("nsec3-salt", group="denial", layer="keys", reference="RFC 9276 section 3.1",
        summary="the zone is signed with an NSEC3 salt (RFC 9276 says SHOULD NOT, but it is valid)",
-       params={"zone": ZONE_PARAM, "salt": "the salt in hex",
-               "salt_length": "or: a salt of this many bytes (default 8)"},
+       params={"zone": ZONE_PARAM, "salt": param("the salt in hex", "hex"),
+               "salt_length": param("or: a salt of this many bytes (default 8)", "int", low=0, high=255)},
        required=("zone",), expect=Expectation("secure"), cases=("DEN-29",))
 def nsec3_salt(ctx: BuildContext, params: dict[str, Any]) -> None:
     _set_nsec3(ctx, params, nsec3_salt=_salt(params))

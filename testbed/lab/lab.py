@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,19 +27,51 @@ from testbed.build.zones import BuildContext, zone_file_name
 from testbed.errors import LabError
 from testbed.lab import interrupts
 from testbed.lab.backends import make_backend
-from testbed.lab.backends.base import Backend, Host, HostSpec
+from testbed.lab.backends.base import Backend, Host, HostSpec, T
 from testbed.lab.backends.subnets import SubnetLease
 from testbed.lab.runtime import lab_folder, prepare_lab_folder, remove_lab_folder
+from testbed.lab.wait import QUIET_S, Waited, limit_s, query_once, tail, wait_for
 from testbed.resolvers import ResolverAdapter, ResolverContext
 from testbed.resolvers.base import parse_version, write_rendered
-from testbed.run.observation import Observation
-from testbed.run.probe import observe, wait_until_answers
 
 AUTH_IMAGE = "auth"
 RELOAD_LOGGED = "testbed.auth: reloaded "     # what the builtin server logs once a SIGHUP reload is in place
 RELOAD_FAILED = "testbed.auth: reload failed"
+READY_LINE = re.compile(r"^READY$", re.MULTILINE)   # the builtin server's stdout once its zones are in and bound
 # TESTBED_VIRTUAL_CLOCK=0 starts resolvers on real time (no time shim); timelines that move the clock then fail early
 VIRTUAL_CLOCK_ENV = "TESTBED_VIRTUAL_CLOCK"
+
+
+@dataclass(frozen=True)
+class ServerLoad:
+    """Where a builtin server's loading stands, read from its log: a fresh start is loading until it prints READY,
+    a SIGHUP reload until it logs that the reload is in place (or failed). Marks are counts taken beforehand."""
+
+    server: str
+    reload: bool
+    mark: int
+
+    @staticmethod
+    def starting(server: str, old: Host | None) -> ServerLoad:
+        # a restarted host's log may go on from the process before it: count only READY lines after those
+        return ServerLoad(server, reload=False, mark=len(READY_LINE.findall(old.log_text())) if old else 0)
+
+    @staticmethod
+    def reloading(server: str, host: Host) -> ServerLoad:
+        log = host.log_text()
+        return ServerLoad(server, reload=True, mark=log.count(RELOAD_LOGGED) + log.count(RELOAD_FAILED))
+
+    def loading(self, log: str) -> bool:
+        """Still loading? Raises when the log says the load failed: then, and only then, a zone did not load."""
+        if not self.reload:
+            return len(READY_LINE.findall(log)) <= self.mark
+        if log.count(RELOAD_LOGGED) + log.count(RELOAD_FAILED) <= self.mark:
+            return True
+        if log.rfind(RELOAD_FAILED) > log.rfind(RELOAD_LOGGED):      # the latest reload failed
+            raise LabError(f"authoritative server {self.server} failed to reload its config and zones (it keeps "
+                           f"serving what it had):\n{tail(log)}",
+                           fix="see the server log above; it names the zone file and line that did not load")
+        return False
 
 
 @dataclass
@@ -74,12 +108,19 @@ class Lab:
         self.clock_offset = 0
         self._shim: Path | None = None
         self._faulted_hosts: set[str] = set()          # hosts with network faults to clear at the next load
+        self._server_loads: dict[str, ServerLoad] = {}  # what each server is loading since the last start/SIGHUP
         # Resolvers remember how each server behaved (EDNS support, timeouts, throttling) beyond what a cache flush
         # clears (PowerDNS 4.8 has no command for it): after server or network faults they start afresh.
         self._servers_misbehaved = False
         self.generation = 0
         self.loads_done = 0          # loads that completed: a lab that never completed one never came up
         self.timings: dict[str, float] = {}
+        self.evidence = "failing"    # which checks carry evidence (run/evidence.py): failing (not passed) or all
+
+    @property
+    def trust_anchor(self) -> tuple[str, ...]:
+        """The DS records the resolvers are given as their trust anchor now."""
+        return self._anchor[0] if self._anchor is not None else ()
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -162,8 +203,10 @@ class Lab:
         for server in self.topology.servers.values():
             host = self.servers.get(server.name)
             if host is None or not host.alive():
+                self._server_loads[server.name] = ServerLoad.starting(server.name, host)
                 self.servers[server.name] = self.backend.start_host(self._server_spec(server.name))
             else:
+                self._server_loads[server.name] = ServerLoad.reloading(server.name, host)
                 host.signal(signal.SIGHUP)
         for server in self.topology.servers.values():
             self._wait_server(server.name, build)
@@ -228,23 +271,24 @@ class Lab:
         config.with_suffix(".tmp").write_text(json.dumps({"listen": listen, "zones": zones}, indent=1))
         config.with_suffix(".tmp").replace(config)
 
-    def _apply_behaviour(self, build: BuildContext, timeout: float = 15.0) -> None:
+    def _apply_behaviour(self, build: BuildContext) -> None:
         """Switch on the server-behaviour faults of ``build``: new config, SIGHUP, wait for the server's log to say
         it reloaded (its answers cannot tell: it may be set to send none)."""
         for name, behaviour in build.server_behaviour.items():
             if not behaviour:
                 continue
             host = self.servers[name]
-            log = host.log_text()
-            done, failed = log.count(RELOAD_LOGGED), log.count(RELOAD_FAILED)
+            load = ServerLoad.reloading(name, host)
             self._write_config(name, behaviour)
             host.signal(signal.SIGHUP)
-            deadline = time.monotonic() + timeout
-            while (log := host.log_text()).count(RELOAD_LOGGED) <= done:
-                if not host.alive() or time.monotonic() > deadline or log.count(RELOAD_FAILED) > failed:
-                    raise LabError(f"authoritative server {name} did not take its behaviour {behaviour}:\n"
-                                   f"{tail(host.log_text())}", fix="see the server log above")
-                time.sleep(0.01)
+
+            def failed(waited: Waited, name: str = name, behaviour: dict = behaviour, host: Host = host) -> LabError:
+                state = "exited" if waited.exited else f"had not reloaded after {waited.seconds:.0f} s"
+                return LabError(f"authoritative server {name} {state} while taking its behaviour {behaviour}:\n"
+                                f"{tail(host.log_text())}", fix="see the server log above")
+
+            wait_for(lambda host=host, load=load: True if not load.loading(host.log_text()) else None,
+                     host=host, loading=load.loading, failed=failed)
 
     def _server_spec(self, name: str) -> HostSpec:
         folder = self._server_folder(name)
@@ -253,29 +297,46 @@ class Lab:
         return HostSpec(name=name, address=self.topology.server_address(name), folder=folder, image=AUTH_IMAGE,
                         argv=(python, "-m", "testbed.auth", str(folder / "config.json")), needs_net_admin=True)
 
-    def _wait_server(self, name: str, build: BuildContext, timeout: float = 15.0) -> None:
-        """Wait until the server answers each of its zones' SOA with the serial of this build."""
+    def _wait_server(self, name: str, build: BuildContext) -> None:
+        """Wait until the server answers each of its zones' SOA with the serial of this build: as long as it is
+        loading (no fixed time: a large zone takes what it takes), then ``QUIET_S`` for the answer to come."""
         assert self.backend is not None
+        backend = self.backend
         address = self.topology.server_address(name)
         host = self.servers[name]
+        load = self._server_loads.get(name)
         for zone in self.topology.servers[name].zones:
             soa = build.zone_for(name, zone).get_rdataset(zone, dns.rdatatype.SOA)
             want = soa[0].serial if soa else None
-            deadline = time.monotonic() + timeout
-            while True:
+            seen: list[str] = []        # what the server answered last, for the message
+
+            def serves(zone: str = zone, want: int | None = want, seen: list[str] = seen) -> bool | None:
                 # tries as long as a second: a server may hold its answers back on purpose (delay_ms)
-                reply = self.backend.in_lab(lambda z=zone: wait_until_answers(address, z, "SOA", timeout=2,
-                                                                               try_timeout=1.0, alive=host.alive))
-                if want is None and reply is not None:
-                    break
-                if reply is not None and any(rr.rdtype == dns.rdatatype.SOA and rr[0].serial == want
-                                             for rr in reply.answer):
-                    break
-                if not host.alive() or time.monotonic() > deadline:
-                    raise LabError(f"authoritative server {name} ({address}) did not serve {zone} "
-                                   f"serial {want}:\n{tail(host.log_text())}",
-                                   fix="see the server log above; a zone that fails to load is named there")
-                time.sleep(0.01)
+                reply = backend.in_lab(lambda: query_once(address, zone, "SOA", try_timeout=1.0))
+                if reply is None:
+                    seen[:] = ["no answer"]
+                    return None
+                serials = [rr[0].serial for rr in reply.answer if rr.rdtype == dns.rdatatype.SOA]
+                if want is None or want in serials:
+                    return True
+                seen[:] = [f"serial {serials[0]}" if serials else f"no SOA (rcode {reply.rcode()})"]
+                return None
+
+            def failed(waited: Waited, zone: str = zone, want: int | None = want, seen: list[str] = seen) -> LabError:
+                who = f"authoritative server {name} ({address})"
+                if waited.exited:
+                    return LabError(f"{who} exited before it served {zone} serial {want}:\n{tail(host.log_text())}",
+                                    fix="see the server log above")
+                if waited.loading:
+                    return LabError(f"{who} was still loading its zones after {waited.seconds:.0f} s:\n"
+                                    f"{tail(host.log_text())}",
+                                    fix=f"give large zones more time: TESTBED_WAIT_LIMIT=SECONDS (now {limit_s():.0f})")
+                answered = seen[0] if seen else "nothing"
+                return LabError(f"{who} has loaded its zones but did not answer {zone} SOA with serial {want} within "
+                                f"{QUIET_S:.0f} s (it answered: {answered}):\n{tail(host.log_text())}",
+                                fix="see the server log above")
+
+            wait_for(serves, host=host, loading=load.loading if load is not None else None, failed=failed)
 
     # ---- resolvers ------------------------------------------------------------------------------------------
     def _resolver_ctx(self, name: str, anchor: tuple[tuple[str, ...], bool]) -> ResolverContext:
@@ -309,7 +370,8 @@ class Lab:
         """Move every resolver on the virtual clock to real time + ``offset`` seconds, from their next time call."""
         if offset == self.clock_offset and self.clock_file.exists():
             return
-        if offset and not any(self.on_virtual_clock(name) for name in self.adapters):
+        # a lab without resolvers (testbed explain) has no one to tell: the walk reads the lab clock itself
+        if offset and self.adapters and not any(self.on_virtual_clock(name) for name in self.adapters):
             raise LabError(f"this lab's resolvers run on real time, so the lab clock cannot move by {offset} s",
                            fix="install gcc so the time shim can be built (testbed timeshim build), and do not set "
                                f"{VIRTUAL_CLOCK_ENV}=0")
@@ -344,16 +406,29 @@ class Lab:
             host = self.backend.start_host(HostSpec(name=name, address=ctx.address, folder=ctx.folder,
                                                     image=adapter.image, argv=tuple(adapter.command(ctx)),
                                                     env=self._clock_env(name)))
-            reply = self.backend.in_lab(lambda a=ctx.address, h=host: wait_until_answers(a, alive=h.alive))
-            if reply is None:
-                reason = "exited" if not host.alive() else "did not answer within 15 s"
-                raise LabError(f"{adapter.display_name} at {ctx.address} {reason}:\n{tail(host.log_text())}",
-                               fix=f"check the {adapter.display_name} log above; "
-                                   f"is the '{adapter.debian_package}' package installed?")
+            self._wait_resolver(adapter, ctx.address, host)
             ready = time.monotonic() - t0
             self.resolvers[name] = RunningResolver(adapter, ctx, host, self._version(adapter, host), t0, ready)
         # readiness was probed with a query: start every scenario from an empty cache all the same
         self.flush()
+
+    def _wait_resolver(self, adapter: ResolverAdapter, address: str, host: Host) -> None:
+        """Wait until the resolver answers anything: as long as it runs and its log grows, then ``QUIET_S``."""
+        assert self.backend is not None
+        backend = self.backend
+
+        def failed(waited: Waited) -> LabError:
+            if waited.exited:
+                reason = "exited"
+            elif waited.seconds >= limit_s():
+                reason = f"was still starting after {waited.seconds:.0f} s"
+            else:
+                reason = f"runs but did not answer within {waited.seconds:.0f} s (its log silent for {QUIET_S:.0f} s)"
+            return LabError(f"{adapter.display_name} at {address} {reason}:\n{tail(host.log_text())}",
+                            fix=f"check the {adapter.display_name} log above; "
+                                f"is the '{adapter.debian_package}' package installed?")
+
+        wait_for(lambda: backend.in_lab(lambda: query_once(address)), host=host, failed=failed)
 
     def _version(self, adapter: ResolverAdapter, host: Host) -> str:
         """The version of the binary that really runs: the host's own (an image may differ from this machine)."""
@@ -371,13 +446,8 @@ class Lab:
     def resolver_log(self, name: str) -> str:
         return self.resolvers[name].host.log_text()
 
-    # ---- probing --------------------------------------------------------------------------------------------
-    def observe(self, resolver: str, qname: str, qtype: str, *, do: bool = True, ad: bool = False,
-                cd: bool = False) -> Observation:
+    # ---- the probe's vantage point -------------------------------------------------------------------------
+    def in_lab(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` where the sockets it opens reach lab addresses (the probe stage queries resolvers this way)."""
         assert self.backend is not None
-        address = self.topology.resolver_address(resolver)
-        return self.backend.in_lab(lambda: observe(address, qname, qtype, do=do, ad=ad, cd=cd))
-
-
-def tail(text: str, lines: int = 15) -> str:
-    return "\n".join("    " + line for line in text.rstrip().splitlines()[-lines:])
+        return self.backend.in_lab(fn)

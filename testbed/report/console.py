@@ -129,7 +129,11 @@ class ConsoleReporter:
             self._print_evidence(verdict)
 
     def _print_evidence(self, verdict: Verdict) -> None:
-        """The resolver's log lines from the failed check's time window: why it answered as it did."""
+        """Why, in one sentence from our own chain walk, then the resolver's log lines from the failed check's time
+        window: why it answered as it did."""
+        if verdict.evidence is not None and verdict.evidence.why and verdict.status in ("fail", "error"):
+            self.console.print(Text(f"    why: {verdict.evidence.why}", style="dim"), soft_wrap=True,
+                               highlight=False)
         lines = evidence_lines(verdict)
         if lines:
             self.console.print(Text(f"    {verdict.resolver} log during this check:", style="dim"), highlight=False)

@@ -310,7 +310,16 @@ def _check(v: Verdict) -> str:
     if v.override is not None and v.override.reference:
         # the override's own source (a changelog, a measurement) says where the divergence is documented
         lines.append(f'<p class="reference">divergence documented in: {esc(v.override.reference)}</p>')
-    if v.status in ("fail", "error"):
+    ev = v.evidence
+    if ev is not None:
+        if ev.why:
+            lines.append(f'<p class="why"><strong>why:</strong> {esc(ev.why)}</p>')
+        if ev.tree:
+            lines.append(f'<details class="chain"><summary>chain of trust (our own walk)</summary>'
+                         f'<pre class="chain">{esc(ev.tree)}</pre></details>')
+        lines.append(f'<details class="wire"><summary>both answers, as dig prints them</summary>'
+                     f'<pre class="wire">{esc(ev.wire)}</pre></details>')
+    if v.status in ("fail", "error") or ev is not None:
         log = v.log_excerpt.strip("\n")
         lines.append(f"<details open><summary>{esc(v.resolver)} log during this check</summary>"
                      f'<pre class="log">{esc(log) if log else "(the resolver logged nothing)"}</pre></details>')

@@ -35,6 +35,7 @@ def result_record(verdict: Verdict) -> dict[str, Any]:
         "status": verdict.status,
         "reason": verdict.reason,
         "duration_ms": round(verdict.duration_ms, 3),
+        **({"evidence": verdict.evidence.to_json()} if verdict.evidence is not None else {}),
     }
 
 

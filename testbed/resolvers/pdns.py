@@ -38,6 +38,8 @@ hint-file={folder}/root.hints
 lua-config-file={folder}/recursor.lua
 dnssec=validate
 dnssec-log-bogus=yes
+# evidence: the resolution trace of every query that ends in SERVFAIL (a bogus answer logs one line, a servfail none)
+trace=fail
 extended-resolution-errors=yes
 # no security-status TXT query to the vendor's secpoll zone
 security-poll-suffix=

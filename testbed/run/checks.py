@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import dns.exception
 import dns.name
@@ -21,6 +21,9 @@ import dns.rdataclass
 from testbed.run.observation import Observation
 from testbed.scenario.loader import IMPLIED_RCODES
 from testbed.scenario.model import Check, Expectation, Override
+
+if TYPE_CHECKING:
+    from testbed.run.evidence import Evidence
 
 Status = Literal["pass", "fail", "xfail", "error"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "xfail", "error")
@@ -42,6 +45,7 @@ class Verdict:
     phase: str | None = None          # timeline scenarios: the phase this check ran in
     log_excerpt: str = ""             # the resolver's log around a fail/error, attached by the runner
     override: Override | None = None  # the documented divergence the verdict was judged against, if any
+    evidence: Evidence | None = None  # log lines, both answers, the chain walk and its sentence (run/evidence.py)
 
     @property
     def reference(self) -> str | None:

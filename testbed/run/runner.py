@@ -22,7 +22,9 @@ from testbed.lab.backends.subnets import lease_subnet
 from testbed.lab.lab import Lab
 from testbed.resolvers import ResolverAdapter
 from testbed.run.checks import Verdict, evaluate
+from testbed.run.evidence import gather, log_mark
 from testbed.run.observation import Observation
+from testbed.run.probe import observe_in
 from testbed.run.select import as_adapters, family, scenario_resolvers
 from testbed.scenario.model import Check, Scenario
 from testbed.timeline.build import build_scenario
@@ -31,7 +33,6 @@ from testbed.timeline.run import TimelineRun, scenario_phases
 __all__ = ["LabPool", "RunResult", "build_scenario", "run", "run_checks", "run_scenario", "scenario_resolvers"]
 
 OnVerdict = Callable[[Verdict], None]
-LOG_EXCERPT_CHARS = 6000
 
 
 @dataclass
@@ -52,8 +53,9 @@ class LabPool:
     them up across runs so a test session pays the cold start once."""
 
     def __init__(self, backend: str, resolvers: Iterable[str | ResolverAdapter], *, keep: bool = False,
-                 on_lab: Callable[[Lab], None] | None = None) -> None:
+                 on_lab: Callable[[Lab], None] | None = None, evidence: str = "failing") -> None:
         self.backend = backend
+        self.evidence = evidence          # which checks carry evidence: failing (not passed) or all
         self.adapters: dict[str, ResolverAdapter] = {a.name: a for a in as_adapters(resolvers)}
         self.resolvers = list(self.adapters)
         self.keep = keep
@@ -74,6 +76,7 @@ class LabPool:
                 try:
                     lab = Lab(plan(scenario, self.resolvers, lease.subnet), self.backend, self.adapters,
                               lease=lease, keep=self.keep)
+                    lab.evidence = self.evidence
                 except BaseException:
                     lease.release()
                     raise
@@ -116,18 +119,18 @@ class LabPool:
 
 def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], backend: str, *, keep: bool = False,
         on_verdict: OnVerdict | None = None, on_lab: Callable[[Lab], None] | None = None,
-        pool: LabPool | None = None, jobs: int = 1) -> RunResult:
+        pool: LabPool | None = None, jobs: int = 1, evidence: str = "failing") -> RunResult:
     """Run every scenario; labs come from ``pool`` (kept open) or from a pool of this run (closed at the end).
 
     ``jobs`` > 1 runs that many labs side by side, each on its own subnet with its own share of the scenarios:
     worth it when checks wait on resolver timeouts rather than on the CPU."""
     if jobs > 1 and pool is None and len(scenarios) > 1:
         return _run_parallel(scenarios, list(resolvers), backend, jobs, keep=keep, on_verdict=on_verdict,
-                             on_lab=on_lab)
+                             on_lab=on_lab, evidence=evidence)
     result = RunResult(backend=backend)
     t0 = time.monotonic()
     own_pool = pool is None
-    pool = pool or LabPool(backend, resolvers, keep=keep, on_lab=on_lab)
+    pool = pool or LabPool(backend, resolvers, keep=keep, on_lab=on_lab, evidence=evidence)
     try:
         for scenario in scenarios:
             done = len(result.verdicts)
@@ -158,7 +161,8 @@ def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], b
 
 
 def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapter], backend: str, jobs: int, *,
-                  keep: bool, on_verdict: OnVerdict | None, on_lab: Callable[[Lab], None] | None) -> RunResult:
+                  keep: bool, on_verdict: OnVerdict | None, on_lab: Callable[[Lab], None] | None,
+                  evidence: str = "failing") -> RunResult:
     adapters = as_adapters(resolvers)
     lock = threading.Lock()
     stop = threading.Event()
@@ -174,8 +178,8 @@ def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapt
     result = RunResult(backend=backend)
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="lab") as workers:
-        futures = [workers.submit(run, share, adapters, backend, keep=keep, on_verdict=report, on_lab=on_lab)
-                   for share in shares]
+        futures = [workers.submit(run, share, adapters, backend, keep=keep, on_verdict=report, on_lab=on_lab,
+                                  evidence=evidence) for share in shares]
         try:
             parts = [f.result() for f in futures]
         except BaseException:
@@ -232,16 +236,19 @@ def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: 
     for adapter in adapters:
         resolver = adapter.name
         for check in checks:
-            log_mark = len(lab.resolver_log(resolver))
+            mark = log_mark(lab, resolver)
             t0 = time.monotonic()
             flags = check.flags
-            observation = lab.observe(resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad, cd=flags.cd)
+            observation = observe_in(lab, resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad,
+                                     cd=flags.cd)
             verdict = evaluate(check, resolver, observation, family=family(adapter))
             verdict = replace(verdict, scenario=scenario.name, file=scenario.file, phase=phase,
                               duration_ms=round((time.monotonic() - t0) * 1000, 1))
-            if verdict.status in ("fail", "error"):
-                # evidence: what the resolver logged while it answered this check, and nothing older
-                verdict = replace(verdict, log_excerpt=lab.resolver_log(resolver)[log_mark:][-LOG_EXCERPT_CHARS:])
+            if verdict.status != "pass" or lab.evidence == "all":
+                # evidence: what the resolver logged while it answered this check and nothing older, both answers,
+                # and our own walk of the chain of trust
+                evidence = gather(lab, resolver, family(adapter), mark, observation, check.qname, check.qtype)
+                verdict = replace(verdict, evidence=evidence, log_excerpt=evidence.log)
             verdicts.append(verdict)
             result.verdicts.append(verdict)
             if on_verdict:

@@ -6,6 +6,7 @@ person at the right place in the YAML file.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -198,3 +199,66 @@ class Scenario:
     @property
     def is_timeline(self) -> bool:
         return bool(self.phases)
+
+
+ParamKind = Literal["zone", "server", "name", "rrset", "int", "number", "bool", "choice", "offset", "text", "hex",
+                    "types"]
+
+
+@dataclass(frozen=True)
+class ParamType:
+    """The type of one fault parameter, which the loader checks (the fault registry declares one per parameter).
+
+    ``zone`` a zone name (normalised), ``server`` a host name, ``name`` a domain name, ``rrset`` ``owner/TYPE``
+    (``@`` is the apex; ``all`` too when ``all_word``), ``int`` and ``number`` within ``low``..``high`` (or one of
+    ``one_of``) and not in ``exclude``, ``bool``, ``choice`` one of ``choices``, ``offset`` a time offset
+    (``-2d``, ``+300s`` or seconds),
+    ``text`` a line of text, ``hex`` hexadecimal digits in pairs, ``types`` a list of record types.
+    """
+
+    kind: ParamKind
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    exclude: tuple[int, ...] = ()
+    one_of: tuple[int, ...] = ()
+    all_word: bool = False
+
+    def describe(self) -> str:
+        """The type in words, for messages and the fault catalog."""
+        if self.kind in ("int", "number"):
+            text = "a whole number" if self.kind == "int" else "a number"
+            if self.low is not None and self.high is not None:
+                text += f" from {self.low:g} to {self.high:g}"
+            if self.one_of:
+                text = "one of " + ", ".join(map(str, self.one_of))
+            if self.exclude:
+                text += f" other than {', '.join(map(str, self.exclude))}"
+            return text
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        words = {"zone": "a zone name", "server": "a server host name", "name": "a domain name",
+                 "rrset": "owner/TYPE" + (" or all" if self.all_word else ""), "bool": "true or false",
+                 "offset": "a time offset such as -2d, +300s, 30m or a number of seconds", "text": "text",
+                 "hex": "hexadecimal digits in pairs", "types": "a list of record types"}
+        return words[self.kind]
+
+
+@dataclass(frozen=True)
+class FaultSignature:
+    """What the loader checks of one fault: each parameter's type and which are required.
+
+    It is also the collection of its parameter names, so code that only asks 'is this a parameter' works with a
+    plain set of names as well (the loader's tests pass those)."""
+
+    params: dict[str, ParamType]
+    required: tuple[str, ...] = ()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.params
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.params)
+
+    def __len__(self) -> int:
+        return len(self.params)

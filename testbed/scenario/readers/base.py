@@ -33,6 +33,8 @@ FLOAT = "tag:yaml.org,2002:float"
 _ZONE_NAME_RE = re.compile(r"^(\.|([A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\.?)+)$")
 
 Fields = dict[str, tuple[yaml.Node, yaml.Node]]
+# Tab separates fields in zone files; every other C0/C1 control and Unicode line separator is refused in a line.
+LINE_BREAK_OR_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _MAX_NUMBER_CHARS = 30  # far above any DNS number, far below Python's 4,300-digit int() limit
 
 
@@ -112,7 +114,7 @@ class NodeReader:
         out: Fields = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == NULL:
-                self.fail(key_node, f"keys in {what} must be plain words.")
+                self.fail(key_node, f"keys in {what} must be plain words.", "write each key as a word, 'key: value'.")
             key = str(key_node.value)
             if key not in allowed:
                 self.fail(key_node, f"unknown key {key!r} in {what}.",
@@ -150,7 +152,13 @@ class NodeReader:
         """Any scalar as its literal text: record and rdata lines may look like numbers to YAML (``"10"``)."""
         if not isinstance(node, yaml.ScalarNode) or node.tag == NULL or not str(node.value).strip():
             self.fail(node, f"{what} must be a line of text, got {describe(node)}.", "put the line in quotes.")
-        return str(node.value).strip()
+        text = str(node.value).strip()
+        control = LINE_BREAK_OR_CONTROL.search(text)
+        if control is not None:
+            # One line is one record or one rdata: a "\n" escape would smuggle a second one (or a $GENERATE).
+            self.fail(node, f"{what} {excerpt(text)} contains U+{ord(control.group()):04X}, a line break or control "
+                            "character: it must be exactly one line.", "write one line per list item.")
+        return text
 
     def boolean(self, node: yaml.Node, what: str) -> bool:
         if not isinstance(node, yaml.ScalarNode) or node.tag != BOOL:
@@ -162,10 +170,11 @@ class NodeReader:
             self.fail(node, f"{what} must be a whole number, got {describe(node)}.", "write a number without quotes.")
         if len(str(node.value)) > _MAX_NUMBER_CHARS:
             self.fail(node, f"{what} must be between {low} and {high}, got a number of {len(str(node.value))} "
-                            "digits.")
+                            "digits.", f"write a number from {low} to {high}.")
         value = int(self.construct(node, what))
         if not low <= value <= high:
-            self.fail(node, f"{what} must be between {low} and {high}, got {value}.")
+            self.fail(node, f"{what} must be between {low} and {high}, got {value}.",
+                      f"write a number from {low} to {high}.")
         return value
 
     def choice(self, node: yaml.Node, what: str, choices: Iterable[str]) -> str:
