@@ -490,10 +490,10 @@ def set_trust_anchor(state: LabState, params: dict[str, Any], env: ActionEnv) ->
         from testbed.registry.events import RegistryEvent
 
         given = params.get("keys", "the root's current KSKs")
-        names = ", ".join(map(str, given)) if isinstance(given, list | tuple) else str(given)
+        named = ", ".join(map(str, given)) if isinstance(given, list | tuple) else str(given)
         state.events.append(RegistryEvent(
             scenario=env.scenario, phase=env.phase, parent=".", child=".", action="set-trust-anchor", decision=mode,
-            reason=f"the operator configures a {mode} anchor for {names}" + (" and restarts" if params.get("restart")
+            reason=f"the operator configures a {mode} anchor for {named}" + (" and restarts" if params.get("restart")
                                                                               else ""),
             acceptance="-", policy="-", at=state.clock.now(), details=tuple(a.name for a in env.adapters),
             zones=tuple(state.zones)))
