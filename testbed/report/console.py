@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from testbed.report.anchor_checklist import checklist_lines
 from testbed.report.common import expected_text, observed_text, query_label, summary_counts
 from testbed.report.readiness import NOT_READY, OK, Readiness, readiness
 from testbed.report.registry_report import refusal_lines, report_lines
@@ -185,7 +186,7 @@ class ConsoleReporter:
             return None
         # the registry report first: the verdict and its broken cells stay the last lines, as scripts read them
         events = list(getattr(result, "registry", []))
-        for line in report_lines(verdicts, events):
+        for line in report_lines(verdicts, events) + checklist_lines(verdicts, events):
             self.console.print(Text(line), soft_wrap=True, highlight=False)
         for scenario in grid.grid:
             self.console.print(readiness_table(grid, scenario))

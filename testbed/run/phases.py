@@ -104,7 +104,9 @@ class TimelineRun:
         build = self.builder.build(self.state, self.lab.next_serial())
         first = self.loads == 0
         # the first phase starts from empty caches, and with an RFC 5011 anchor from resolvers that know nothing yet
-        self.lab.load(build, flush=first or phase.flush, restart=first and self.state.anchor_managed)
+        restart = (first and self.state.anchor_managed) or self.state.restart_resolvers
+        self.lab.load(build, flush=first or phase.flush, restart=restart)
+        self.state.restart_resolvers = False
         self.loads += 1
         self.pending = False
 

@@ -113,10 +113,11 @@ class LabState:
     clock: LabClock
     anchor: list[str]                       # the resolvers' configured root anchor: DS texts ([] = none)
     anchor_managed: bool = False            # RFC 5011: the resolvers track the root's keys from that anchor
+    restart_resolvers: bool = False         # the next serve starts the resolvers afresh (set-trust-anchor restart)
     slots: dict[tuple[str, int, str], int] = field(default_factory=dict)      # next KeyStore slot per kind of key
     registry: dict[str, RegistrySettings] = field(default_factory=dict)      # parent zone -> its registry's rules
     events: list[RegistryEvent] = field(default_factory=list)                 # registry decisions not reported yet
-    scans: dict[str, list[tuple[int, frozenset[str]]]] = field(default_factory=dict)  # child -> (time, CDS seen)
+    scans: dict[str, tuple[int, frozenset[str]]] = field(default_factory=dict)   # child -> (streak, CDS last seen)
 
     def zone(self, name: str) -> ZoneState:
         key = name if name.endswith(".") else name + "."
