@@ -109,6 +109,8 @@ def _endpoint(item: Any, served: Mapping[str, ServedZone], file: str | None) -> 
         raise TestbedError(f"unknown listen keys: {', '.join(sorted(unknown))}", file=file)
     address = item.get("address")
     try:
+        if not isinstance(address, str):
+            raise ValueError(address)
         ipaddress.ip_address(address)
     except ValueError:
         raise TestbedError(f"listen address {address!r} is not an IP address", file=file) from None

@@ -222,8 +222,8 @@ class _Reader:
                 if first != last_token:
                     last_node = self.owner(first, current, path, lineno)
                     last_token = first
+                assert last_node is not None
                 node = last_node
-                assert node is not None
                 pos = 1
             try:
                 field = tokens[pos]
@@ -317,9 +317,10 @@ class _Reader:
                             wire = None
                     if wire is None:
                         try:
-                            wire = dns.rdata.from_text(IN, rdtype, item, origin).to_digestable(origin)
+                            wire = dns.rdata.from_text(IN, dns.rdatatype.RdataType(rdtype), item,
+                                                       origin).to_digestable(origin)
                         except dns.exception.DNSException as exc:
-                            raise TestbedError(f"bad {dns.rdatatype.to_text(rdtype)} record data {item!r} in zone "
+                            raise TestbedError(f"bad {type_name(rdtype)} record data {item!r} in zone "
                                                f"{origin_text}: {exc}") from None
                     out.append(wire)
                 else:
@@ -379,12 +380,16 @@ def _tokenize(lines: list[str], index: int, path: Path) -> tuple[list[str], int]
             return tokens, index
 
 
+def type_name(rdtype: int) -> str:
+    return dns.rdatatype.to_text(dns.rdatatype.RdataType(rdtype))
+
+
 def _absolute_rdata(rdtype: int, text: str, origin_text: str, path: Path, lineno: int) -> str:
     """Rdata text with every name made absolute (for records read under a different ``$ORIGIN``)."""
     try:
-        rdata = dns.rdata.from_text(IN, rdtype, text, dns.name.from_text(origin_text))
+        rdata = dns.rdata.from_text(IN, dns.rdatatype.RdataType(rdtype), text, dns.name.from_text(origin_text))
     except dns.exception.DNSException as exc:
-        raise TestbedError(f"bad {dns.rdatatype.to_text(rdtype)} record data {text!r}: {exc}", file=path,
+        raise TestbedError(f"bad {type_name(rdtype)} record data {text!r}: {exc}", file=path,
                            line=lineno) from None
     return rdata.to_text(origin=None, relativize=False)
 
@@ -441,7 +446,7 @@ def _write_to(handle: TextIO, engine: Engine, signatures: list[bytes], origin_te
     def tname(rdtype: int) -> str:
         name = type_text.get(rdtype)
         if name is None:
-            name = type_text[rdtype] = dns.rdatatype.to_text(rdtype)
+            name = type_text[rdtype] = type_name(rdtype)
         return name
 
     def rrsig_lines(owner: str, entries: list[tuple[int, int, int, int, int]], out: list[str]) -> None:
@@ -501,11 +506,11 @@ def read_zone_file(path: Path, origin: str | dns.name.Name,
         origin_wire, nodes = zone_nodes(zone)
         for node in nodes.values():
             node.ref = node.ref.canonicalize().to_text() if isinstance(node.ref, dns.name.Name) else node.ref
-        origin = zone.origin
-        assert origin is not None
+        zone_origin = zone.origin
+        assert zone_origin is not None
 
         def canon(rdtype: int, items: list) -> list[bytes]:
-            return [item.to_digestable(origin) for item in items]
+            return [item.to_digestable(zone_origin) for item in items]
 
         return origin_wire, nodes, canon
     nodes = {wire: node for wire, node in reader.nodes.items() if node.rrsets}

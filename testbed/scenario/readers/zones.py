@@ -17,6 +17,7 @@ from testbed.scenario.readers.base import (
     BOOL,
     INT,
     LINE_BREAK_OR_CONTROL,
+    MAX_NAME_CHARS,
     NULL,
     STR,
     NodeReader,
@@ -31,7 +32,7 @@ MAX_DELEGATIONS = 5_000_000  # .jp has 1.7M; five million signs in minutes and s
 _SIGNING_KEYS = ("signed", "algorithm", "keys", "denial", "nsec3", "ds_digests", "validity_days", "inception_offset")
 _NSEC3_KEYS = ("iterations", "salt", "opt_out")
 _DS_DIGESTS = (1, 2, 4)  # what dnspython's make_ds computes
-_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
+_HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?")
 
 
 class ZonesReader(NodeReader):
@@ -72,7 +73,7 @@ class ZonesReader(NodeReader):
 
     def host(self, node: yaml.Node, what: str) -> str:
         name = self.text(node, what)
-        if not _HOST_RE.match(name):
+        if len(name) > MAX_NAME_CHARS or not _HOST_RE.fullmatch(name):
             self.fail(node, f"{what}: {name!r} is not a valid host name.",
                       "use letters, digits and hyphens, e.g. 'child'.")
         return name
