@@ -203,7 +203,7 @@ class _Reader:
         add, key_of_labels, okey = builder.add, builder.key, builder.okey
         rdtype_of, ttls = self.rdtype, self.ttls
         last_owner = ""
-        owner_key = None
+        owner_key: tuple[bytes, ...] = ()     # () until the first owner: a record without one is left to dnspython
         try:
             with handle:
                 for line in handle:
@@ -216,7 +216,7 @@ class _Reader:
                         last_owner = ""
                         continue
                     if line[0] in " \t":
-                        if owner_key is None:
+                        if not owner_key:
                             raise _Unsupported("no owner")
                         owner, rest = "", line
                     else:
@@ -253,8 +253,7 @@ class _Reader:
                         raise _Unsupported("class")
                     rdtype = rdtype_of(word)
                     wire = self.rdata(rdtype, rest.strip(), not ('"' in rest or "\\" in rest or ";" in rest))
-                    add(owner_key, rdtype, int.from_bytes(wire[:2], "big") if rdtype == _RRSIG else 0,  # type: ignore[arg-type]
-                        ttl, wire)
+                    add(owner_key, rdtype, int.from_bytes(wire[:2], "big") if rdtype == _RRSIG else 0, ttl, wire)
         except (ValueError, IndexError, UnicodeDecodeError, dns.exception.DNSException):
             raise _Unsupported("syntax") from None
         return builder
