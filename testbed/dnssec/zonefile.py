@@ -196,6 +196,8 @@ class _Reader:
         ttls, types = self.ttls, self.types
         digits = _DIGITS
         generated = GENERATED_TYPES
+        ns_type = dns.rdatatype.NS
+        shared: dict[str, str] = {}
         while index < count:
             line = lines[index]
             index += 1
@@ -263,6 +265,8 @@ class _Reader:
             rdata = " ".join(tokens[pos + 1:])
             if current != zone_origin:
                 rdata = _absolute_rdata(rdtype, rdata, current, path, lineno)
+            if rdtype == ns_type:
+                rdata = shared.setdefault(rdata, rdata)   # one string per name server: a TLD has few, used often
             rr = node.rrsets.get(rdtype)
             if rr is None:
                 node.rrsets[rdtype] = RRData(ttl, [rdata])
