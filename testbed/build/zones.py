@@ -132,6 +132,11 @@ class ZoneBuild:
     def has_signed(self) -> bool:
         return self._signed is not None or self._signed_text is not None
 
+    @property
+    def is_text(self) -> bool:
+        """Whether the zone is still text: nothing has taken it as a dnspython zone (the registry-scale path)."""
+        return self._unsigned is None and self._signed is None
+
     def add_records(self, lines: list[str]) -> None:
         """Add records (absolute owner names) to the unsigned zone, as text while it is text."""
         if self._unsigned_text is not None:
@@ -146,6 +151,17 @@ class ZoneBuild:
                 found.update_ttl(rdataset.ttl)
                 for rdata in rdataset:
                     found.add(rdata)
+
+    def add_ds(self, child: str, ds_list: list[dns.rdtypes.ANY.DS.DS], ttl: int | None = None) -> None:
+        """Put a child's DS records into this (parent) zone before signing, at ``DELEGATION_TTL``; ``ttl`` then sets
+        the TTL of the child's whole DS RRset (a timeline's DS TTL). As text lines while the zone is text."""
+        if self._unsigned_text is not None and ttl is None:
+            self.add_records([f"{child} {DELEGATION_TTL} IN DS {ds.to_text()}" for ds in ds_list])
+            return
+        add_ds(self.unsigned, child, ds_list)
+        rdataset = self.unsigned.get_rdataset(dns.name.from_text(child), dns.rdatatype.DS)
+        if ttl is not None and rdataset is not None:
+            rdataset.ttl = ttl
 
     def sign(self) -> None:
         """Sign with the zone's keys and options: text to text while the unsigned zone is text (our fast path),
@@ -217,32 +233,22 @@ class BuildContext:
     trust_anchor_managed: bool = False                      # RFC 5011: resolvers track the anchored zone's keys
     server_behaviour: dict[str, dict[str, Any]] = field(default_factory=dict)   # server -> Behaviour fields
     network: dict[str, dict[str, Any]] = field(default_factory=dict)            # host -> netem/iptables settings
-    # (server, zone) -> what that one server serves instead of the zone's current form (a stalled secondary)
-    server_zones: dict[tuple[str, str], dns.zone.Zone] = field(default_factory=dict)
+    # (server, zone) -> what that one server serves instead of the zone's current form (a stalled secondary): the
+    # zone as an earlier phase built it
+    server_zones: dict[tuple[str, str], ZoneBuild] = field(default_factory=dict)
 
     def zone_for(self, server: str, zone: str) -> dns.zone.Zone:
         """The zone data ``server`` serves for ``zone``: its own stale copy, or the zone as built."""
-        return self.server_zones.get((server, zone)) or self.zones[zone].zone()
+        return (self.server_zones.get((server, zone)) or self.zones[zone]).zone()
 
     def write_zone_for(self, server: str, zone: str, path: Path) -> None:
         """Write what ``server`` serves for ``zone`` to ``path``: the zone as built is written once and shared by
         its servers (``ZoneBuild.write_file``); a server's own stale copy is written for it alone."""
-        stale = self.server_zones.get((server, zone))
-        if stale is None:
-            self.zones[zone].write_file(path)
-            return
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        stale.to_file(str(tmp), relativize=False, want_origin=False)
-        tmp.replace(path)
+        (self.server_zones.get((server, zone)) or self.zones[zone]).write_file(path)
 
     def serial_for(self, server: str, zone: str) -> int | None:
         """The SOA serial ``server`` serves for ``zone``, without parsing a zone that is still text."""
-        stale = self.server_zones.get((server, zone))
-        if stale is None:
-            return self.zones[zone].soa_serial()
-        soa = stale.get_rdataset(zone, dns.rdatatype.SOA)
-        return soa[0].serial if soa else None
+        return (self.server_zones.get((server, zone)) or self.zones[zone]).soa_serial()
 
     def zone(self, name: str, where: FaultSpec | None = None) -> ZoneBuild:
         key = name if name.endswith(".") else name + "."
@@ -370,8 +376,7 @@ def sign_all(ctx: BuildContext) -> None:
     signed zone is signed. A DS depends only on keys, never on the child's signed data, so order does not matter."""
     for build in ctx.zones.values():
         if build.plan.parent is not None:
-            ds = build.ds_records()
-            ctx.zones[build.plan.parent].add_records([f"{build.name} {DELEGATION_TTL} IN DS {d.to_text()}" for d in ds])
+            ctx.zones[build.plan.parent].add_ds(build.name, build.ds_records())
     for build in ctx.zones.values():
         if build.is_signed and build.keys:
             build.sign()

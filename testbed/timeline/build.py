@@ -22,9 +22,9 @@ import dns.rrset
 import dns.zone
 
 from testbed.build.topology import Topology
-from testbed.build.zones import DELEGATION_TTL, BuildContext, KeyStore, ZoneBuild, add_ds, prepare, sign_options
+from testbed.build.zones import DELEGATION_TTL, BuildContext, KeyStore, ZoneBuild, prepare, sign_options
 from testbed.clock import LabClock
-from testbed.dnssec import Key, make_ds, sign_rrset, sign_zone
+from testbed.dnssec import Key, make_ds, sign_rrset
 from testbed.errors import ScenarioError
 from testbed.faults.common import find_rrset, replace_rrsigs
 from testbed.faults.registry import LAYER_ORDER, apply_faults
@@ -42,7 +42,7 @@ class PhaseBuilder:
         self.topology = topology
         self.keystore = keystore
         self.last: dict[str, ZoneBuild] = {}
-        self.served: dict[tuple[str, str], dns.zone.Zone] = {}     # (server, zone) -> what it serves now
+        self.served: dict[tuple[str, str], ZoneBuild] = {}     # (server, zone) -> what it serves now
 
     def build(self, state: LabState, serial: int) -> BuildContext:
         ctx = prepare(delegated(self.topology, state), state.clock, self.keystore, serial)
@@ -70,7 +70,7 @@ class PhaseBuilder:
                 if server in zone.frozen_on and key in self.served:
                     ctx.server_zones[key] = self.served[key]
                 else:
-                    self.served[key] = build.zone()
+                    self.served[key] = build
 
     def configured_anchor(self, ctx: BuildContext, state: LabState) -> list[str] | None:
         """The state's anchor where it differs from the one the root's served keys give; None: derive it."""
@@ -87,12 +87,7 @@ class PhaseBuilder:
         deepest_first = sorted(ctx.zones.values(), key=lambda b: -len(b.origin.labels))
         for build in deepest_first:
             if build.plan.parent is not None:
-                parent = ctx.zones[build.plan.parent]
-                add_ds(parent.unsigned, build.name, build.ds_records())
-                ttl = state.zones[build.name].ds_ttl
-                rdataset = parent.unsigned.get_rdataset(build.origin, dns.rdatatype.DS)
-                if ttl is not None and rdataset is not None:
-                    rdataset.ttl = ttl
+                ctx.zones[build.plan.parent].add_ds(build.name, build.ds_records(), state.zones[build.name].ds_ttl)
         for build in deepest_first:
             zone = state.zones[build.name]
             previous = self.last.get(build.name)
@@ -105,7 +100,7 @@ class PhaseBuilder:
                 build.keys = previous.keys
             elif build.is_signed and build.keys:
                 assert build.options is not None
-                build.signed = sign_zone(build.unsigned, build.keys, build.options)
+                build.sign()        # text to text unless something took the zone as dnspython data
                 hide_unpublished(build, zone)
                 sign_cds_with(build, zone)
             zone.publish_once = False

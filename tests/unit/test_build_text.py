@@ -81,3 +81,19 @@ def test_serial_written_once_and_faults_still_apply(tmp_path):
     assert build.soa_serial() == 8 and " 8 " in build.text().split("SOA", 1)[1].split("\n", 1)[0]
     build.write_file(second)
     assert first.stat().st_ino != second.stat().st_ino and second.read_text() == build.text()
+
+
+def test_the_run_path_keeps_untouched_zones_as_text(tmp_path):
+    """build_scenario (labs, testbed build) never turns a zone no fault touches into dnspython objects: that cost
+    a 1M-delegation lab minutes and gigabytes. A fault on one zone takes only that zone."""
+    from testbed.faults import fault_params
+    from testbed.timeline.build import build_scenario
+
+    scenario = load_scenario(QUICKSTART / "secure-a.yaml")
+    ctx = build_scenario(scenario, plan(scenario, []), LabClock(), KEYS, serial=3)
+    assert all(build.is_text for build in ctx.zones.values())
+    assert all(build.has_signed for build in ctx.zones.values() if build.is_signed)
+    assert ctx.serial_for("child", "example.jp.") == 3
+    faulted = load_scenario(QUICKSTART / "expired-rrsig.yaml", known_faults=fault_params())
+    ctx = build_scenario(faulted, plan(faulted, []), LabClock(), KEYS, serial=3)
+    assert [name for name, build in ctx.zones.items() if not build.is_text] == ["example.jp."]
