@@ -38,7 +38,7 @@ def walk_build(ctx: BuildContext, queries: Iterable[Query], fetch: Fetch) -> lis
 
 def build_local(scenario: Scenario, keystore: KeyStore | None = None, clock: LabClock | None = None) -> BuildContext:
     """The scenario built as a lab would build it, planned on loopback addresses."""
-    from testbed.run.runner import build_scenario
+    from testbed.timeline.build import build_scenario
 
     return build_scenario(scenario, plan(scenario, [], LOCAL_SUBNET), clock or LabClock(), keystore or KeyStore(),
                           serial=1)
@@ -100,10 +100,10 @@ def explain_in_lab(scenario: Scenario, queries: list[Query], backend: str, keyst
                    clock: LabClock) -> tuple[str, list[Chain]]:
     """A lab with servers only (no resolver), on the netns or docker backend."""
     from testbed.explain.fetch import memo, udp_fetcher
+    from testbed.lab.backend_choice import pick_backend
     from testbed.lab.backends.subnets import lease_subnet
     from testbed.lab.lab import Lab
-    from testbed.run.runner import build_scenario
-    from testbed.run.select import pick_backend
+    from testbed.timeline.build import build_scenario
 
     backend = pick_backend(backend)
     lease = lease_subnet()

@@ -54,8 +54,10 @@ def log_mark(lab: Lab, resolver: str) -> int | None:
         return None
 
 
-def read_log(lab: Lab, resolver: str, family: str, mark: int | None) -> tuple[str, bool]:
-    """The lines after ``mark``, once the reason line is there or the log has gone quiet."""
+def read_log(lab: Lab, resolver: str, family: str, mark: int | None, *, want_reason: bool = False
+             ) -> tuple[str, bool]:
+    """The lines after ``mark``, once the reason line is there or the log has gone quiet. ``want_reason`` (a bogus
+    answer: the resolver will log why) waits for the reason line up to LOG_WAIT_S, however quiet the log is."""
     if mark is None:
         return f"the log of {resolver} could not be read before the query", False
     pattern = REASON_LINES.get(family)
@@ -72,7 +74,7 @@ def read_log(lab: Lab, resolver: str, family: str, mark: int | None) -> tuple[st
         now = time.monotonic()
         if len(text) != last:
             last, quiet_since = len(text), now
-        elif now - quiet_since >= LOG_QUIET_S or now >= deadline:
+        elif (now - quiet_since >= LOG_QUIET_S and not (want_reason and pattern is not None)) or now >= deadline:
             break
         if now >= deadline:
             break
@@ -121,7 +123,7 @@ def chain_for(lab: Lab, qname: str, qtype: str) -> Chain | None:
 
 def gather(lab: Lab, resolver: str, family: str, mark: int | None, observation: Observation, qname: str,
            qtype: str) -> Evidence:
-    log, readable = read_log(lab, resolver, family, mark)
+    log, readable = read_log(lab, resolver, family, mark, want_reason=observation.outcome == "bogus")
     try:
         chain = chain_for(lab, qname, qtype)
     except Exception as exc:  # noqa: BLE001 - a walk that trips must not cost the verdict it explains

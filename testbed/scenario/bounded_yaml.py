@@ -79,6 +79,8 @@ class BoundedLoader(yaml.SafeLoader):
 
 def read_text(path: Path) -> str:
     """The file's text, refusing oversized and undecodable files with the line where the problem is."""
+    if path.exists() and not path.is_file():  # a FIFO or a device would block the read or never end
+        raise ScenarioError("this is not a regular file.", file=path, fix="point at a scenario file (*.yaml).")
     try:
         with path.open("rb") as stream:
             data = stream.read(MAX_FILE_BYTES + 1)

@@ -81,6 +81,11 @@ class Backend(ABC):
     def in_lab(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` where sockets it opens can reach lab addresses (the probe's vantage point)."""
 
+    def capture_argv(self) -> list[str] | None:
+        """The start of a command that runs tcpdump on the lab network's bridge (the caller adds the options), or
+        None when this backend cannot capture."""
+        return None
+
     @abstractmethod
     def destroy(self) -> None:
         """Remove every host and the network. Must be safe to call twice and after a partial start, and must run

@@ -158,8 +158,12 @@ class DockerBackend(Backend):
         """The lab network's interface on this machine: short and recognisable, tb-<lab id>."""
         return f"tb-{self.lab_id}"[:15]
 
+    def capture_argv(self) -> list[str] | None:
+        return ["tcpdump", "-i", self.bridge]
+
     def container_name(self, host: str) -> str:
-        return f"{NAME_PREFIX}-{self.lab_id}-{host}"
+        # host names may carry a generation (unbound@debian13); '@' is not allowed in a container name
+        return f"{NAME_PREFIX}-{self.lab_id}-{host.replace('@', '-')}"
 
     @property
     def labels(self) -> dict[str, str]:
@@ -244,7 +248,7 @@ class DockerBackend(Backend):
                 created = api.create_container(image, command=list(spec.argv), name=name, labels=labels,
                                                environment=dict(spec.env), working_dir=str(spec.folder),
                                                host_config=host_config, networking_config=networking,
-                                               hostname=spec.name, detach=True)
+                                               hostname=spec.name.replace('@', '-'), detach=True)
             except docker.errors.APIError as exc:
                 raise LabError(f"cannot create container {name} ({image}): {exc.explanation or exc}") from exc
             container = self.client.containers.get(created["Id"])
