@@ -118,7 +118,8 @@ def chain_for(lab: Lab, qname: str, qtype: str) -> Chain | None:
     key = (qname, qtype)
     if key not in cache:
         now = int(time.time()) + lab.clock_offset
-        cache[key] = walk(qname, qtype, cache["fetch"], lab.trust_anchor, lab.topology.root_hints, now)
+        cache[key] = walk(qname, qtype, cache["fetch"], lab.trust_anchor, lab.topology.root_hints, now,
+                          managed_anchor=lab.trust_anchor_managed)
     chain: Chain = cache[key]
     return chain
 
