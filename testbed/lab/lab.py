@@ -135,6 +135,11 @@ class Lab:
         """The DS records the resolvers are given as their trust anchor now."""
         return self._anchor[0] if self._anchor is not None else ()
 
+    @property
+    def trust_anchor_managed(self) -> bool:
+        """Whether the resolvers got that anchor as an RFC 5011 starting point (they track the keys themselves)."""
+        return self._anchor[1] if self._anchor is not None else False
+
     # ---- lifecycle ------------------------------------------------------------------------------------------
     def __enter__(self) -> Lab:
         # made and recorded in one step: a signal now waits until the folder and the backend are known to
