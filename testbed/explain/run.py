@@ -101,9 +101,9 @@ def explain_in_lab(scenario: Scenario, queries: list[Query], backend: str, keyst
                    clock: LabClock) -> tuple[str, list[Chain]]:
     """A lab with servers only (no resolver), on the netns or docker backend."""
     from testbed.explain.fetch import memo, udp_fetcher
+    from testbed.lab.backend_choice import pick_backend
     from testbed.lab.backends.subnets import lease_subnet
     from testbed.lab.lab import Lab
-    from testbed.run.select import pick_backend
     from testbed.timeline.build import build_scenario
 
     backend = pick_backend(backend)

@@ -101,6 +101,11 @@ hints.root({{ {hints} }})
 -- kresd's sandbox pre-loads the distribution's real root key before this file runs: drop it, add ours (unmanaged)
 trust_anchors.remove('.')
 {anchors}
+-- evidence: the full request trace of every query answered SERVFAIL (and only those), so an override can name the
+-- log line that tells one failure from another; printed when the request finishes, in the 'reqdbg' group
+log_groups({{ 'reqdbg' }})
+policy.add(policy.all(policy.DEBUG_IF(function(req)
+    return req.answer ~= nil and req.answer:rcode() == kres.rcode.SERVFAIL end)))
 -- the built-in policy answers special-use names (test., invalid., ...) itself; our root servers live in test.
 policy.add(policy.suffix(policy.PASS, {{ todname('test.') }}))
 -- no RFC 8145 key-tag signalling and no time-skew probe: neither belongs in the measured traffic

@@ -210,9 +210,10 @@ def registry_scan(state: LabState, params: dict[str, Any], env: ActionEnv) -> No
     if most < 1:
         raise ScenarioError("scans must be 1 or more", fix="write scans: 1 (or leave it out)")
     details: list[str] = [] if signal is None else [f"RFC 9615 signal: {signal[1]}"]
-    streak, last = 0, None
+    # the scanner remembers across actions how many scans in a row saw the same request
+    streak, last = state.scans.pop(zone.name, (0, None))
     for number in range(1, most + 1):
-        if number > 1:
+        if number > 1 or streak:        # the next scan comes an interval after the one before
             state.clock.advance(policy.interval)
             env.changed = True          # the resolvers' clock follows at the next serve
         answers = scan_answers(lambda ns, address, q, t: fetch(in_lab, ns, address, q, t, tcp=policy.tcp), servers,
@@ -243,8 +244,10 @@ def registry_scan(state: LabState, params: dict[str, Any], env: ActionEnv) -> No
             env.changed = True
             record(state, env, zone, "registry-scan", decision, reason, seen, scans=number, details=tuple(details))
             return
+    if last is not None:
+        state.scans[zone.name] = (streak, last)
     record(state, env, zone, "registry-scan", WAITING,
-           f"the request was seen unchanged in {streak} scan(s); the policy {policy.name} wants {required} "
+           f"the request was seen unchanged in {streak} scan(s) in a row; the policy {policy.name} wants {required} "
            f"({policy.interval // 3600} h apart) before it acts", [compact(i) for i in sorted(last or ())], scans=most,
            details=tuple(details))
 

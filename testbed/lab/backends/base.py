@@ -32,6 +32,10 @@ class HostSpec:
     image: str
     env: dict[str, str] = field(default_factory=dict)
     needs_net_admin: bool = False
+    # docker mounts the host's own folder only: read-write, or read-only for a host that only reads it
+    writable: bool = True
+    # other lab folders the host reads (the time shim, the clock): mounted read-only at the same path
+    shared: tuple[Path, ...] = ()
 
 
 class Host(ABC):
