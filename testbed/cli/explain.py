@@ -33,7 +33,9 @@ def explain(scenario: Path, queries: tuple[tuple[str, str], ...], backend: str, 
             raise ScenarioError("a timeline is explained in-process only", file=loaded.file,
                                 fix="use --backend local (or auto); `testbed run --evidence all` shows the chain "
                                     "of every check in a real lab")
-        phases = explain_timeline_local(loaded, [Query(n, t) for n, t in queries] or None)
+        from testbed.run.phases import action_params
+
+        phases = explain_timeline_local(loaded, [Query(n, t) for n, t in queries] or None, action_params)
         if as_json:
             click.echo(json.dumps({"scenario": loaded.name, "served": "in-process", "phases": [
                 {"phase": label, "chains": [c.to_json() for c in chains]} for label, _, chains in phases]},

@@ -252,10 +252,11 @@ def test_a_timeline_is_walked_phase_by_phase():
     """ksk-double-ksk-too-early swaps the DS before the new KSK is published: that phase's sentence names the DS
     at jp for example.jp and a key tag the parent really publishes; the phases before it are sound."""
     from testbed.explain.run import explain_timeline_local
+    from testbed.run.phases import action_params
     from testbed.run.select import load
 
     (scenario,) = load((ROOT / "scenarios" / "rollout" / "ksk-double-ksk-too-early.yaml",))
-    phases = explain_timeline_local(scenario)
+    phases = explain_timeline_local(scenario, None, action_params)
     assert [label.split(" ")[0] for label, _, _ in phases] == [p.name for p in scenario.phases]
     assert all(c.broken is None for c in phases[0][2])
     broken = [(label, ctx, c) for label, ctx, chains in phases for c in chains if c.broken is not None]
