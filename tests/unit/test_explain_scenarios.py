@@ -3,7 +3,7 @@ scenarios from every group, the walk's first broken (or insecure) link must be o
 sentence must name the fault's own parameters (zone, RRset, server) and a key tag the lab really uses.
 
 Cost: each scenario is built and served in this process on 127.53.0.x, with one key set for the module; the whole
-file takes about 15 s on the 2-core CI machine. The one network-fault scenario needs a lab (netns, ~5 s).
+file takes about 35-45 s on the 2-core machine under load. The one network-fault scenario needs a lab (netns, ~5 s).
 """
 
 from __future__ import annotations
