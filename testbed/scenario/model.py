@@ -63,6 +63,7 @@ class ZoneSpec:
     signing: SigningSpec | None = None       # None: keep the preset's (or the default) policy
     servers: tuple[str, ...] = ()            # server host names; () = the preset's choice
     where: Where | None = None
+    delegations: int = 0                     # generated delegations (registry scale), see testbed/build/generated.py
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,20 @@ class Override:
     expectation: Expectation
     reason: str
     reference: str | None = None
+    # the versions it was measured on (testbed/scenario/versions.py): "<9.20", "9.18.49", ">=1.17,<1.26";
+    # outside them the resolver is held to the RFC expectation. None: every version.
+    versions: str | None = None
+    # a regular expression the resolver logs for this query; the check fails when no line matches. Required
+    # where the outcome alone cannot tell this fault from any other failure (servfail without EDE).
+    log: str | None = None
+    where: Where | None = field(default=None, compare=False)    # for messages and edit scripts, not identity
+
+    def covers(self, version: str | None) -> bool:
+        if self.versions is None or version is None:
+            return True
+        from testbed.scenario.versions import version_in_range
+
+        return version_in_range(version, self.versions)
 
 
 @dataclass(frozen=True)
@@ -139,8 +154,9 @@ class Check:
         base = f"{self.qname} {self.qtype}"
         return base if self.flags.is_default else f"{base} {self.flags.text}"
 
-    def override_for(self, resolver: str) -> Override | None:
-        return next((o for o in self.overrides if o.resolver == resolver), None)
+    def override_for(self, resolver: str, version: str | None = None) -> Override | None:
+        """The override for ``resolver`` that covers ``version`` (None: the version is not known, any applies)."""
+        return next((o for o in self.overrides if o.resolver == resolver and o.covers(version)), None)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ Words follow RFC 7583's key timeline: a key is *published* (its DNSKEY is in the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import dns.exception
 import dns.name
@@ -34,8 +34,9 @@ from testbed.timeline.state import KeyState, LabState, ZoneState
 
 if TYPE_CHECKING:
     from testbed.build.topology import Topology
-    from testbed.lab.lab import Lab
-    from testbed.resolvers import ResolverAdapter
+    from testbed.resolvers import ResolverAdapter, ResolverContext
+
+T = TypeVar("T")
 
 ROLES = ("ksk", "zsk", "csk")
 ANCHOR_MODES = ("static", "managed", "none")
@@ -45,6 +46,31 @@ ANCHOR_REFRESH_EVERY_S = 2.0       # how often it asks the resolvers that need a
 DEFAULT_ANCHOR_TIMEOUT_S = 60
 
 
+class _RunningResolver(Protocol):
+    @property
+    def ctx(self) -> ResolverContext: ...
+
+
+class _Vantage(Protocol):
+    def in_lab(self, fn: Callable[[], T]) -> T: ...
+
+
+class LabControl(Protocol):
+    """What a ``needs_lab`` action uses of the running lab (``testbed.lab.lab.Lab``, which comes later in the flow:
+    the timeline names what it needs rather than importing it)."""
+
+    @property
+    def topology(self) -> Topology: ...
+
+    @property
+    def backend(self) -> _Vantage | None: ...
+
+    @property
+    def resolvers(self) -> Mapping[str, _RunningResolver]: ...
+
+    def resolver_exec(self, name: str, argv: list[str], timeout: float = 10.0) -> tuple[int, str]: ...
+
+
 @dataclass
 class ActionEnv:
     """What an action may use besides the state: the run's key store, and for ``needs_lab`` actions the lab and
@@ -52,7 +78,7 @@ class ActionEnv:
     clock: time then passes for real (the phase's changes so far are served first), and the clock stays put."""
 
     keystore: KeyStore
-    lab: Lab | None = None
+    lab: LabControl | None = None
     adapters: list[ResolverAdapter] = field(default_factory=list)
     wait_real: Callable[[int], None] | None = None
     scenario: str = ""               # names for the registry's events
@@ -338,7 +364,7 @@ def change_algorithm(state: LabState, params: dict[str, Any], env: ActionEnv) ->
         summary="change the zone's denial of existence: NSEC to NSEC3 and back, or the NSEC3 parameters")
 def set_denial(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
     zone = _signed_zone(state, params)
-    zone.denial = _choice(params, "denial", DENIALS)
+    zone.denial = "nsec3" if _choice(params, "denial", DENIALS) == "nsec3" else "nsec"
     salt = str(params.get("salt", zone.nsec3.salt))
     salt = "" if salt == "-" else salt
     try:

@@ -150,11 +150,11 @@ def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None
         for text in texts:
             rdataset.add(dns.rdata.from_text(IN, rdtype, text, origin=origin))
     for (owner, rdtype), ttl in zone.ttls.items():
-        rdataset = build.unsigned.get_rdataset(dns.name.from_text(owner), dns.rdatatype.from_text(rdtype))
-        if rdataset is None:
+        existing = build.unsigned.get_rdataset(dns.name.from_text(owner), dns.rdatatype.from_text(rdtype))
+        if existing is None:
             raise ScenarioError(f"set-ttl: zone {zone.name} has no {owner} {rdtype} RRset",
                                 fix="name an RRset the zone has")
-        rdataset.ttl = ttl
+        existing.ttl = ttl
     # the parent publishes what the registry holds, whatever the child does (or whether it is signed at all)
     build.keys = [k.as_published() for k in zone.active_keys()] if zone.signed else []
     build.ds_override = None if zone.parent_ds == build.ds_records() else list(zone.parent_ds)

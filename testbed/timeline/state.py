@@ -18,7 +18,7 @@ from testbed.dnssec import Key, make_ds
 from testbed.dnssec.keys import REVOKE_FLAG
 from testbed.errors import ScenarioError
 from testbed.registry.events import RegistryEvent
-from testbed.scenario.model import Nsec3Params
+from testbed.scenario.model import DenialKind, Nsec3Params
 
 # KeyStore slots for keys a timeline creates: well clear of the slots the fault modules use (1, 2), so a playbook's
 # "next" key is never a fault's decoy. Slots are reused by every timeline of a run: key generation (RSA above all)
@@ -62,7 +62,7 @@ class ZoneState:
     ds_digests: tuple[int, ...]
     keys: dict[str, KeyState] = field(default_factory=dict)
     parent_ds: list[dns.rdtypes.ANY.DS.DS] = field(default_factory=list)   # what the parent publishes for us
-    denial: str = "nsec"
+    denial: DenialKind = "nsec"
     nsec3: Nsec3Params = Nsec3Params()
     validity_days: int = 30
     inception_offset: int = 3600

@@ -35,9 +35,14 @@ REAL_WAIT_ENV = "TESTBED_REAL_WAIT_MAX"
 class Resources(Protocol):
     """What a timeline takes from the run (the runner's ``LabPool``): the run's keys and its resolvers."""
 
-    keystore: KeyStore
-    resolvers: list[str]
-    adapters: Mapping[str, ResolverAdapter]
+    @property
+    def keystore(self) -> KeyStore: ...
+
+    @property
+    def resolvers(self) -> list[str]: ...
+
+    @property
+    def adapters(self) -> Mapping[str, ResolverAdapter]: ...
 
 
 def scenario_phases(scenario: Scenario) -> tuple[Phase, ...]:
