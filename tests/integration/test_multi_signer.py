@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from testbed.timeline.readiness import BROKEN, NOT_READY, OK, READY, readiness
 
 from testbed.cli.main import known_names
 from testbed.run.runner import LabPool, run
 from testbed.scenario import load_scenario
-from testbed.timeline.readiness import BROKEN, NOT_READY, OK, READY, readiness
 from tests.conftest import ROOT, requires_netns
 from tests.integration.test_resolvers_quickstart import ADAPTERS, available, netns_problem
 
