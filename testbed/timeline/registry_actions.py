@@ -19,7 +19,7 @@ from testbed.registry.agent import check_ds, ds_text, lab_time
 from testbed.registry.events import ACCEPTED, DELETED, NOTHING, PUBLISHED, REJECTED, WAITING, RegistryEvent
 from testbed.registry.fetch import fetch_all, name_servers
 from testbed.registry.policy import ACCEPTANCES, POLICIES, RegistryPolicy, get_policy
-from testbed.timeline.actions import ZONE, ActionEnv, _signed_zone, _typo, action
+from testbed.timeline.actions import ZONE, ActionEnv, _make_key, _signed_zone, _typo, action
 from testbed.timeline.state import LabState, RegistrySettings, ZoneState
 
 
@@ -373,8 +373,6 @@ def add_operator(state: LabState, params: dict[str, Any], env: ActionEnv) -> Non
                                 "child-b]}}}}")
     name = str(params["key"])
     if name not in zone.keys:
-        from testbed.timeline.actions import _make_key
-
         _make_key(state, env, zone, {"key": name, "role": "zsk"}, published=True, active=True)
     key = zone.key(name)
     if key.role != "zsk":
