@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from testbed.timeline.readiness import BROKEN, NOT_READY, OK, READY, readiness
 
 from testbed.cli.main import known_names
+from testbed.report.readiness import BROKEN, NOT_READY, OK, READY, readiness
 from testbed.run.runner import LabPool, run
 from testbed.scenario import load_scenario
 from tests.conftest import ROOT, requires_netns
