@@ -238,12 +238,16 @@ class Lab:
         t0 = time.monotonic()
         backward = build.clock.offset < self.clock_offset
         self.set_clock(build.clock.offset)
-        if anchor != self._anchor or restart or (flush and self._servers_misbehaved):
+        restarted = anchor != self._anchor or restart or (flush and self._servers_misbehaved)
+        if restarted:
             self._restart_resolvers(anchor)
             self._anchor = anchor
         elif flush or backward:
             self.flush()
-        self._servers_misbehaved = any(build.server_behaviour.values()) or any(build.network.values())
+        # any misbehaviour since the last restart counts: a timeline may cut a server off in one phase and bring it
+        # back in the next, and the resolvers still remember it as down (PowerDNS throttles it)
+        misbehaving = any(build.server_behaviour.values()) or any(build.network.values())
+        self._servers_misbehaved = misbehaving or (self._servers_misbehaved and not restarted)
         self.timings["resolvers_s"] = time.monotonic() - t0
         self.timings.setdefault("first_load_s", self.timings["servers_s"] + self.timings["resolvers_s"])
         self.loads_done += 1
