@@ -175,3 +175,22 @@ def test_every_bundled_override_names_its_versions_and_servfail_ones_their_log()
                  for c in [*s.checks, *(c for ph in s.phases for c in ph.checks)] for o in c.overrides]
     assert overrides and all(o.versions for o in overrides)
     assert all(o.log for o in overrides if o.expectation.outcome == "servfail" and not o.expectation.ede)
+
+
+def test_pdns_5_gets_yaml_settings_with_our_anchor_and_nothing_old_style(tmp_path: Path) -> None:
+    import yaml
+
+    from testbed.resolvers.base import ResolverContext
+
+    ds = ". IN DS 12345 13 2 " + "AB" * 32
+    ctx = ResolverContext(address="10.53.0.103", subnet="10.53.0.0/24", folder=tmp_path,
+                          root_hints=(("a.root-servers.test.", "10.53.0.1"),), trust_anchor_ds=(ds,))
+    files = registry()["pdns"].for_generation("debian13").render(ctx)
+    assert "recursor.conf" not in files
+    settings = yaml.safe_load(files["recursor.yml"])
+    assert settings["dnssec"]["validation"] == "validate"
+    assert settings["dnssec"]["trustanchors"] == [{"name": ".", "dsrecords": [f"12345 13 2 {'AB' * 32}"]}]
+    assert settings["outgoing"]["dont_query"] == [] and settings["recursor"]["security_poll_suffix"] == ""
+    assert settings["incoming"]["listen"] == ["10.53.0.103"]
+    # debian12 (4.8) keeps the old-style file
+    assert "recursor.conf" in registry()["pdns"]().render(ctx)
