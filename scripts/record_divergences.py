@@ -69,7 +69,7 @@ def override_fields(r: dict) -> dict | None:
             print(f"NO LOG PATTERN: {r['scenario']} {r['phase']} {r['resolver']} {r['query']}", file=sys.stderr)
             return None
         fields["log"] = found
-    display = registry()[r["software"]].display_name
+    display = registry()[r["software"]].display_name.removesuffix(" 9")   # "BIND 9" + "9.20.30"
     rcode = f" {obs['rcode']}" if outcome in ("secure", "insecure") and obs["rcode"] != "NOERROR" else ""
     fields["reason"] = (f"{display} {version} answers {outcome}{rcode} with {ede_text(obs)} where the check expects "
                         f"{expected_text(exp)}")
