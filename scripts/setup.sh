@@ -19,6 +19,7 @@ packages=(
     ldnsutils bind9-utils bind9-dnsutils           # independent zone verifiers for the tests; dig, delv
     tcpdump                                        # the no-leak test captures every packet the resolvers send
     chromium                                       # renders the HTML matrix in the screenshot test
+    graphviz                                       # draws the chain of trust in the HTML report (dot)
     gcc libc6-dev                                  # builds the virtual-clock time shim
     knot-dnssecutils                               # kzonesign, a reference signer in bench/bench_scale.py
 )

@@ -43,6 +43,7 @@ class ZonePlan:
     signing: SigningSpec
     servers: tuple[str, ...]
     ns_names: tuple[str, ...] = ()
+    delegations: int = 0                # generated delegations (``delegations: N`` in the scenario)
 
 
 @dataclass
@@ -160,8 +161,10 @@ def _apply_zone_spec(zones: dict[str, ZonePlan], hosts: dict[str, int], zspec: Z
     existing = zones.get(zspec.name)
     if existing is None:
         zones[zspec.name] = ZonePlan(name=zspec.name, parent=None, records=list(zspec.records),
-                                     signing=zspec.signing or SigningSpec(), servers=zspec.servers or ("child",))
+                                     signing=zspec.signing or SigningSpec(), servers=zspec.servers or ("child",),
+                                     delegations=zspec.delegations)
         return
     records = list(zspec.records) if zspec.replace_records else existing.records + list(zspec.records)
     zones[zspec.name] = replace(existing, records=records, signing=zspec.signing or existing.signing,
-                                servers=zspec.servers or existing.servers)
+                                servers=zspec.servers or existing.servers,
+                                delegations=zspec.delegations or existing.delegations)

@@ -36,8 +36,11 @@ def cli() -> None:
 @click.option("--evidence", type=click.Choice(["failing", "all"]), default="failing", show_default=True,
               help="which checks carry evidence (log lines, both answers, the chain of trust, why)")
 @click.option("--shard", help="run shard K of N (K/N): a deterministic, cost-balanced 1/N of the scenarios")
+@click.option("--evidence-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="write a folder per non-passing check: zones, keys, config, log, answers, chain, pcap")
 def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs: int, json_out: Path | None,
-        junit_out: Path | None, html_out: Path | None, keep: bool, evidence: str, shard: str | None) -> None:
+        junit_out: Path | None, html_out: Path | None, keep: bool, evidence: str, shard: str | None,
+        evidence_dir: Path | None) -> None:
     """Run scenario files or folders (default: the bundled quickstart)."""
     from testbed.report.console import ConsoleReporter
     from testbed.run.runner import run as run_scenarios
@@ -55,7 +58,8 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     try:
         with reporter:
             result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add, jobs=jobs,
-                                   evidence=evidence, on_lab=_say_kept if keep else None)
+                                   evidence=evidence, evidence_dir=evidence_dir,
+                                   on_lab=_say_kept if keep else None)
     except (TestbedError, KeyboardInterrupt):
         # whatever stopped the run, the checks that did run are worth a report: write it, then fail as usual
         if reporter.verdicts:
@@ -92,15 +96,26 @@ def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
+@click.option("--build", "dry_build", is_flag=True,
+              help="also sign the zones and apply the faults, as a run would, without a lab (slower: makes keys)")
+def validate(paths: tuple[Path, ...], dry_build: bool) -> None:
     """Check scenario files without running anything."""
     from testbed.build.targets import check_fault_targets
     from testbed.faults import fault_params
 
     scenarios = load(paths)
     signatures = fault_params()
+    keys = None
     for scenario in scenarios:
         check_fault_targets(scenario, signatures)  # what build would find: a fault aimed at a zone it lacks
+        if dry_build:
+            from testbed.build.topology import plan
+            from testbed.build.zones import KeyStore
+            from testbed.clock import LabClock
+            from testbed.timeline.build import build_scenario
+
+            keys = keys or KeyStore()
+            build_scenario(scenario, plan(scenario, []), LabClock(), keys, 1)
         if scenario.is_timeline:
             checks = sum(len(phase.checks) for phase in scenario.phases)
             click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.phases)} phases, {checks} checks)")
@@ -198,9 +213,15 @@ def diff(before: Path, after: Path) -> None:
 def build(scenario: Path, output: Path, resolvers: tuple[str, ...]) -> None:
     """Write a scenario's signed zones, keys, DS sets, trust anchor and resolver configs; start nothing."""
     from testbed.build.output import write_build
+    from testbed.build.topology import DEFAULT_SUBNET, plan
+    from testbed.build.zones import KeyStore
+    from testbed.clock import LabClock
+    from testbed.timeline.build import build_scenario
 
     (loaded,) = load((scenario,))
-    for line in write_build(loaded, output, list(resolvers)):
+    topology = plan(loaded, list(resolvers), DEFAULT_SUBNET)
+    built = build_scenario(loaded, topology, LabClock(), KeyStore(), serial=1)
+    for line in write_build(built, output, list(resolvers)):
         click.echo(line)
 
 
@@ -319,11 +340,15 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
         lab.load(build_scenario(loaded, topology, pool.clock, pool.keystore, lab.next_serial()))
         prefix = "" if backend == "docker" else f"ip netns exec testbed-{lab.lab_id}-probe "
         click.echo(f"lab {lab.lab_id} on {backend}, subnet {topology.subnet}, folder {lab.workdir}")
+        # under each host a dig line that works as printed: from the probe's namespace (netns), or from this
+        # machine, which sits on the docker bridge (docker)
         for server in topology.servers.values():
             address = topology.server_address(server.name)
             click.echo(f"  server   {server.name:10} {address:15} {' '.join(server.zones)}")
+            click.echo(f"    dig:   {prefix}dig +dnssec +norecurse @{address} {server.zones[0]} SOA")
         for name in pool.resolvers:
             click.echo(f"  resolver {name:10} {topology.resolver_address(name)}")
+            click.echo(f"    dig:   {prefix}dig +dnssec @{topology.resolver_address(name)} www.example.jp A")
         first = pool.resolvers[0] if pool.resolvers else None
         if first:
             click.echo(f"try:  {prefix}dig +dnssec @{topology.resolver_address(first)} www.example.jp A")
@@ -356,6 +381,19 @@ def _interrupted() -> NoReturn:
     sys.exit(130)
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """dnspython turns every exception in rdata parsing into a SyntaxError, KeyboardInterrupt included: Ctrl-C
+    during a build must not read as "zone does not parse"."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
     from testbed.lab import interrupts
 
@@ -363,8 +401,24 @@ def main(argv: list[str] | None = None) -> None:
     # started us with SIGINT ignored); later ones never cut a teardown short (see testbed.lab.interrupts)
     interrupts.install()
     try:
+        _main(argv)
+    finally:
+        if argv is None:
+            # the process's own command line: it exits now, every lab torn down; a signal during interpreter
+            # exit must not turn exit 130 into death by signal
+            interrupts.ignore()
+        else:
+            interrupts.uninstall()      # called with arguments (a test, a script): hand the signals back
+
+
+def _main(argv: list[str] | None) -> None:
+    from testbed.lab import interrupts
+
+    try:
         cli.main(args=argv, prog_name="testbed", standalone_mode=False)
     except TestbedError as exc:
+        if _caused_by_interrupt(exc):
+            _interrupted()
         click.echo(f"error: {exc}", err=True)
         if interrupts.something_left():
             click.echo(f"note: {interrupts.outcome()}", err=True)

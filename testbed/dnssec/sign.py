@@ -138,7 +138,7 @@ def rrsig_rdata(ctx: KeyCtx, entry: tuple[int, int, int, int, int], signature: b
 
 
 def _add(node: dns.node.Node, rdtype: int, ttl: int, items: Sequence[dns.rdata.Rdata], covers: int = 0) -> None:
-    rdataset = dns.rdataset.Rdataset(IN, rdtype, covers)
+    rdataset = dns.rdataset.Rdataset(IN, dns.rdatatype.RdataType(rdtype), dns.rdatatype.RdataType(covers))
     rdataset.update_ttl(ttl)
     for item in items:
         rdataset.add(item)
@@ -183,6 +183,7 @@ def _sign_zone(zone: dns.zone.Zone, keys: list[Key], options: SignOptions, worke
         if node.nsec is not None:
             _add(target, NSEC, engine.negative_ttl, [rdata_from_wire(NSEC, node.nsec[0])])
         add_sigs(target, node.sigs)
+        assert isinstance(node.ref, dns.name.Name)      # zone_nodes keeps the names as refs
         out.nodes[node.ref] = target
     for record in engine.nsec3:
         target = dns.node.Node()

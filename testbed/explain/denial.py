@@ -94,7 +94,7 @@ def judge_denial(need: Need, authority: list[dns.rrset.RRset], zone: dns.name.Na
         facts = {"zone": str(zone), "rrset": f"{rrset.name}/{dns.rdatatype.to_text(rrset.rdtype)}",
                  "problem": judged.problem}
         if judged.ok:
-            links.append(Link("rrsig", what, "valid", f"signed by key {judged.good.sig.key_tag}"  # type: ignore[union-attr]
+            links.append(Link("rrsig", what, "valid", f"signed by key {judged.good.sig.key_tag}"
                               if judged.good else "", facts=facts))
         else:
             worst = next((r for r in judged.results if r.problem == judged.problem), None)

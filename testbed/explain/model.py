@@ -96,8 +96,9 @@ class Chain:
             text = link.sentence or link.detail
             notes = [note for step in self.all_steps() if link in step.links for note in step.notes]
             return text + (f" ({'; '.join(notes)})" if notes else "")
+        notes = [note for step in self.all_steps() for note in step.notes]
         return (f"every link from the trust anchor to {self.qname.rstrip('.') or '.'}/{self.qtype} is valid: "
-                f"the answer is secure")
+                f"the answer is secure" + (f" (on the way: {'; '.join(notes)})" if notes else ""))
 
     def to_json(self) -> dict[str, Any]:
         return {"qname": self.qname, "qtype": self.qtype, "now": self.now, "rcode": self.rcode,

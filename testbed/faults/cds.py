@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import dns.dnssec
 import dns.exception
@@ -19,6 +19,7 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.rdtypes.ANY.DS
+import dns.rdtypes.dsbase
 import dns.rrset
 import dns.zone
 
@@ -164,7 +165,8 @@ def _signers(zone: dns.zone.Zone, name: dns.name.Name, rrset: dns.rrset.RRset,
     return good
 
 
-def _ds_key(ds: dns.rdata.Rdata) -> tuple[int, int, int, bytes]:
+def _ds_key(rdata: dns.rdata.Rdata) -> tuple[int, int, int, bytes]:
+    ds = cast(dns.rdtypes.dsbase.DSBase, rdata)  # a DS or CDS: both are DSBase
     return ds.key_tag, ds.algorithm, ds.digest_type, bytes(ds.digest)
 
 
@@ -226,7 +228,8 @@ def _make_ds(origin: dns.name.Name, key: dns.rdata.Rdata, digest_type: int) -> d
         key = dns.rdata.from_wire(dns.rdataclass.IN, dns.rdatatype.DNSKEY, key.to_digestable(), 0,
                                   len(key.to_digestable()))
     try:
-        return dns.dnssec.make_ds(origin, key, digest_type, policy=dns.dnssec.allow_all_policy)
+        return dns.dnssec.make_ds(origin, key, dns.dnssec.DSDigest.make(digest_type),
+                                  policy=dns.dnssec.allow_all_policy)
     except (dns.dnssec.UnsupportedAlgorithm, ValueError):
         # an unknown digest type cannot be computed, so nothing can match it
         return dns.rdtypes.ANY.DS.DS(dns.rdataclass.IN, dns.rdatatype.DS, 0, 0, digest_type, b"\0")

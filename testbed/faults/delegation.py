@@ -103,7 +103,8 @@ def delegation_nsec_no_ns_bit(ctx: BuildContext, params: dict[str, Any]) -> None
     assert rdataset is not None
     old = rdataset[0]
     kept = sorted(types_of(old) - {int(dns.rdatatype.NS)})
-    new = old.replace(windows=dns.rdtypes.util.Bitmap.from_rdtypes(kept).windows)
+    new = old.replace(windows=dns.rdtypes.util.Bitmap.from_rdtypes([dns.rdatatype.RdataType.make(t)
+                                                                     for t in kept]).windows)
     rdataset.clear()
     rdataset.add(new)
     # Signed again over the new bitmap: the signature is valid, only the claim is wrong.

@@ -25,7 +25,7 @@ from testbed.build.zones import DELEGATION_TTL, BuildContext, ZoneBuild
 from testbed.dnssec import Key
 from testbed.dnssec.keys import key_from_private
 from testbed.errors import ScenarioError
-from testbed.faults.common import ZONE_PARAM, find_rrset, replace_rrsigs, resign, signed_zone, zone_of
+from testbed.faults.common import ZONE_PARAM, find_rrset, replace_rrsigs, replaced, resign, signed_zone, zone_of
 from testbed.faults.registry import Param, fault, param, variant
 from testbed.faults.signatures import (
     dnskey_signers,
@@ -121,7 +121,7 @@ def dnskey_algorithm_changed(ctx: BuildContext, params: dict[str, Any]) -> None:
     if any(d.algorithm == algorithm for d in targets):
         raise ScenarioError(f"the {role} already has algorithm {algorithm}", fix="give another algorithm")
     signers = dnskey_signers(build)
-    changed = [d.replace(algorithm=algorithm) if d in targets else d for d in published_dnskeys(build)]
+    changed = [replaced(d, algorithm=algorithm) if d in targets else d for d in published_dnskeys(build)]
     set_dnskeys(build, changed, signers=signers)
 
 
@@ -147,8 +147,9 @@ def zone_algorithm_unsupported(ctx: BuildContext, params: dict[str, Any]) -> Non
     # every key of the zone gets a stand-in of the unsupported algorithm with the same flags and role
     stand_in: dict[tuple[int, int], tuple[Any, dns.rdtypes.ANY.DNSKEY.DNSKEY]] = {}
     for key in build.keys:
-        private = (rsa.generate_private_key(public_exponent=65537, key_size=1024) if algorithm == 1
-                   else dsa.generate_private_key(key_size=1024))
+        # Any: dnspython signs with DSA keys, but its annotations leave DSA out of make_dnskey's key types
+        private: Any = (rsa.generate_private_key(public_exponent=65537, key_size=1024) if algorithm == 1
+                        else dsa.generate_private_key(key_size=1024))
         stand_in[(key.algorithm, key.key_tag)] = (private, dns.dnssec.make_dnskey(private.public_key(), algorithm,
                                                                                   flags=key.flags))
     for owner, covered in signed_rrsets(zone):
@@ -164,7 +165,8 @@ def zone_algorithm_unsupported(ctx: BuildContext, params: dict[str, Any]) -> Non
         replace_rrsigs(zone, owner, covered, sigs)
     # the parent's DS now names the new KSKs, signed again by the parent as any DS is
     sep = [d for k, (_, d) in zip(build.keys, stand_in.values(), strict=True) if k.role in ("ksk", "csk")]
-    build.ds_override = [dns.dnssec.make_ds(build.origin, d, digest, policy=dns.dnssec.allow_all_policy)
+    build.ds_override = [dns.dnssec.make_ds(build.origin, d, dns.dnssec.DSDigest.make(digest),
+                                            policy=dns.dnssec.allow_all_policy)
                          for d in sep for digest in build.plan.signing.ds_digests]
     node = parent.signed.find_node(build.origin)
     node.delete_rdataset(dns.rdataclass.IN, dns.rdatatype.DS)
@@ -214,7 +216,7 @@ def dnskey_protocol(ctx: BuildContext, params: dict[str, Any]) -> None:
         raise ScenarioError(f"protocol {protocol} is not a wrong 8-bit value", fix="use e.g. 4")
 
     def with_protocol(key: Key) -> Key:
-        return dataclasses.replace(key, dnskey=key.dnskey.replace(protocol=protocol))
+        return dataclasses.replace(key, dnskey=replaced(key.dnskey, protocol=protocol))
 
     build.keys = [with_protocol(k) if _selected(k, role) else k for k in build.keys]
 

@@ -19,7 +19,7 @@ import dns.rdtypes.ANY.DS
 from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.dnssec import Key, make_ds
 from testbed.errors import ScenarioError
-from testbed.faults.common import ZONE_PARAM, replace_rrsigs, signed_zone, zone_of
+from testbed.faults.common import ZONE_PARAM, replace_rrsigs, replaced, signed_zone, zone_of
 from testbed.faults.registry import fault, param, variant
 from testbed.scenario.model import Expectation
 
@@ -218,7 +218,9 @@ def ds_rrsig_bad(ctx: BuildContext, params: dict[str, Any]) -> None:
     owner, parent = _ds_owner_and_parent(ctx, params)
     zone = signed_zone(parent)
     sigs = zone.get_rdataset(owner, dns.rdatatype.RRSIG, dns.rdatatype.DS)
-    replace_rrsigs(zone, owner, dns.rdatatype.DS, [sig.replace(signature=flip_last_bit(sig.signature))
+    if sigs is None:
+        raise ScenarioError(f"zone {parent.name} has no RRSIG over the DS at {owner}", fix="pick a signed parent")
+    replace_rrsigs(zone, owner, dns.rdatatype.DS, [replaced(sig, signature=flip_last_bit(sig.signature))
                                                    for sig in sigs])
 
 

@@ -70,6 +70,7 @@ class Fault:
         exp = self.expect
         return {"id": self.id, "group": self.group, "summary": self.summary, "layer": self.layer,
                 "reference": self.reference, "params": self.params, "required": list(self.required),
+                "param_types": {name: ptype.describe() for name, ptype in self.types.items()},
                 "cases": list(self.cases),
                 "expect": None if exp is None else {"outcome": exp.outcome, "rcode": exp.rcode,
                                                     "ede": None if exp.ede is None else list(exp.ede)}}

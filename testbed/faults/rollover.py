@@ -115,6 +115,8 @@ def zsk_roll_old_key_removed_too_early(ctx: BuildContext, params: dict[str, Any]
     find_rrset(zone, *cached)       # a clear error for an RRset the zone does not have
     move_signatures(build, old, new, keep={cached})
     dnskeys = zone.get_rdataset(build.origin, dns.rdatatype.DNSKEY)
+    if dnskeys is None:
+        raise ScenarioError(f"zone {build.name} publishes no DNSKEY RRset to roll", fix="pick a signed zone")
     dnskeys.discard(old.dnskey)
     dnskeys.add(new.dnskey)
     inception, expiration = window(build)
@@ -181,7 +183,7 @@ def algorithm_roll_to_unsupported(ctx: BuildContext, params: dict[str, Any]) -> 
     new = dns.rdtypes.ANY.DNSKEY.DNSKEY(dns.rdataclass.IN, dns.rdatatype.DNSKEY, 257, 3, UNASSIGNED_ALGORITHM,
                                         os.urandom(64))
     publish_dnskey(build, new)
-    new_ds = [dns.dnssec.make_ds(build.origin, new, 2, policy=dns.dnssec.allow_all_policy)]
+    new_ds = [dns.dnssec.make_ds(build.origin, new, dns.dnssec.DSDigest.SHA256, policy=dns.dnssec.allow_all_policy)]
     old_ds = ds_for(build.sep_keys(), digests_of(build)) if stage == "both-ds" else []
     build.ds_override = old_ds + new_ds
 

@@ -31,14 +31,16 @@ from testbed.faults.common import (
     RRSET_PARAM,
     ZONE_PARAM,
     find_rrset,
+    origin_of,
     parse_rrset_ref,
     replace_rrsigs,
+    replaced,
     resign,
     signed_zone,
     zone_of,
     zone_signing_keys,
 )
-from testbed.faults.registry import fault, param, variant
+from testbed.faults.registry import Param, fault, param, variant
 from testbed.scenario.model import Expectation
 
 DAY = 86400
@@ -48,7 +50,7 @@ SKEW_BEYOND = 2 * DAY
 ALL = "all"
 RRSET_OR_ALL = RRSET_PARAM + "; @ stands for the zone apex (@/DNSKEY); or 'all' for every RRSIG of the zone"
 _PARAMS = {"zone": ZONE_PARAM, "rrset": RRSET_PARAM}
-_PARAMS_OR_ALL = {"zone": ZONE_PARAM, "rrset": param(RRSET_OR_ALL, "rrset", all_word=True)}
+_PARAMS_OR_ALL: dict[str, str | Param] = {"zone": ZONE_PARAM, "rrset": param(RRSET_OR_ALL, "rrset", all_word=True)}
 # RFC 8624 3.1: RSAMD5 MUST NOT be used for validation, so every validator treats it as unsupported.
 UNSUPPORTED_ALGORITHM = int(dns.dnssec.Algorithm.RSAMD5)
 
@@ -61,7 +63,7 @@ def signed_rrsets(zone: dns.zone.Zone) -> list[RrsetRef]:
     """(owner, covered type) of every RRset that carries RRSIGs, in zone order."""
     out: list[RrsetRef] = []
     for name, node in zone.nodes.items():
-        owner = name if name.is_absolute() else name.derelativize(zone.origin)
+        owner = name if name.is_absolute() else name.derelativize(origin_of(zone))
         out += [(owner, rds.covers) for rds in node.rdatasets if rds.rdtype == dns.rdatatype.RRSIG and len(rds)]
     return out
 
@@ -233,14 +235,14 @@ def rrsig_tampered(ctx: BuildContext, params: dict[str, Any]) -> None:
         changed = []
         for sig in rrsigs_of(zone, owner, covered):
             if what == "signature":
-                changed.append(sig.replace(signature=flip_bit(sig.signature)))
+                changed.append(replaced(sig, signature=flip_bit(sig.signature)))
             elif what == "algorithm":
                 # another algorithm every validator supports, so the only problem is that no key of it signed this
                 other = dns.dnssec.Algorithm.RSASHA256 if sig.algorithm != dns.dnssec.Algorithm.RSASHA256 \
                     else dns.dnssec.Algorithm.ECDSAP256SHA256
-                changed.append(sig.replace(algorithm=other))
+                changed.append(replaced(sig, algorithm=other))
             else:
-                changed.append(sig.replace(original_ttl=sig.original_ttl + 3600))
+                changed.append(replaced(sig, original_ttl=sig.original_ttl + 3600))
         replace_rrsigs(zone, owner, covered, changed)
 
 
@@ -391,7 +393,7 @@ def rrsig_extra_corrupt(ctx: BuildContext, params: dict[str, Any]) -> None:
         rrset = find_rrset(zone, owner, covered)
         bad = sign_rrset(rrset, second, inception, expiration)
         replace_rrsigs(zone, owner, covered,
-                       [*rrsigs_of(zone, owner, covered), bad.replace(signature=flip_bit(bad.signature))])
+                       [*rrsigs_of(zone, owner, covered), replaced(bad, signature=flip_bit(bad.signature))])
 
 
 @fault("rrsig-algorithm-incomplete", group="signatures", layer="keys", reference="RFC 6840 section 5.11",

@@ -14,7 +14,7 @@ from typing import Any
 from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.errors import ScenarioError
 from testbed.faults.common import RRSET_PARAM, ZONE_PARAM
-from testbed.faults.registry import fault, param, variant
+from testbed.faults.registry import Param, fault, param, variant
 from testbed.faults.signatures import DAY, rewindow, targets
 from testbed.scenario.model import Expectation
 
@@ -22,7 +22,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": DAY}
 _OFFSET_RE = re.compile(r"^([+-]?\d+)\s*([smhd]?)$")
 OFFSET_HELP = "seconds from now, or with a unit: -2d, +300s, 30m, +1h (negative is in the past)"
 SERIAL_HALF = 1 << 31
-_SCOPE = {"zone": ZONE_PARAM + "; leave it out for every signed zone, the root included",
+_SCOPE: dict[str, str | Param] = {"zone": ZONE_PARAM + "; leave it out for every signed zone, the root included",
           "rrset": param(RRSET_PARAM + "; or all (default)", "rrset", all_word=True)}
 
 

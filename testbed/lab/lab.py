@@ -128,11 +128,17 @@ class Lab:
         self.loads_done = 0          # loads that completed: a lab that never completed one never came up
         self.timings: dict[str, float] = {}
         self.evidence = "failing"    # which checks carry evidence (run/evidence.py): failing (not passed) or all
+        self.evidence_dir: Path | None = None   # --evidence-dir: a bundle per non-passing check (run/bundle.py)
 
     @property
     def trust_anchor(self) -> tuple[str, ...]:
         """The DS records the resolvers are given as their trust anchor now."""
         return self._anchor[0] if self._anchor is not None else ()
+
+    @property
+    def trust_anchor_managed(self) -> bool:
+        """Whether the resolvers got that anchor as an RFC 5011 starting point (they track the keys themselves)."""
+        return self._anchor[1] if self._anchor is not None else False
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -232,12 +238,16 @@ class Lab:
         t0 = time.monotonic()
         backward = build.clock.offset < self.clock_offset
         self.set_clock(build.clock.offset)
-        if anchor != self._anchor or restart or (flush and self._servers_misbehaved):
+        restarted = anchor != self._anchor or restart or (flush and self._servers_misbehaved)
+        if restarted:
             self._restart_resolvers(anchor)
             self._anchor = anchor
         elif flush or backward:
             self.flush()
-        self._servers_misbehaved = any(build.server_behaviour.values()) or any(build.network.values())
+        # any misbehaviour since the last restart counts: a timeline may cut a server off in one phase and bring it
+        # back in the next, and the resolvers still remember it as down (PowerDNS throttles it)
+        misbehaving = any(build.server_behaviour.values()) or any(build.network.values())
+        self._servers_misbehaved = misbehaving or (self._servers_misbehaved and not restarted)
         self.timings["resolvers_s"] = time.monotonic() - t0
         self.timings.setdefault("first_load_s", self.timings["servers_s"] + self.timings["resolvers_s"])
         self.loads_done += 1
@@ -268,10 +278,7 @@ class Lab:
         folder = self._server_folder(name)
         folder.mkdir(parents=True, exist_ok=True)
         for zone in server.zones:
-            path = folder / zone_file_name(zone)
-            tmp = path.with_suffix(".tmp")
-            build.zone_for(name, zone).to_file(str(tmp), relativize=False, want_origin=False)
-            tmp.replace(path)
+            build.write_zone_for(name, zone, folder / zone_file_name(zone))    # written once, linked for others
         self._write_config(name, {})      # well-behaved until the lab has seen it serve (_apply_behaviour)
 
     def _write_config(self, name: str, behaviour: dict) -> None:
@@ -299,15 +306,18 @@ class Lab:
                 return LabError(f"authoritative server {name} {state} while taking its behaviour {behaviour}:\n"
                                 f"{tail(host.log_text())}", fix="see the server log above")
 
-            wait_for(lambda host=host, load=load: True if not load.loading(host.log_text()) else None,
-                     host=host, loading=load.loading, failed=failed)
+            def reloaded(host: Host = host, load: ServerLoad = load) -> bool | None:
+                return None if load.loading(host.log_text()) else True
+
+            wait_for(reloaded, host=host, loading=load.loading, failed=failed)
 
     def _server_spec(self, name: str) -> HostSpec:
         folder = self._server_folder(name)
         python = sys.executable if self.backend_name == "netns" else "python3"
         # NET_ADMIN: network faults (tc) act inside a server's own namespace; docker grants it only at creation
         return HostSpec(name=name, address=self.topology.server_address(name), folder=folder, image=AUTH_IMAGE,
-                        argv=(python, "-m", "testbed.auth", str(folder / "config.json")), needs_net_admin=True)
+                        argv=(python, "-m", "testbed.auth", str(folder / "config.json")), needs_net_admin=True,
+                        writable=False)         # the builtin server only reads its folder
 
     def _wait_server(self, name: str, build: BuildContext) -> None:
         """Wait until the server answers each of its zones' SOA with the serial of this build: as long as it is
@@ -318,8 +328,7 @@ class Lab:
         host = self.servers[name]
         load = self._server_loads.get(name)
         for zone in self.topology.servers[name].zones:
-            soa = build.zone_for(name, zone).get_rdataset(zone, dns.rdatatype.SOA)
-            want = soa[0].serial if soa else None
+            want = build.serial_for(name, zone)
             seen: list[str] = []        # what the server answered last, for the message
 
             def serves(zone: str = zone, want: int | None = want, seen: list[str] = seen) -> bool | None:
@@ -398,6 +407,12 @@ class Lab:
             timeshim.write_offset(self.clock_file, self.clock_offset)
         return timeshim.environment(self.shim_path(), self.clock_file)
 
+    def _shared(self, name: str) -> tuple[Path, ...]:
+        """Lab folders resolver ``name`` reads beside its own: the time shim and the clock, when it runs on them."""
+        if not self.on_virtual_clock(name):
+            return ()
+        return (self.shim_path().parent, self.clock_file.parent)
+
     def resolver_exec(self, name: str, argv: list[str], timeout: float = 10.0) -> tuple[int, str]:
         """Run a control command on a resolver's host, on the same clock as the resolver (rndc checks it)."""
         running = self.resolvers[name]
@@ -418,7 +433,7 @@ class Lab:
             t0 = time.monotonic()
             host = self.backend.start_host(HostSpec(name=name, address=ctx.address, folder=ctx.folder,
                                                     image=adapter.image, argv=tuple(adapter.command(ctx)),
-                                                    env=self._clock_env(name)))
+                                                    env=self._clock_env(name), shared=self._shared(name)))
             self._wait_resolver(adapter, ctx.address, host)
             ready = time.monotonic() - t0
             self.resolvers[name] = RunningResolver(adapter, ctx, host, self._version(adapter, host), t0, ready,

@@ -41,6 +41,8 @@ class RegistryEvent:
 
     def line(self) -> str:
         """One line for the console: registry, child, decision and reason."""
+        if self.action == "await-anchor":
+            return f"root trust anchors: {self.reason}"
         what = "DS submission" if self.action == "submit-ds" else "CDS scan"
         scans = f" after {self.scans} scan{'s' if self.scans != 1 else ''}" if self.scans else ""
         return f"registry {self.parent} {what} for {self.child}: {self.decision.upper()}{scans}: {self.reason}"

@@ -10,9 +10,9 @@ from typing import Any
 from testbed import __version__
 from testbed.registry.events import RegistryEvent
 from testbed.report.common import summary_counts
+from testbed.report.readiness import readiness
 from testbed.report.registry_report import registry_json
 from testbed.run.checks import Verdict
-from testbed.timeline.readiness import readiness
 
 
 def result_record(verdict: Verdict) -> dict[str, Any]:

@@ -76,6 +76,13 @@ def report_lines(verdicts: Iterable[Verdict], events: Sequence[RegistryEvent]) -
         for child in _children(events, scenario):
             lines.append(f"  {scenario}: {child}")
             for e in (e for e in events if e.scenario == scenario and e.child == child):
+                if e.action == "set-trust-anchor":
+                    lines.append(f"    [{e.phase}] {e.reason}")
+                    continue
+                if e.action == "await-anchor":      # the resolvers' RFC 5011 accounts of the root's keys
+                    lines.append(f"    [{e.phase}] trust anchors, waiting for a key to be {e.decision}:")
+                    lines += [f"      {line}" for line in e.details]
+                    continue
                 lines.append(f"    [{e.phase}] {e.action} via registry {e.parent} (acceptance {e.acceptance}, policy "
                              f"{e.policy}): {e.decision}")
                 if e.submitted:

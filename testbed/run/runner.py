@@ -1,7 +1,7 @@
 """Run scenarios: group them by lab shape, start one lab per shape, and for each scenario build, load, probe
 and judge. The CLI and the pytest plugin both drive this module.
 
-One execution path: every scenario runs as a timeline (``testbed.timeline.run``); a static scenario is one phase
+One execution path: every scenario runs as a timeline (``testbed.run.phases``); a static scenario is one phase
 without actions. After each phase every resolver is asked every check of the phase."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from testbed.build.topology import DEFAULT_SUBNET, plan
@@ -21,14 +22,15 @@ from testbed.lab import interrupts
 from testbed.lab.backends.subnets import lease_subnet
 from testbed.lab.lab import Lab
 from testbed.resolvers import ResolverAdapter
+from testbed.run.bundle import Capture, write_bundle
 from testbed.run.checks import Verdict, evaluate, log_matches
 from testbed.run.evidence import LOG_EXCERPT_CHARS, gather, log_mark
 from testbed.run.observation import Observation
+from testbed.run.phases import TimelineRun, scenario_phases
 from testbed.run.probe import observe_in
 from testbed.run.select import as_adapters, family, scenario_resolvers
 from testbed.scenario.model import Check, Override, Scenario
 from testbed.timeline.build import build_scenario
-from testbed.timeline.run import TimelineRun, scenario_phases
 
 __all__ = ["LabPool", "RunResult", "build_scenario", "run", "run_checks", "run_scenario", "scenario_resolvers"]
 
@@ -55,9 +57,11 @@ class LabPool:
     them up across runs so a test session pays the cold start once."""
 
     def __init__(self, backend: str, resolvers: Iterable[str | ResolverAdapter], *, keep: bool = False,
-                 on_lab: Callable[[Lab], None] | None = None, evidence: str = "failing") -> None:
+                 on_lab: Callable[[Lab], None] | None = None, evidence: str = "failing",
+                 evidence_dir: Path | None = None) -> None:
         self.backend = backend
         self.evidence = evidence          # which checks carry evidence: failing (not passed) or all
+        self.evidence_dir = evidence_dir  # a bundle per non-passing check, with a pcap (run/bundle.py)
         self.adapters: dict[str, ResolverAdapter] = {a.name: a for a in as_adapters(resolvers)}
         self.resolvers = list(self.adapters)
         self.keep = keep
@@ -79,7 +83,7 @@ class LabPool:
                 try:
                     lab = Lab(plan(scenario, self.resolvers, lease.subnet), self.backend, self.adapters,
                               lease=lease, keep=self.keep)
-                    lab.evidence = self.evidence
+                    lab.evidence, lab.evidence_dir = self.evidence, self.evidence_dir
                 except BaseException:
                     lease.release()
                     raise
@@ -127,18 +131,20 @@ class LabPool:
 
 def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], backend: str, *, keep: bool = False,
         on_verdict: OnVerdict | None = None, on_lab: Callable[[Lab], None] | None = None,
-        pool: LabPool | None = None, jobs: int = 1, evidence: str = "failing") -> RunResult:
+        pool: LabPool | None = None, jobs: int = 1, evidence: str = "failing",
+        evidence_dir: Path | None = None) -> RunResult:
     """Run every scenario; labs come from ``pool`` (kept open) or from a pool of this run (closed at the end).
 
     ``jobs`` > 1 runs that many labs side by side, each on its own subnet with its own share of the scenarios:
     worth it when checks wait on resolver timeouts rather than on the CPU."""
     if jobs > 1 and pool is None and len(scenarios) > 1:
         return _run_parallel(scenarios, list(resolvers), backend, jobs, keep=keep, on_verdict=on_verdict,
-                             on_lab=on_lab, evidence=evidence)
+                             on_lab=on_lab, evidence=evidence, evidence_dir=evidence_dir)
     result = RunResult(backend=backend)
     t0 = time.monotonic()
     own_pool = pool is None
-    pool = pool or LabPool(backend, resolvers, keep=keep, on_lab=on_lab, evidence=evidence)
+    pool = pool or LabPool(backend, resolvers, keep=keep, on_lab=on_lab, evidence=evidence,
+                           evidence_dir=evidence_dir)
     try:
         for scenario in scenarios:
             done = len(result.verdicts)
@@ -171,7 +177,7 @@ def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], b
 
 def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapter], backend: str, jobs: int, *,
                   keep: bool, on_verdict: OnVerdict | None, on_lab: Callable[[Lab], None] | None,
-                  evidence: str = "failing") -> RunResult:
+                  evidence: str = "failing", evidence_dir: Path | None = None) -> RunResult:
     adapters = as_adapters(resolvers)
     lock = threading.Lock()
     stop = threading.Event()
@@ -188,11 +194,13 @@ def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapt
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="lab") as workers:
         futures = [workers.submit(run, share, adapters, backend, keep=keep, on_verdict=report, on_lab=on_lab,
-                                  evidence=evidence) for share in shares]
+                                  evidence=evidence, evidence_dir=evidence_dir) for share in shares]
         try:
             parts = [f.result() for f in futures]
         except BaseException:
             stop.set()                  # Ctrl-C or a worker's error: the other workers stop at their next verdict
+            with interrupts.tearing_down():
+                workers.shutdown(wait=True)     # and tear their labs down: a signal now must not cut that short
             raise
     position = {(s.name, str(s.file)): i for i, s in enumerate(scenarios)}
     for part in parts:
@@ -273,10 +281,14 @@ def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: 
             if isolate and index:
                 lab.flush_resolver(resolver)
             mark = log_mark(lab, resolver)
+            capture = Capture(lab) if lab.evidence_dir is not None else None
             t0 = time.monotonic()
             flags = check.flags
-            observation = observe_in(lab, resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad,
-                                     cd=flags.cd)
+            try:
+                observation = observe_in(lab, resolver, check.qname, check.qtype, do=flags.do, ad=flags.ad,
+                                         cd=flags.cd)
+            finally:
+                pcap = capture.stop() if capture is not None else None
             verdict = evaluate(check, resolver, observation, family=family(adapter), version=info["version"])
             if verdict.override is not None and (verdict.override.log is not None or needs_log(verdict.override)):
                 # the documented divergence names its log line: judge again on what was logged for this query
@@ -293,6 +305,11 @@ def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: 
                 # and our own walk of the chain of trust
                 evidence = gather(lab, resolver, family(adapter), mark, observation, check.qname, check.qtype)
                 verdict = replace(verdict, evidence=evidence, log_excerpt=verdict.log_excerpt or evidence.log)
+                if lab.evidence_dir is not None:
+                    write_bundle(lab.evidence_dir, lab, verdict, evidence, pcap, len(result.verdicts))
+                    pcap = None
+            if pcap is not None:
+                pcap.unlink(missing_ok=True)
             verdicts.append(verdict)
             result.verdicts.append(verdict)
             if on_verdict:

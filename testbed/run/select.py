@@ -3,14 +3,17 @@ module (neither imports the other); so do the runner and the timeline."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from testbed.errors import EnvironmentProblem
+from testbed.lab.backend_choice import pick_backend
 from testbed.resolvers import ResolverAdapter, get_adapter
 from testbed.scenario.model import Scenario
 
+__all__ = ["as_adapters", "bundled_scenarios", "family", "known_names", "load", "pick_backend", "pick_resolvers",
+           "scenario_resolvers"]
 BUNDLED = Path(__file__).resolve().parents[2] / "scenarios"
 
 
@@ -39,38 +42,6 @@ def load(paths: tuple[Path, ...]) -> list[Scenario]:
     from testbed.scenario import load_paths
 
     return load_paths(list(paths) or [bundled_scenarios()], **known_names())
-
-
-def pick_backend(requested: str, say: Callable[[str], None] | None = None) -> str:
-    """``auto``: docker when a daemon answers and its images are there or can be built, else netns when this
-    machine allows it (``say`` gets the one line that tells why), else say what to install."""
-    from testbed.lab.backend_choice import decide, gather
-    from testbed.lab.backends.docker_env import docker_available
-    from testbed.lab.backends.netns import require_netns
-
-    if requested == "netns":
-        require_netns()
-        return requested
-    if requested == "docker":
-        if not docker_available():
-            raise EnvironmentProblem("no Docker daemon answers",
-                                     fix="install and start Docker (apt-get install docker.io; dockerd), "
-                                         "or use --backend netns")
-        return requested
-    try:
-        require_netns()
-        netns_ok = True
-    except EnvironmentProblem:
-        netns_ok = False
-    choice = decide(gather(netns_ok))
-    if choice.backend is None:
-        raise EnvironmentProblem("no backend can run here: the docker backend needs a running Docker daemon, the "
-                                 "netns backend root and 'ip'",
-                                 fix="install and start Docker (apt-get install docker.io), or run as root with "
-                                     "iproute2 installed")
-    if choice.note and say:
-        say(choice.note)
-    return choice.backend
 
 
 def pick_resolvers(requested: tuple[str, ...], backend: str) -> list[ResolverAdapter]:

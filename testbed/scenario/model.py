@@ -63,6 +63,7 @@ class ZoneSpec:
     signing: SigningSpec | None = None       # None: keep the preset's (or the default) policy
     servers: tuple[str, ...] = ()            # server host names; () = the preset's choice
     where: Where | None = None
+    delegations: int = 0                     # generated delegations (registry scale), see testbed/build/generated.py
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ Words follow RFC 7583's key timeline: a key is *published* (its DNSKEY is in the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import dns.exception
 import dns.name
@@ -34,8 +34,9 @@ from testbed.timeline.state import KeyState, LabState, ZoneState
 
 if TYPE_CHECKING:
     from testbed.build.topology import Topology
-    from testbed.lab.lab import Lab
-    from testbed.resolvers import ResolverAdapter
+    from testbed.resolvers import ResolverAdapter, ResolverContext
+
+T = TypeVar("T")
 
 ROLES = ("ksk", "zsk", "csk")
 ANCHOR_MODES = ("static", "managed", "none")
@@ -45,6 +46,31 @@ ANCHOR_REFRESH_EVERY_S = 2.0       # how often it asks the resolvers that need a
 DEFAULT_ANCHOR_TIMEOUT_S = 60
 
 
+class _RunningResolver(Protocol):
+    @property
+    def ctx(self) -> ResolverContext: ...
+
+
+class _Vantage(Protocol):
+    def in_lab(self, fn: Callable[[], T]) -> T: ...
+
+
+class LabControl(Protocol):
+    """What a ``needs_lab`` action uses of the running lab (``testbed.lab.lab.Lab``, which comes later in the flow:
+    the timeline names what it needs rather than importing it)."""
+
+    @property
+    def topology(self) -> Topology: ...
+
+    @property
+    def backend(self) -> _Vantage | None: ...
+
+    @property
+    def resolvers(self) -> Mapping[str, _RunningResolver]: ...
+
+    def resolver_exec(self, name: str, argv: list[str], timeout: float = 10.0) -> tuple[int, str]: ...
+
+
 @dataclass
 class ActionEnv:
     """What an action may use besides the state: the run's key store, and for ``needs_lab`` actions the lab and
@@ -52,7 +78,7 @@ class ActionEnv:
     clock: time then passes for real (the phase's changes so far are served first), and the clock stays put."""
 
     keystore: KeyStore
-    lab: Lab | None = None
+    lab: LabControl | None = None
     adapters: list[ResolverAdapter] = field(default_factory=list)
     wait_real: Callable[[int], None] | None = None
     scenario: str = ""               # names for the registry's events
@@ -338,7 +364,7 @@ def change_algorithm(state: LabState, params: dict[str, Any], env: ActionEnv) ->
         summary="change the zone's denial of existence: NSEC to NSEC3 and back, or the NSEC3 parameters")
 def set_denial(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
     zone = _signed_zone(state, params)
-    zone.denial = _choice(params, "denial", DENIALS)
+    zone.denial = "nsec3" if _choice(params, "denial", DENIALS) == "nsec3" else "nsec"
     salt = str(params.get("salt", zone.nsec3.salt))
     salt = "" if salt == "-" else salt
     try:
@@ -464,14 +490,39 @@ def advance(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
 
 
 @action("set-trust-anchor", reference="RFC 4033 section 5; RFC 5011",
-        params={"mode": ("text", "static (a fixed anchor), managed (RFC 5011 from that anchor) or none")},
+        params={"mode": ("text", "static (a fixed anchor), managed (RFC 5011 from that anchor) or none"),
+                "keys": ("any", "anchor these root keys, by name (default: the root's current KSKs): a resolver "
+                                "configured, or coming back, with an old key"),
+                "restart": ("bool", "start the resolvers afresh even if the anchor is unchanged: a resolver back "
+                                    "from a long outage, or reinstalled, with nothing but its configured anchor")},
         scalar="mode", required=("mode",),
-        summary="configure the resolvers' root trust anchor: the root's current KSKs, static or RFC 5011-managed, "
-                "or none at all (the resolvers restart, as after an operator's config change)")
+        summary="configure the resolvers' root trust anchor: the root's current KSKs (or the keys named), static or "
+                "RFC 5011-managed, or none at all (the resolvers restart, as after an operator's config change)")
 def set_trust_anchor(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
     mode = _choice(params, "mode", ANCHOR_MODES)
     state.anchor = [] if mode == "none" else state.root_anchor()
+    if mode != "none" and "keys" in params:
+        given = params["keys"]
+        names = [str(k) for k in (given if isinstance(given, list | tuple) else [given])]
+        keys = [state.zone(".").key(name) for name in names]
+        if not all(k.is_sep for k in keys):
+            raise ScenarioError("a trust anchor names the root's KSKs", fix="name root keys with role ksk or csk")
+        # the key as the operator copied it once: without the REVOKE bit it has since been given
+        state.anchor = [f". IN DS {make_ds(k.key, 2).to_text()}" for k in keys]
     state.anchor_managed = mode == "managed"
+    state.restart_resolvers = bool(params.get("restart", False))
+    if "keys" in params or state.restart_resolvers:
+        # an operator's own anchor change (not the initial setup): the roll checklist lists it
+        from testbed.registry.events import RegistryEvent
+
+        given = params.get("keys", "the root's current KSKs")
+        named = ", ".join(map(str, given)) if isinstance(given, list | tuple) else str(given)
+        state.events.append(RegistryEvent(
+            scenario=env.scenario, phase=env.phase, parent=".", child=".", action="set-trust-anchor", decision=mode,
+            reason=f"the operator configures a {mode} anchor for {named}" + (" and restarts" if params.get("restart")
+                                                                              else ""),
+            acceptance="-", policy="-", at=state.clock.now(), details=tuple(a.name for a in env.adapters),
+            zones=tuple(state.zones)))
 
 
 @action("await-anchor", reference="RFC 5011 section 2.4, 4", needs_lab=True,
@@ -519,6 +570,31 @@ def await_anchor(state: LabState, params: dict[str, Any], env: ActionEnv) -> Non
                            fix="give the resolvers more time (timeout: ...), or check that the phase before let "
                                "them see the key (its DNSKEY TTL, the hold-down)")
         time.sleep(ANCHOR_POLL_S)
+    record_anchor_states(state, env, want, key.name, seen)
+
+
+def record_anchor_states(state: LabState, env: ActionEnv, want: str, key_name: str,
+                         seen: dict[str, dict[int, str]]) -> None:
+    """What each resolver's RFC 5011 account said when the wait ended, by key name, for the reports: the ISP
+    operator's view of the roll (which keys each resolver trusts)."""
+    from testbed.registry.events import RegistryEvent
+
+    names: dict[int, str] = {}
+    for k in state.zone(".").keys.values():
+        names[k.key.key_tag] = k.name
+        names[k.key.with_flags(k.key.flags | REVOKE_FLAG).key_tag] = k.name
+    lines = []
+    for resolver, states in sorted(seen.items()):
+        trusted = sorted({names.get(tag, str(tag)) for tag, s in states.items() if s == "trusted"})
+        text = ", ".join(f"{names.get(tag, '?')} ({tag}) {s}" for tag, s in sorted(states.items()))
+        verdict = f"trusts only {trusted[0]}" if len(trusted) == 1 else \
+            f"trusts {', '.join(trusted)}" if trusted else "trusts no root key"
+        lines.append(f"{resolver}: {verdict}; {text}")
+    state.events.append(RegistryEvent(
+        scenario=env.scenario, phase=env.phase, parent=".", child=".", action="await-anchor", decision=want,
+        reason=f"root key {key_name} {want} at every resolver tracking the root anchor (RFC 5011): " + "; ".join(
+            lines), acceptance="-", policy="RFC 5011", at=state.clock.now(), details=tuple(lines),
+        zones=tuple(state.zones)))
 
 
 def _states_text(states: dict[int, str]) -> str:

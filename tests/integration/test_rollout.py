@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from testbed.report.readiness import BROKEN, NOT_READY, OK, READY, readiness
 from testbed.run.runner import LabPool, RunResult, run
 from testbed.run.select import known_names
 from testbed.scenario import load_scenario
 from testbed.scenario.model import Scenario
-from testbed.timeline.readiness import BROKEN, NOT_READY, OK, READY, readiness
 from tests.conftest import ROOT, requires_netns
 from tests.integration.test_resolvers_quickstart import ADAPTERS, available, netns_problem
 

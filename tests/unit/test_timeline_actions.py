@@ -19,10 +19,10 @@ from testbed.clock import LabClock
 from testbed.dnssec import make_ds
 from testbed.dnssec.keys import REVOKE_FLAG
 from testbed.errors import ScenarioError
+from testbed.run.phases import TimelineRun, action_params
 from testbed.scenario.model import ActionSpec, Phase, Scenario, SigningSpec, Where, ZoneSpec
 from testbed.timeline.actions import ActionEnv, registry
 from testbed.timeline.build import PhaseBuilder
-from testbed.timeline.run import TimelineRun, action_params
 from testbed.timeline.state import LabState, initial_state
 
 EXAMPLE = "example.jp."
@@ -420,7 +420,7 @@ def test_a_lab_action_sees_what_the_phase_did_before_it_and_the_first_load_start
 
 def test_without_the_virtual_clock_advance_waits_for_real_after_serving(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fallback for a resolver that cannot run on the shim: one real clock, short real waits, served first."""
-    import testbed.timeline.run as run_module
+    import testbed.run.phases as run_module
 
     t = Timeline()
     lab = FakeLab()

@@ -29,8 +29,11 @@ INT = "tag:yaml.org,2002:int"
 BOOL = "tag:yaml.org,2002:bool"
 NULL = "tag:yaml.org,2002:null"
 FLOAT = "tag:yaml.org,2002:float"
-# Zone and server names are host names; anything else is almost always a typo or a pasted comment.
-_ZONE_NAME_RE = re.compile(r"^(\.|([A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\.?)+)$")
+# Zone and server names are host names; anything else is almost always a typo or a pasted comment. Labels are
+# separated by exactly one dot: a pattern where the dot is optional backtracks exponentially on "aaaa...a!".
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?"
+_ZONE_NAME_RE = re.compile(rf"\.|{_LABEL}(?:\.{_LABEL})*\.?")
+MAX_NAME_CHARS = 255  # a domain name's limit in text, checked before any pattern runs over it
 
 Fields = dict[str, tuple[yaml.Node, yaml.Node]]
 # Tab separates fields in zone files; every other C0/C1 control and Unicode line separator is refused in a line.
@@ -57,6 +60,8 @@ class ReadContext:
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     """A 'did you mean' hint, or '' when nothing is close."""
+    if len(word) > 100:  # no key or id is that long, and difflib's cost grows with the word
+        return ""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}? " if close else ""
 
@@ -208,7 +213,7 @@ class NodeReader:
 
     def zone_name(self, node: yaml.Node, what: str) -> str:
         text = self.text(node, what)
-        if not _ZONE_NAME_RE.match(text):
+        if len(text) > MAX_NAME_CHARS or not _ZONE_NAME_RE.fullmatch(text):
             self.fail(node, f"{what}: {text!r} is not a valid zone name.",
                       "use a domain name such as 'example.jp.' (letters, digits and hyphens; no spaces).")
         try:

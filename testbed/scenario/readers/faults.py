@@ -11,9 +11,19 @@ import dns.rdatatype
 import yaml
 
 from testbed.scenario.model import FaultSignature, FaultSpec, ParamType
-from testbed.scenario.readers.base import FLOAT, INT, NULL, STR, FaultParams, NodeReader, describe, suggest
+from testbed.scenario.readers.base import (
+    FLOAT,
+    INT,
+    MAX_NAME_CHARS,
+    NULL,
+    STR,
+    FaultParams,
+    NodeReader,
+    describe,
+    suggest,
+)
 
-_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
+_HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?")
 # A time offset as the time faults read it: -2d, +300s, 30m, +1h; a bare number is seconds.
 _OFFSET_RE = re.compile(r"^([+-]?\d{1,12})\s*([smhd]?)$")
 _OFFSET_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -85,7 +95,7 @@ class FaultsReader(NodeReader):
             return self.choice(node, what, ptype.choices)
         if ptype.kind == "server":
             name = self.text(node, what)
-            if not _HOST_RE.match(name):
+            if len(name) > MAX_NAME_CHARS or not _HOST_RE.fullmatch(name):
                 self.fail(node, f"{what}: {name!r} is not a valid host name.", "use a server host such as 'jp-a'.")
             return name
         if ptype.kind == "name":
@@ -115,7 +125,7 @@ class FaultsReader(NodeReader):
         high = ptype.high if ptype.high is not None else 2**63
         if not low <= value <= high or (ptype.one_of and value not in ptype.one_of) or value in ptype.exclude:
             self.fail(node, f"{what} must be {words}, got {value}.", "see 'testbed faults' for what it means.")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def domain_name(self, node: yaml.Node, what: str) -> str:
         text = self.text(node, what)

@@ -43,14 +43,15 @@ class PhasesReader(NodeReader):
         if not items:
             self.fail(node, "'phases' is empty: a timeline needs at least one phase.",
                       "add '- name: ...' with 'actions:' and 'checks:' under it.")
-        phases: dict[str, Phase] = {}
+        phases: dict[str | None, Phase] = {}    # loaded phases always have a name
         for index, item in enumerate(items, 1):
             phase = self.phase(item, index, reference)
-            if phase.name in phases:
-                first = phases[phase.name].where
-                self.fail(item, f"two phases are named {phase.name!r} (first on line {first.line if first else '?'}).",
+            name = phase.name or ""  # always set: phase() requires 'name' (only a static scenario's one phase has none)
+            if name in phases:
+                first = phases[name].where
+                self.fail(item, f"two phases are named {name!r} (first on line {first.line if first else '?'}).",
                           "give every phase its own name: reports and the readiness grid show phases by name.")
-            phases[phase.name] = phase
+            phases[name] = phase
         if not any(p.checks for p in phases.values()):
             self.fail(node, "no phase has checks: a timeline must check something.",
                       "add 'checks:' to the phases, at least after the last step.")

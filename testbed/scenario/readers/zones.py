@@ -17,6 +17,7 @@ from testbed.scenario.readers.base import (
     BOOL,
     INT,
     LINE_BREAK_OR_CONTROL,
+    MAX_NAME_CHARS,
     NULL,
     STR,
     NodeReader,
@@ -26,11 +27,12 @@ from testbed.scenario.readers.base import (
     suggest,
 )
 
-_ZONE_KEYS = ("records", "replace_records", "servers", "signing")
+_ZONE_KEYS = ("records", "replace_records", "servers", "signing", "delegations")
+MAX_DELEGATIONS = 5_000_000  # .jp has 1.7M; five million signs in minutes and some GB
 _SIGNING_KEYS = ("signed", "algorithm", "keys", "denial", "nsec3", "ds_digests", "validity_days", "inception_offset")
 _NSEC3_KEYS = ("iterations", "salt", "opt_out")
 _DS_DIGESTS = (1, 2, 4)  # what dnspython's make_ds computes
-_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
+_HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?")
 
 
 class ZonesReader(NodeReader):
@@ -65,11 +67,13 @@ class ZonesReader(NodeReader):
             signing=self.signing(get("signing"), what) if "signing" in fields else None,
             servers=servers,
             where=self.where(key_node),
+            delegations=self.integer(get("delegations"), f"'delegations' of {what}", 0, MAX_DELEGATIONS)
+            if "delegations" in fields else 0,
         )
 
     def host(self, node: yaml.Node, what: str) -> str:
         name = self.text(node, what)
-        if not _HOST_RE.match(name):
+        if len(name) > MAX_NAME_CHARS or not _HOST_RE.fullmatch(name):
             self.fail(node, f"{what}: {name!r} is not a valid host name.",
                       "use letters, digits and hyphens, e.g. 'child'.")
         return name

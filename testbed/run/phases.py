@@ -35,9 +35,14 @@ REAL_WAIT_ENV = "TESTBED_REAL_WAIT_MAX"
 class Resources(Protocol):
     """What a timeline takes from the run (the runner's ``LabPool``): the run's keys and its resolvers."""
 
-    keystore: KeyStore
-    resolvers: list[str]
-    adapters: Mapping[str, ResolverAdapter]
+    @property
+    def keystore(self) -> KeyStore: ...
+
+    @property
+    def resolvers(self) -> list[str]: ...
+
+    @property
+    def adapters(self) -> Mapping[str, ResolverAdapter]: ...
 
 
 def scenario_phases(scenario: Scenario) -> tuple[Phase, ...]:
@@ -99,7 +104,9 @@ class TimelineRun:
         build = self.builder.build(self.state, self.lab.next_serial())
         first = self.loads == 0
         # the first phase starts from empty caches, and with an RFC 5011 anchor from resolvers that know nothing yet
-        self.lab.load(build, flush=first or phase.flush, restart=first and self.state.anchor_managed)
+        restart = (first and self.state.anchor_managed) or self.state.restart_resolvers
+        self.lab.load(build, flush=first or phase.flush, restart=restart)
+        self.state.restart_resolvers = False
         self.loads += 1
         self.pending = False
 
