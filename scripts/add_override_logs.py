@@ -28,14 +28,17 @@ def candidates(resolver: str, qname: str, qtype: str, log: str) -> list[str]:
             return [rf"SERVFAIL <{q}\. {qtype} IN>: {text}"]
         return [rf"SERVFAIL <{q}\. {qtype} IN>"]
     if resolver == "pdns":
-        found = [r"recursing \(CNAME or other indirection\) too deep"]
+        # 4.8 and 5.x words for its recursion limit
+        found = [r"recursing \(CNAME or other indirection\) too deep",
+                 r"More than \d+ \(adjusted max-recursion-depth\) levels of recursion needed"]
         # otherwise the validator's own verdict for the query ("Validation result is Bogus - No valid RRSIG")
         m = re.search(r"Validation result is (Bogus - [^,\n]+)", log)
         if m:
             found.append("Validation result is " + re.escape(m.group(1).strip()).replace("\\ ", " "))
         # or its verdict on a denial of existence for the query name
         found.append(rf"Invalid denial found for {q}, res=[^,]+, expectedState=\w+")
-        return [*found, rf"{q}: failed \(res=-1\)", r"\S: failed \(res=-1\)"]
+        return [*found, rf"{q}: failed \(res=-1\)", r"\S: failed \(res=-1\)", r"Bogus - No valid RRSIG!",
+                r"returned a Server Failure", r"Final resolve: Server Failure"]
     if resolver == "bind":
         return [rf"query failed \(timed out\) for {q}/IN/{qtype}", rf"lame server resolving '{q}'",
                 rf"REFUSED unexpected RCODE resolving '{q}/{qtype}/IN'",

@@ -58,7 +58,7 @@ def override_fields(r: dict) -> dict | None:
         fields["ede"] = codes
     elif "expect" in fields and (exp.get("ede") is not None or codes):
         fields["ede"] = codes           # a new outcome: its EDE set is part of what was measured
-    if exp.get("answer") is not None and ("expect" in fields or "answer" in r["reason"]):
+    if exp.get("answer") is not None and ("expect" in fields or "expected answer" in r["reason"]):
         got = obs.get("cd_answer") if outcome == "bogus" else obs.get("answer")
         fields["answer"] = list(got or [])
     if outcome == "servfail" and not codes:
@@ -69,7 +69,7 @@ def override_fields(r: dict) -> dict | None:
             print(f"NO LOG PATTERN: {r['scenario']} {r['phase']} {r['resolver']} {r['query']}", file=sys.stderr)
             return None
         fields["log"] = found
-    display = registry()[r["software"]].display_name
+    display = registry()[r["software"]].display_name.removesuffix(" 9")   # "BIND 9" + "9.20.30"
     rcode = f" {obs['rcode']}" if outcome in ("secure", "insecure") and obs["rcode"] != "NOERROR" else ""
     fields["reason"] = (f"{display} {version} answers {outcome}{rcode} with {ede_text(obs)} where the check expects "
                         f"{expected_text(exp)}")

@@ -233,22 +233,34 @@ class BuildContext:
     trust_anchor_managed: bool = False                      # RFC 5011: resolvers track the anchored zone's keys
     server_behaviour: dict[str, dict[str, Any]] = field(default_factory=dict)   # server -> Behaviour fields
     network: dict[str, dict[str, Any]] = field(default_factory=dict)            # host -> netem/iptables settings
-    # (server, zone) -> what that one server serves instead of the zone's current form (a stalled secondary): the
-    # zone as an earlier phase built it
-    server_zones: dict[tuple[str, str], ZoneBuild] = field(default_factory=dict)
+    # (server, zone) -> what that one server serves instead of the zone's current form: a stalled secondary's
+    # zone as an earlier phase built it, or a multi-signer operator's own signed zone
+    server_zones: dict[tuple[str, str], ZoneBuild | dns.zone.Zone] = field(default_factory=dict)
 
     def zone_for(self, server: str, zone: str) -> dns.zone.Zone:
-        """The zone data ``server`` serves for ``zone``: its own stale copy, or the zone as built."""
-        return (self.server_zones.get((server, zone)) or self.zones[zone]).zone()
+        """The zone data ``server`` serves for ``zone``: its own copy, or the zone as built."""
+        served = self.server_zones.get((server, zone)) or self.zones[zone]
+        return served.zone() if isinstance(served, ZoneBuild) else served
 
     def write_zone_for(self, server: str, zone: str, path: Path) -> None:
         """Write what ``server`` serves for ``zone`` to ``path``: the zone as built is written once and shared by
-        its servers (``ZoneBuild.write_file``); a server's own stale copy is written for it alone."""
-        (self.server_zones.get((server, zone)) or self.zones[zone]).write_file(path)
+        its servers (``ZoneBuild.write_file``); a server's own copy is written for it alone."""
+        served = self.server_zones.get((server, zone)) or self.zones[zone]
+        if isinstance(served, ZoneBuild):
+            served.write_file(path)
+            return
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        served.to_file(str(tmp), relativize=False, want_origin=False)
+        tmp.replace(path)
 
     def serial_for(self, server: str, zone: str) -> int | None:
         """The SOA serial ``server`` serves for ``zone``, without parsing a zone that is still text."""
-        return (self.server_zones.get((server, zone)) or self.zones[zone]).soa_serial()
+        served = self.server_zones.get((server, zone)) or self.zones[zone]
+        if isinstance(served, ZoneBuild):
+            return served.soa_serial()
+        soa = served.get_rdataset(zone, dns.rdatatype.SOA)
+        return soa[0].serial if soa else None
 
     def zone(self, name: str, where: FaultSpec | None = None) -> ZoneBuild:
         key = name if name.endswith(".") else name + "."

@@ -24,13 +24,32 @@ from testbed.errors import ScenarioError
 @click.option("--json", "as_json", is_flag=True, help="print the chains as JSON")
 def explain(scenario: Path, queries: tuple[tuple[str, str], ...], backend: str, as_json: bool) -> None:
     """Walk the chain of trust for each check's name (or --query), judge every link, name the broken one."""
-    from testbed.explain.run import Query, explain_built, scenario_queries
+    from testbed.explain.run import Query, explain_built, explain_timeline_local, scenario_queries
     from testbed.run.select import load
 
     (loaded,) = load((scenario,))
     if loaded.is_timeline:
-        raise ScenarioError("explain walks static scenarios; this one is a timeline", file=loaded.file,
-                            fix="run it with `testbed run --evidence all` to see the chain per phase and check")
+        if backend not in ("auto", "local"):
+            raise ScenarioError("a timeline is explained in-process only", file=loaded.file,
+                                fix="use --backend local (or auto); `testbed run --evidence all` shows the chain "
+                                    "of every check in a real lab")
+        from testbed.run.phases import action_params
+
+        phases = explain_timeline_local(loaded, [Query(n, t) for n, t in queries] or None, action_params)
+        if as_json:
+            click.echo(json.dumps({"scenario": loaded.name, "served": "in-process", "phases": [
+                {"phase": label, "chains": [c.to_json() for c in chains]} for label, _, chains in phases]},
+                indent=1))
+            return
+        click.echo(f"{loaded.name}: a timeline, each phase served in-process by the builtin server on 127.53.0.x")
+        click.echo("(each phase is walked as served then: what resolvers still cache from earlier phases, the usual "
+                   "cause of a rollover gone wrong, is beyond this walk; `testbed run` measures it)")
+        for label, _, chains in phases:
+            click.echo(f"\n=== {label}")
+            for chain in chains:
+                click.echo(chain.tree())
+                click.echo(f"  => {chain.outcome}: {chain.sentence}")
+        return
     wanted = [Query(n, t) for n, t in queries] or scenario_queries(loaded)
     if not wanted:
         raise ScenarioError("the scenario has no checks, so there is nothing to walk", file=loaded.file,

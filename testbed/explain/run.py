@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from testbed.build.topology import plan
 from testbed.build.zones import BuildContext, KeyStore
@@ -33,7 +34,8 @@ def walk_build(ctx: BuildContext, queries: Iterable[Query], fetch: Fetch) -> lis
     anchors = ctx.trust_anchor_ds()
     hints = ctx.topology.root_hints
     now = ctx.clock.now()
-    return [walk(q.qname, q.qtype, fetch, anchors, hints, now) for q in queries]
+    return [walk(q.qname, q.qtype, fetch, anchors, hints, now, managed_anchor=ctx.trust_anchor_managed)
+            for q in queries]
 
 
 def build_local(scenario: Scenario, keystore: KeyStore | None = None, clock: LabClock | None = None) -> BuildContext:
@@ -78,8 +80,12 @@ def check_queries(ctx: BuildContext, queries: Iterable[Query], where: str) -> li
     return checked
 
 
-def explain_built(scenario: Scenario, queries: list[Query], backend: str) -> tuple[str, list[Chain]]:
-    """Build and serve ``scenario``, walk ``queries``. Returns where it was served, and the chains."""
+def explain_built(scenario: Scenario, queries: list[Query], backend: str,
+                  pick_backend: Callable[[str], str] | None = None) -> tuple[str, list[Chain]]:
+    """Build and serve ``scenario``, walk ``queries``. Returns where it was served, and the chains.
+
+    ``pick_backend`` turns ``auto`` into a lab backend when the scenario needs a lab (the CLI's selection; this
+    package does not import the run stage, which imports it)."""
     from testbed.errors import EnvironmentProblem
     from testbed.explain.serve import can_serve_locally
 
@@ -93,6 +99,10 @@ def explain_built(scenario: Scenario, queries: list[Query], backend: str) -> tup
     if backend in ("auto", "local") and why_not is None:
         with serving(ctx) as served:
             return "in-process by the builtin server on 127.53.0.x", walk_build(ctx, queries, served.fetch)
+    if backend in ("auto", "local"):
+        from testbed.lab.backend_choice import pick_backend as default_pick
+
+        backend = (pick_backend or default_pick)("auto")
     return explain_in_lab(scenario, queries, backend, keystore, clock)
 
 
@@ -100,12 +110,10 @@ def explain_in_lab(scenario: Scenario, queries: list[Query], backend: str, keyst
                    clock: LabClock) -> tuple[str, list[Chain]]:
     """A lab with servers only (no resolver), on the netns or docker backend."""
     from testbed.explain.fetch import memo, udp_fetcher
-    from testbed.lab.backend_choice import pick_backend
     from testbed.lab.backends.subnets import lease_subnet
     from testbed.lab.lab import Lab
     from testbed.timeline.build import build_scenario
 
-    backend = pick_backend(backend)
     lease = lease_subnet()
     try:
         topology = plan(scenario, [], lease.subnet)
@@ -117,3 +125,41 @@ def explain_in_lab(scenario: Scenario, queries: list[Query], backend: str, keyst
             return f"by lab {lab.lab_id} on {backend} ({topology.subnet})", walk_build(ctx, queries, fetch)
     finally:
         lease.release()
+
+
+def explain_timeline_local(scenario: Scenario, queries: list[Query] | None,
+                           action_params: Callable[[Any, Any], dict[str, Any]]
+                           ) -> list[tuple[str, BuildContext, list[Chain]]]:
+    """A timeline, phase by phase, served in-process: the actions move the state and the clock as a run would
+    (``action_params``: the run stage's reading of an action's parameters),
+    and each phase's zones are walked at that phase's lab clock. Actions that ask the lab's resolvers (waiting for
+    an RFC 5011 anchor) have no resolver to ask here: they are skipped, and the phase says so."""
+    from testbed.timeline.actions import ActionEnv, registry
+    from testbed.timeline.build import PhaseBuilder
+    from testbed.timeline.state import initial_state
+
+    keystore = KeyStore()
+    topology = plan(scenario, [], LOCAL_SUBNET)
+    state = initial_state(topology, keystore, LabClock())
+    builder = PhaseBuilder(scenario, topology, keystore)
+    env = ActionEnv(keystore=keystore, topology=topology, scenario=scenario.name)
+    actions = registry()
+    out = []
+    for number, phase in enumerate(scenario.phases, 1):
+        skipped = []
+        for spec in phase.actions:
+            act = actions[spec.action]
+            params = action_params(act, spec)
+            if act.wants_lab(state, params):
+                skipped.append(spec.action)
+                continue
+            env.phase = phase.name or ""
+            act.apply(state, params, env)
+        ctx = builder.build(state, number)
+        wanted = queries or [Query(c.qname, c.qtype) for c in phase.checks]
+        label = phase.name or f"phase {number}"
+        if skipped:
+            label += f" (skipped, they ask the resolvers: {', '.join(skipped)})"
+        with serving(ctx) as served:
+            out.append((label, ctx, walk_build(ctx, list(dict.fromkeys(wanted)), served.fetch)))
+    return out

@@ -49,7 +49,7 @@ def serving(ctx: BuildContext) -> Iterator[Served]:
     """Serve ``ctx``'s zones, with its server-behaviour faults, until the block ends."""
     endpoints = []
     for name, plan in ctx.topology.servers.items():
-        zones = ZoneSet({zone: ctx.zones[zone].zone() for zone in plan.zones})
+        zones = ZoneSet({zone: ctx.zone_for(name, zone) for zone in plan.zones})    # a frozen secondary's own
         behaviour = Behaviour.from_mapping(ctx.server_behaviour.get(name) or {})
         endpoints.append(Endpoint(ctx.topology.server_address(name), 0, zones, behaviour))
     loop = asyncio.new_event_loop()

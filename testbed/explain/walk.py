@@ -69,11 +69,15 @@ class Server:
 
 
 def walk(qname: str | dns.name.Name, qtype: str | int, fetch: Fetch, anchors: Iterable[str],
-         root_hints: Iterable[tuple[str, str]], now: int) -> Chain:
-    """Walk ``qname``/``qtype`` from the root, judging each link at ``now`` (the lab clock, seconds)."""
+         root_hints: Iterable[tuple[str, str]], now: int, *, managed_anchor: bool = False) -> Chain:
+    """Walk ``qname``/``qtype`` from the root, judging each link at ``now`` (the lab clock, seconds).
+
+    ``managed_anchor``: the resolvers were given ``anchors`` as an RFC 5011 starting point and track the keys
+    themselves, so they may trust a newer key by now; a broken anchor link then says so."""
     name = dns.name.from_text(qname) if isinstance(qname, str) else qname
     rdtype = dns.rdatatype.from_text(qtype) if isinstance(qtype, str) else dns.rdatatype.RdataType.make(qtype)
     walker = _Walker(fetch, parse_anchors(anchors), [Server(n, a) for n, a in root_hints], now)
+    walker.managed = managed_anchor
     return walker.walk(name, rdtype, follow=MAX_CNAME_FOLLOW)
 
 
@@ -92,6 +96,7 @@ class _Walker:
         self.anchors = anchors
         self.roots = roots
         self.now = now
+        self.managed = False
 
     # ---- asking servers --------------------------------------------------------------------------------------
     def try_servers(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, servers: list[Server],
@@ -187,6 +192,9 @@ class _Walker:
             chain.steps.append(step)
             if zone in self.anchors:
                 ds_set, ds_source, secure = self.anchors[zone], "the trust anchor", True
+                if self.managed:
+                    step.notes.append("the anchor is RFC 5011-managed: the resolvers track these keys themselves "
+                                      "and may trust a newer one than the anchor they were started with")
                 step.links.append(Link("anchor", f"trust anchor {zone_text(zone)}", "info",
                                        ", ".join(f"DS {ds.key_tag} {ds.algorithm} {ds.digest_type}" for ds in ds_set)))
             if secure:

@@ -53,14 +53,29 @@ def down_all(force: bool = False) -> list[str]:
             remove_namespace(ns)
             removed.append(f"namespace {ns}")
     if docker_available():
+        import docker.errors
+
         client = docker_client()
-        for container in client.containers.list(all=True, filters={"label": LABEL}):
+        # other labs come and go meanwhile: what vanished between listing and removing is simply gone
+        for container in client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True):
             if not _spare(int(container.labels.get(OWNER_LABEL, 0) or 0), force):
-                container.remove(force=True)
+                try:
+                    container.remove(force=True)
+                except docker.errors.NotFound:
+                    continue
+                except docker.errors.APIError as exc:
+                    removed.append(f"could not remove container {container.name}: {exc.explanation or exc}")
+                    continue
                 removed.append(f"container {container.name}")
         for network in client.networks.list(filters={"label": LABEL}):
             if not _spare(int((network.attrs.get("Labels") or {}).get(OWNER_LABEL, 0) or 0), force):
-                network.remove()
+                try:
+                    network.remove()
+                except docker.errors.NotFound:
+                    continue
+                except docker.errors.APIError as exc:
+                    removed.append(f"could not remove network {network.name}: {exc.explanation or exc}")
+                    continue
                 removed.append(f"network {network.name}")
         client.close()
     # the firewall rules of docker labs (their bridge is gone with the network; the rules would stay)

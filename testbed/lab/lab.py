@@ -135,6 +135,11 @@ class Lab:
         """The DS records the resolvers are given as their trust anchor now."""
         return self._anchor[0] if self._anchor is not None else ()
 
+    @property
+    def trust_anchor_managed(self) -> bool:
+        """Whether the resolvers got that anchor as an RFC 5011 starting point (they track the keys themselves)."""
+        return self._anchor[1] if self._anchor is not None else False
+
     # ---- lifecycle ------------------------------------------------------------------------------------------
     def __enter__(self) -> Lab:
         # made and recorded in one step: a signal now waits until the folder and the backend are known to
@@ -233,12 +238,16 @@ class Lab:
         t0 = time.monotonic()
         backward = build.clock.offset < self.clock_offset
         self.set_clock(build.clock.offset)
-        if anchor != self._anchor or restart or (flush and self._servers_misbehaved):
+        restarted = anchor != self._anchor or restart or (flush and self._servers_misbehaved)
+        if restarted:
             self._restart_resolvers(anchor)
             self._anchor = anchor
         elif flush or backward:
             self.flush()
-        self._servers_misbehaved = any(build.server_behaviour.values()) or any(build.network.values())
+        # any misbehaviour since the last restart counts: a timeline may cut a server off in one phase and bring it
+        # back in the next, and the resolvers still remember it as down (PowerDNS throttles it)
+        misbehaving = any(build.server_behaviour.values()) or any(build.network.values())
+        self._servers_misbehaved = misbehaving or (self._servers_misbehaved and not restarted)
         self.timings["resolvers_s"] = time.monotonic() - t0
         self.timings.setdefault("first_load_s", self.timings["servers_s"] + self.timings["resolvers_s"])
         self.loads_done += 1

@@ -12,6 +12,7 @@ unless an authenticated RFC 9615 signal removes the wait.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ import dns.rdtypes.ANY.DS
 import dns.rrset
 import dns.zone
 
-from testbed.faults.cds import parental_agent_verdict
+from testbed.faults.cds import _make_ds, parental_agent_verdict
 from testbed.registry.agent import algorithm_text, digest_text, ds_text
 from testbed.registry.fetch import ServerAnswer
 from testbed.registry.policy import RegistryPolicy
@@ -103,8 +104,6 @@ def decide(child: str, per_server: list[dict[str, ServerAnswer]], current_ds: li
                                                                 r.algorithm, r.digest_type, r.digest)
                                           for r in asked if r.algorithm]
     if not current_ds and not requested and first["CDNSKEY"].rrset is not None:
-        from testbed.faults.cds import _make_ds
-
         requested = [_make_ds(origin, key, policy.digests[0]) for key in first["CDNSKEY"].rrset if key.algorithm]
     verdict = parental_agent_verdict(zone, requested, now=now)
     if verdict.action == "reject":
@@ -135,9 +134,9 @@ def _short(text: str, most: int = 400) -> str:
     return text if len(text) <= most else text[:most] + "..."
 
 
-def scan_answers(fetch_one: object, servers: list[tuple[str, str]], child: str) -> list[dict[str, ServerAnswer]]:
+def scan_answers(fetch_one: Callable[[str, str, str, str], ServerAnswer], servers: list[tuple[str, str]],
+                 child: str) -> list[dict[str, ServerAnswer]]:
     """Every server's answers for CDS, CDNSKEY and DNSKEY: ``fetch_one(ns, address, qname, qtype)``."""
-    assert callable(fetch_one)
     return [{rdtype: fetch_one(ns, address, child, rdtype) for rdtype in SCANNED} for ns, address in servers]
 
 

@@ -116,6 +116,8 @@ cache.open(10 * MB, {lua_string('lmdb://' + str(folder / CACHE_DIR))})
 -- RFC 8914 EDE: the extended_error module is loaded by default in 5.6
 -- evidence: one "[dnssec] validation failure" line per bogus answer (info logs none), read by the runner
 modules.load('bogus_log')
+-- ... and the validator's own debug lines (why a proof or signature did not hold), without debug everywhere else
+log_groups({{'valdtr'}})
 """
         return {"kresd.conf": conf, **files}
 

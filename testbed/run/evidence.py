@@ -25,8 +25,8 @@ LOG_EXCERPT_CHARS = 6000
 REASON_LINES: dict[str, re.Pattern[str]] = {
     "unbound": re.compile(r"validation failure|error:"),
     "bind": re.compile(r"no valid signature|broken trust chain|insecurity proof failed|validation failed|"
-                       r"no valid (?:RRSIG|DS|KEY)|bad cache hit|verify failure|got insecure response"),
-    "knot": re.compile(r"validation failure|bogus", re.IGNORECASE),
+                       r"no valid (?:RRSIG|DS|KEY|NSEC)|bad cache hit|verify failure|got insecure response|hung fetch"),
+    "knot": re.compile(r"validation failure|bogus|no valid RRSIGs|>< ", re.IGNORECASE),
     "pdns": re.compile(r"Bogus"),
 }
 LOG_WAIT_S = 1.5          # the most a log line may lag behind the answer (docker's log stream)
@@ -86,7 +86,9 @@ def read_log(lab: Lab, resolver: str, family: str, mark: int | None, *, want_rea
 
 
 def excerpt(text: str, pattern: re.Pattern[str] | None) -> str:
-    """At most LOG_EXCERPT_CHARS: a long trace keeps its reason lines, then its end."""
+    """At most LOG_EXCERPT_CHARS: a long trace keeps its reason lines, then its end. Deep indentation (Knot's
+    validator indents by recursion depth) is shortened to four spaces."""
+    text = re.sub(r" {5,}", "    ", text)
     if len(text) <= LOG_EXCERPT_CHARS:
         return text
     reasons = [line for line in text.splitlines() if pattern is not None and pattern.search(line)][:20]
@@ -116,7 +118,8 @@ def chain_for(lab: Lab, qname: str, qtype: str) -> Chain | None:
     key = (qname, qtype)
     if key not in cache:
         now = int(time.time()) + lab.clock_offset
-        cache[key] = walk(qname, qtype, cache["fetch"], lab.trust_anchor, lab.topology.root_hints, now)
+        cache[key] = walk(qname, qtype, cache["fetch"], lab.trust_anchor, lab.topology.root_hints, now,
+                          managed_anchor=lab.trust_anchor_managed)
     chain: Chain = cache[key]
     return chain
 

@@ -22,9 +22,9 @@ import dns.rrset
 import dns.zone
 
 from testbed.build.topology import Topology
-from testbed.build.zones import DELEGATION_TTL, BuildContext, KeyStore, ZoneBuild, prepare, sign_options
+from testbed.build.zones import DELEGATION_TTL, BuildContext, KeyStore, ZoneBuild, parse_zone, prepare, sign_options
 from testbed.clock import LabClock
-from testbed.dnssec import Key, make_ds, sign_rrset
+from testbed.dnssec import Key, make_ds, sign_rrset, sign_zone
 from testbed.errors import ScenarioError
 from testbed.faults.common import find_rrset, replace_rrsigs
 from testbed.faults.registry import LAYER_ORDER, apply_faults
@@ -42,7 +42,7 @@ class PhaseBuilder:
         self.topology = topology
         self.keystore = keystore
         self.last: dict[str, ZoneBuild] = {}
-        self.served: dict[tuple[str, str], ZoneBuild] = {}     # (server, zone) -> what it serves now
+        self.served: dict[tuple[str, str], ZoneBuild | dns.zone.Zone] = {}     # (server, zone) -> what it serves
 
     def build(self, state: LabState, serial: int) -> BuildContext:
         ctx = prepare(delegated(self.topology, state), state.clock, self.keystore, serial)
@@ -57,6 +57,8 @@ class PhaseBuilder:
         if anchor is not None and ctx.trust_anchor_override is None:
             ctx.trust_anchor_override = anchor      # the operator's anchor; a trust-anchor fault's own wins
         ctx.trust_anchor_managed = state.anchor_managed
+        for server in sorted(state.down):
+            ctx.network.setdefault(server, {}).update(down=True)
         self.per_server(ctx, state)
         return ctx
 
@@ -70,7 +72,8 @@ class PhaseBuilder:
                 if server in zone.frozen_on and key in self.served:
                     ctx.server_zones[key] = self.served[key]
                 else:
-                    self.served[key] = build
+                    # what it serves: its own (an operator's) signed zone, or the zone as built, kept lazily
+                    self.served[key] = ctx.server_zones.get(key) or build
 
     def configured_anchor(self, ctx: BuildContext, state: LabState) -> list[str] | None:
         """The state's anchor where it differs from the one the root's served keys give; None: derive it."""
@@ -103,6 +106,7 @@ class PhaseBuilder:
                 build.sign()        # text to text unless something took the zone as dnspython data
                 hide_unpublished(build, zone)
                 sign_cds_with(build, zone)
+                sign_per_operator(ctx, build, zone)
             zone.publish_once = False
             self.last[build.name] = build
 
@@ -210,6 +214,27 @@ def add_signals(ctx: BuildContext, state: LabState) -> None:
                 continue
             holder = max(holders, key=lambda b: len(b.origin.labels))
             _put(holder.unsigned, owner, cds_rdatas(zone))
+
+
+def sign_per_operator(ctx: BuildContext, build: ZoneBuild, zone: ZoneState) -> None:
+    """Multi-signer (RFC 8901 section 2.1.2): each operator's server serves the zone signed by the shared KSKs and
+    its own ZSK alone, with a DNSKEY RRset that holds the other operators' ZSKs too (unless it ``omits`` them)."""
+    if not zone.operators or build.options is None:
+        return
+    text = build.unsigned.to_text(relativize=False)
+    ksks = [k for k in zone.active_keys() if k.is_sep]
+    for server, zsk_name in zone.operators.items():
+        own = zone.key(zsk_name)
+        unsigned = parse_zone(text, zone.name)
+        apex = unsigned.find_node(build.origin, create=True)
+        dnskeys = apex.find_rdataset(IN, dns.rdatatype.DNSKEY, create=True)
+        dnskeys.update_ttl(zone.dnskey_ttl if zone.dnskey_ttl is not None else _soa_ttl(build))
+        omitted = zone.omits.get(server, set())
+        for key in zone.published_keys():
+            if key is not own and key not in ksks and key.name not in omitted:
+                dnskeys.add(key.as_published().dnskey)
+        ctx.server_zones[(server, zone.name)] = sign_zone(unsigned, [k.as_published() for k in ksks] +
+                                                          [own.as_published()], build.options)
 
 
 def sign_cds_with(build: ZoneBuild, zone: ZoneState) -> None:

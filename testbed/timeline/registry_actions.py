@@ -19,7 +19,7 @@ from testbed.registry.agent import check_ds, ds_text, lab_time
 from testbed.registry.events import ACCEPTED, DELETED, NOTHING, PUBLISHED, REJECTED, WAITING, RegistryEvent
 from testbed.registry.fetch import fetch_all, name_servers
 from testbed.registry.policy import ACCEPTANCES, POLICIES, RegistryPolicy, get_policy
-from testbed.timeline.actions import ZONE, ActionEnv, _signed_zone, _typo, action
+from testbed.timeline.actions import ZONE, ActionEnv, _make_key, _signed_zone, _typo, action
 from testbed.timeline.state import LabState, RegistrySettings, ZoneState
 
 
@@ -352,3 +352,51 @@ def set_ns(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
         if not dns.name.from_text(ns).is_subdomain(dns.name.from_text(zone.name)):
             signal_zone(state, zone, ns)      # outside the child: it must be in a zone of the lab
     zone.ns_names = tuple(n.lower() for n in names)
+
+
+# ---- multi-signer (RFC 8901) and the servers' reachability -------------------------------------------------------
+
+@action("add-operator", reference="RFC 8901 section 2.1.2 (model 2: a ZSK per operator)",
+        params={"zone": ZONE, "server": ("text", "the operator's server (one of the zone's servers)"),
+                "key": ("text", "the operator's own ZSK, by name (a new name makes a new ZSK, published)"),
+                "omit": ("any", "keys the operator's DNSKEY RRset leaves out (a broken key exchange)")},
+        required=("zone", "server", "key"),
+        summary="a DNS operator signs the zone on its own server with the shared KSKs and its own ZSK; its DNSKEY "
+                "RRset carries the other operators' ZSKs too, unless it omits them")
+def add_operator(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    zone = _signed_zone(state, params)
+    server = str(params["server"])
+    servers = env.topology.zones[zone.name].servers if env.topology is not None else (server,)
+    if server not in servers:
+        raise ScenarioError(f"zone {zone.name} is not served by {server!r} (its servers: {', '.join(servers)})",
+                            fix=f"give {zone.name} a server per operator: zones: {{{zone.name} {{servers: [child, "
+                                "child-b]}}}}")
+    name = str(params["key"])
+    if name not in zone.keys:
+        _make_key(state, env, zone, {"key": name, "role": "zsk"}, published=True, active=True)
+    key = zone.key(name)
+    if key.role != "zsk":
+        raise ScenarioError(f"key {name} is a {key.role}; an operator signs with its own ZSK", fix="name a ZSK")
+    key.published = key.active = True
+    zone.operators[server] = name
+    omit = params.get("omit")
+    zone.omits[server] = {str(k) for k in (omit if isinstance(omit, list | tuple) else [omit])} if omit else set()
+    for other in zone.omits[server]:
+        zone.key(other)
+
+
+@action("server-down", reference="RFC 1034 section 4.3.4 (any server of a zone may answer)",
+        params={"server": ("text", "the server host, e.g. child-b")}, scalar="server", required=("server",),
+        summary="cut one server off the network (its link down): resolvers reach the zone's other servers only, "
+                "which pins which server answers a check")
+def server_down(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    server = str(params["server"])
+    if env.topology is not None and server not in env.topology.servers:
+        raise ScenarioError(f"no server {server!r} in this lab", fix=f"use one of: {', '.join(env.topology.servers)}")
+    state.down.add(server)
+
+
+@action("server-up", reference="RFC 1034 section 4.3.4", params={"server": ("text", "the server host")},
+        scalar="server", required=("server",), summary="reconnect a server cut off by server-down")
+def server_up(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    state.down.discard(str(params["server"]))

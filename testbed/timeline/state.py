@@ -78,6 +78,8 @@ class ZoneState:
     cds_signer: str | None = None                    # the one key that signs the CDS/CDNSKEY (None: the KSKs)
     signal: bool = False                             # RFC 9615: the CDS/CDNSKEY also under _dsboot.<zone>._signal.<ns>
     ns_names: tuple[str, ...] = ()                   # set-ns: the delegation's name server names (() = the plan's)
+    operators: dict[str, str] = field(default_factory=dict)        # multi-signer: server -> the ZSK it signs with
+    omits: dict[str, set[str]] = field(default_factory=dict)       # server -> keys its DNSKEY RRset leaves out
     publish_once: bool = False                       # a frozen zone is signed and published once more
 
     def key(self, name: str) -> KeyState:
@@ -114,6 +116,7 @@ class LabState:
     anchor: list[str]                       # the resolvers' configured root anchor: DS texts ([] = none)
     anchor_managed: bool = False            # RFC 5011: the resolvers track the root's keys from that anchor
     restart_resolvers: bool = False         # the next serve starts the resolvers afresh (set-trust-anchor restart)
+    down: set[str] = field(default_factory=set)                               # servers cut off (server-down)
     slots: dict[tuple[str, int, str], int] = field(default_factory=dict)      # next KeyStore slot per kind of key
     registry: dict[str, RegistrySettings] = field(default_factory=dict)      # parent zone -> its registry's rules
     events: list[RegistryEvent] = field(default_factory=list)                 # registry decisions not reported yet

@@ -37,7 +37,7 @@ def test_reverse_order_gives_the_same_verdicts() -> None:
     assert len(forward) >= 6
 
 
-def testbed_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "testbed.cli.main", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=600)
 
@@ -46,17 +46,17 @@ def test_two_shards_merged_are_the_unsharded_run(tmp_path: Path) -> None:
     files = {}
     for name, extra in (("all", ()), ("s1", ("--shard", "1/2")), ("s2", ("--shard", "2/2"))):
         files[name] = tmp_path / f"{name}.json"
-        proc = testbed_cli("run", str(QUICKSTART), "--backend", "netns", "--resolver", "unbound", "--json",
+        proc = run_cli("run", str(QUICKSTART), "--backend", "netns", "--resolver", "unbound", "--json",
                            str(files[name]), *extra)
         assert proc.returncode in (0, 1), proc.stderr
     scen = [{r["scenario"] for r in json.loads(files[n].read_text())["results"]} for n in ("s1", "s2")]
     assert scen[0] and scen[1] and not scen[0] & scen[1]
     merged = tmp_path / "merged.json"
-    assert testbed_cli("merge", str(files["s1"]), str(files["s2"]), "--json", str(merged)).returncode in (0, 1)
+    assert run_cli("merge", str(files["s1"]), str(files["s2"]), "--json", str(merged)).returncode in (0, 1)
 
     def cells(path: Path) -> dict:
         return {(r["scenario"], r["resolver"], r["query"]): (r["status"], r["outcome"])
                 for r in json.loads(path.read_text())["results"]}
 
     assert cells(merged) == cells(files["all"])
-    assert testbed_cli("diff", str(files["all"]), str(merged)).returncode == 0
+    assert run_cli("diff", str(files["all"]), str(merged)).returncode == 0

@@ -32,9 +32,9 @@ SCENARIOS = ["signatures/rrsig-expired-a", "signatures/rrsig-bad-signature-bytes
 # each resolver's own words for "this answer is bogus" (testbed/run/evidence.py REASON_LINES, asserted here apart)
 BOGUS_LINE = {
     "unbound": re.compile(r"validation failure"),
-    "bind": re.compile(r"no valid signature|broken trust chain|insecurity proof failed|no valid RRSIG|"
-                       r"verify failed"),
-    "knot": re.compile(r"validation failure|bogus", re.IGNORECASE),
+    "bind": re.compile(r"no valid signature|broken trust chain|insecurity proof failed|no valid (RRSIG|NSEC)|"
+                       r"verify failed|hung fetch"),
+    "knot": re.compile(r"validation failure|bogus|no valid RRSIGs|>< ", re.IGNORECASE),
     "pdns": re.compile(r"Bogus"),
 }
 

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from testbed.cli.main import known_names
+from testbed.report.readiness import BROKEN, NOT_READY, OK, READY, readiness
 from testbed.run.runner import LabPool, RunResult, run
 from testbed.scenario import load_scenario
 from testbed.scenario.model import Scenario
-from testbed.timeline.readiness import BROKEN, NOT_READY, OK, READY, readiness
 from tests.conftest import ROOT, requires_netns
 from tests.integration.test_resolvers_quickstart import ADAPTERS, available, netns_problem
 

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from testbed.timeline.readiness import READY, readiness
 
-from testbed.cli.main import known_names
+from testbed.report.readiness import READY, readiness
 from testbed.run.runner import LabPool, RunResult, run
+from testbed.run.select import known_names
 from testbed.scenario import load_scenario
 from tests.conftest import ROOT, requires_netns
 from tests.integration.test_resolvers_quickstart import ADAPTERS, available, netns_problem

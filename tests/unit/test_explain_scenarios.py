@@ -3,7 +3,7 @@ scenarios from every group, the walk's first broken (or insecure) link must be o
 sentence must name the fault's own parameters (zone, RRset, server) and a key tag the lab really uses.
 
 Cost: each scenario is built and served in this process on 127.53.0.x, with one key set for the module; the whole
-file takes about 15 s on the 2-core CI machine. The one network-fault scenario needs a lab (netns, ~5 s).
+file takes about 35-45 s on the 2-core machine under load. The one network-fault scenario needs a lab (netns, ~5 s).
 """
 
 from __future__ import annotations
@@ -246,3 +246,22 @@ def test_cli_bad_input_exits_2_with_the_reason(capsys, tmp_path):
                       "    rrset: nosuch.example.jp./A\nchecks:\n  - query: www.example.jp. A\n    expect: secure\n")
     code, _, err = cli(capsys, "explain", str(broken))
     assert code == 2 and "nosuch.example.jp" in err and "Traceback" not in err
+
+
+def test_a_timeline_is_walked_phase_by_phase():
+    """ksk-double-ksk-too-early swaps the DS before the new KSK is published: that phase's sentence names the DS
+    at jp for example.jp and a key tag the parent really publishes; the phases before it are sound."""
+    from testbed.explain.run import explain_timeline_local
+    from testbed.run.phases import action_params
+    from testbed.run.select import load
+
+    (scenario,) = load((ROOT / "scenarios" / "rollout" / "ksk-double-ksk-too-early.yaml",))
+    phases = explain_timeline_local(scenario, None, action_params)
+    assert [label.split(" ")[0] for label, _, _ in phases] == [p.name for p in scenario.phases]
+    assert all(c.broken is None for c in phases[0][2])
+    broken = [(label, ctx, c) for label, ctx, chains in phases for c in chains if c.broken is not None]
+    assert broken, [c.sentence for _, _, chains in phases for c in chains]
+    _, ctx, chain = broken[0]
+    link = chain.broken
+    assert link.facts["zone"] == "example.jp." and "example.jp" in chain.sentence
+    assert link.facts["key_tag"] in {ds.key_tag for ds in ctx.zones["example.jp."].ds_records()}

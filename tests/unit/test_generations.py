@@ -175,3 +175,69 @@ def test_every_bundled_override_names_its_versions_and_servfail_ones_their_log()
                  for c in [*s.checks, *(c for ph in s.phases for c in ph.checks)] for o in c.overrides]
     assert overrides and all(o.versions for o in overrides)
     assert all(o.log for o in overrides if o.expectation.outcome == "servfail" and not o.expectation.ede)
+
+
+def test_pdns_5_gets_yaml_settings_with_our_anchor_and_nothing_old_style(tmp_path: Path) -> None:
+    import yaml
+
+    from testbed.resolvers.base import ResolverContext
+
+    ds = ". IN DS 12345 13 2 " + "AB" * 32
+    ctx = ResolverContext(address="10.53.0.103", subnet="10.53.0.0/24", folder=tmp_path,
+                          root_hints=(("a.root-servers.test.", "10.53.0.1"),), trust_anchor_ds=(ds,))
+    files = registry()["pdns"].for_generation("debian13").render(ctx)
+    assert "recursor.conf" not in files
+    settings = yaml.safe_load(files["recursor.yml"])
+    assert settings["dnssec"]["validation"] == "validate"
+    assert settings["dnssec"]["trustanchors"] == [{"name": ".", "dsrecords": [f"12345 13 2 {'AB' * 32}"]}]
+    assert settings["outgoing"]["dont_query"] == [] and settings["recursor"]["security_poll_suffix"] == ""
+    assert settings["incoming"]["listen"] == ["10.53.0.103"]
+    # debian12 (4.8) keeps the old-style file
+    assert "recursor.conf" in registry()["pdns"]().render(ctx)
+
+
+class FakeImages:
+    def __init__(self, present: set[str]) -> None:
+        self.present = present
+
+    def get(self, tag: str) -> object:
+        import docker.errors
+
+        if tag not in self.present:
+            raise docker.errors.ImageNotFound(tag)
+        return object()
+
+
+class FakeAPI:
+    def build(self, **kwargs: object):  # noqa: ANN201 - the docker build stream
+        assert kwargs["buildargs"] == {"DEBIAN_RELEASE": "trixie"}
+        yield {"stream": "Step 1/4 : ARG DEBIAN_RELEASE=bookworm\n"}
+        yield {"stream": "Step 3/4 : RUN apt-get update -qq && apt-get install -y bind9\n"}
+        yield {"stream": "E: Unable to locate package bind9\n"}
+        yield {"error": "The command '/bin/sh -c apt-get update' returned a non-zero code: 100"}
+
+
+class FakeClient:
+    def __init__(self, present: set[str]) -> None:
+        self.images = FakeImages(present)
+        self.api = FakeAPI()
+
+
+def test_a_failed_trixie_build_names_the_image_the_step_and_the_retry() -> None:
+    from testbed.errors import EnvironmentProblem
+
+    tag = images.image_tag("bind@debian13")
+    with pytest.raises(EnvironmentProblem) as err:
+        images._run_build(FakeClient({"debian:trixie-slim"}), "bind@debian13", tag, None)
+    message = str(err.value.message)
+    assert tag in message and "debian13" in message and "Step 3/4 : RUN apt-get" in message
+    assert "testbed images build bind@debian13" in (err.value.fix or "")
+
+
+def test_a_missing_trixie_base_says_how_to_make_it() -> None:
+    from testbed.errors import EnvironmentProblem
+
+    with pytest.raises(EnvironmentProblem) as err:
+        images._run_build(FakeClient(set()), "unbound@debian13", images.image_tag("unbound@debian13"), None)
+    assert "debian:trixie-slim" in err.value.message
+    assert "compose/base/build-base.sh trixie" in (err.value.fix or "")

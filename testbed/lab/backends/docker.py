@@ -335,7 +335,8 @@ class DockerBackend(Backend):
         """Whatever carries this lab's label, including a container created but never registered."""
         client = self.client
         with contextlib.suppress(Exception):
-            for container in client.containers.list(all=True, filters={"label": f"{LABEL}={self.lab_id}"}):
+            for container in client.containers.list(all=True, filters={"label": f"{LABEL}={self.lab_id}"},
+                                                    ignore_removed=True):
                 with contextlib.suppress(Exception):
                     container.remove(force=True)
         for attempt in range(5):
@@ -378,7 +379,7 @@ def lab_resources(lab_id: str | None = None) -> list[str]:
     client = docker_client(timeout=API_TIMEOUT)
     try:
         flt = {"label": f"{LABEL}={lab_id}" if lab_id else LABEL}
-        found = [f"container {c.name}" for c in client.containers.list(all=True, filters=flt)]
+        found = [f"container {c.name}" for c in client.containers.list(all=True, filters=flt, ignore_removed=True)]
         found += [f"network {n.name}" for n in client.networks.list(filters=flt)]
         return found
     finally:

@@ -125,7 +125,7 @@ class FaultsReader(NodeReader):
         high = ptype.high if ptype.high is not None else 2**63
         if not low <= value <= high or (ptype.one_of and value not in ptype.one_of) or value in ptype.exclude:
             self.fail(node, f"{what} must be {words}, got {value}.", "see 'testbed faults' for what it means.")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def domain_name(self, node: yaml.Node, what: str) -> str:
         text = self.text(node, what)
