@@ -9,7 +9,7 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 
 from testbed.errors import ScenarioError
-from testbed.scenario.model import Scenario, SigningSpec, ZoneSpec
+from testbed.scenario.model import BUILTIN_SERVER, Scenario, SigningSpec, ZoneSpec
 
 DEFAULT_SUBNET = ipaddress.IPv4Network("10.53.0.0/24")
 PROBE_HOST = 250          # the probe (our query client) always sits at .250
@@ -137,6 +137,7 @@ def plan(scenario: Scenario, resolvers: list[str], subnet: ipaddress.IPv4Network
                                signing=SigningSpec(signed=spec.get("signed", True)), servers=spec["servers"])
     for zspec in scenario.zones:
         _apply_zone_spec(zones, hosts, zspec)
+    software = _server_software(zones, hosts, scenario)
 
     ordered = sorted(zones.values(), key=lambda z: (0 if z.name == "." else len(z.name.rstrip(".").split("."))))
     names = {z.name for z in ordered}
@@ -148,9 +149,30 @@ def plan(scenario: Scenario, resolvers: list[str], subnet: ipaddress.IPv4Network
     for name, host in hosts.items():
         served = tuple(z.name for z in ordered if name in z.servers)
         if served:
-            servers[name] = ServerPlan(name=name, host=host, zones=served)
+            servers[name] = ServerPlan(name=name, host=host, zones=served, software=software.get(name, BUILTIN_SERVER))
     resolver_plans = {r: ResolverPlan(r, FIRST_RESOLVER_HOST + i) for i, r in enumerate(resolvers)}
     return Topology(subnet=subnet, zones={z.name: z for z in ordered}, servers=servers, resolvers=resolver_plans)
+
+
+def _server_software(zones: dict[str, ZonePlan], hosts: dict[str, int], scenario: Scenario) -> dict[str, str]:
+    """Which software each server host runs: its zones' choice (``server:`` on the zone, else the scenario's, else
+    the builtin server). One host runs one program, so a zone whose choice differs from the other zones of its
+    host moves to a host of its own, ``<host>-<software>`` (a mixed hierarchy on the preset's shared hosts)."""
+    chosen = {z.name: z.server for z in scenario.zones if z.server}
+    by_host: dict[str, str] = {}
+    for zone in sorted(zones.values(), key=lambda z: (len(z.name.rstrip(".").split(".")), z.name)):
+        want = chosen.get(zone.name) or scenario.server or BUILTIN_SERVER
+        servers = []
+        for server in zone.servers:
+            if by_host.setdefault(server, want) != want:
+                server = f"{server}-{want}"
+                if server not in hosts:
+                    hosts[server] = FIRST_EXTRA_SERVER_HOST + len([h for h in hosts.values()
+                                                                   if h >= FIRST_EXTRA_SERVER_HOST])
+                by_host[server] = want
+            servers.append(server)
+        zone.servers = tuple(servers)
+    return by_host
 
 
 def _apply_zone_spec(zones: dict[str, ZonePlan], hosts: dict[str, int], zspec: ZoneSpec) -> None:

@@ -111,14 +111,18 @@ def cli() -> None:
 @click.option("--junit", "junit_out", type=click.Path(path_type=Path), help="write JUnit XML here")
 @click.option("--html", "html_out", type=click.Path(path_type=Path), help="write the HTML matrix here")
 @click.option("--keep", is_flag=True, help="keep the lab's folder (zones, configs, logs) after the run")
+@click.option("--auth", type=click.Choice(["builtin", "nsd", "knot", "bind"]), default=None,
+              help="authoritative server software for every zone without a 'server:' of its own")
 def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs: int, json_out: Path | None,
-        junit_out: Path | None, html_out: Path | None, keep: bool) -> None:
+        junit_out: Path | None, html_out: Path | None, keep: bool, auth: str | None) -> None:
     """Run scenario files or folders (default: the bundled quickstart)."""
     from testbed.report.console import ConsoleReporter
     from testbed.run.runner import run as run_scenarios
 
     scenarios = load(paths)
     backend = pick_backend(backend)
+    if auth is not None:
+        scenarios = with_auth(scenarios, auth, backend)
     names = pick_resolvers(resolvers, backend)
     if jobs < 1:
         raise click.UsageError("--jobs takes a number of labs, 1 or more")
@@ -135,6 +139,21 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
     write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out)
     sys.exit(result.exit_code)
+
+
+def with_auth(scenarios: list, auth: str, backend: str) -> list:
+    """``--auth``: every scenario's default server software becomes ``auth`` (a zone's own ``server:`` stays)."""
+    from dataclasses import replace
+
+    from testbed.auth.servers import BUILTIN_SERVER, get_server
+
+    if auth != BUILTIN_SERVER and backend == "netns":
+        adapter = get_server(auth)
+        if not adapter.available_locally():
+            raise EnvironmentProblem(f"{adapter.display_name} ({adapter.binary}) is not installed for the netns "
+                                     "backend", fix=f"apt-get install -y {adapter.debian_package}, or use "
+                                                    "--backend docker")
+    return [replace(s, server=auth) for s in scenarios]
 
 
 def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_out: Path | None,

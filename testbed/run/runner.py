@@ -10,6 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import dns.name
+
+from testbed.auth.servers.base import ServerCannotExpress, ServerRefusedZone
 from testbed.build.topology import DEFAULT_SUBNET, Topology, plan
 from testbed.build.zones import BuildContext, KeyStore, prepare, sign_all
 from testbed.clock import LabClock
@@ -167,6 +170,11 @@ def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], b
                 t_scenario = time.monotonic()
                 run_scenario(lab, scenario, pool, result, on_verdict)
                 result.timings.setdefault("first_scenario_s", time.monotonic() - t_scenario)
+            except (ServerCannotExpress, ServerRefusedZone) as exc:
+                # a real server that cannot serve this scenario's fault: the scenario's finding, not the lab's
+                record_lab_error(scenario, exc, pool, result, result.verdicts[done:], on_verdict)
+                if isinstance(exc, ServerRefusedZone):
+                    pool.discard(scenario)
             except LabError as exc:
                 if lab is None or not lab.loads_done:
                     raise       # the lab never came up at all: the machine's problem, not one scenario's
@@ -232,7 +240,8 @@ def record_lab_error(scenario: Scenario, exc: LabError, pool: LabPool, result: R
             for check in checks:
                 if (adapter.name, phase, check) in seen:
                     continue
-                verdict = replace(evaluate(check, adapter.name, Observation(error=f"lab error: {exc}"),
+                why = exc.message if isinstance(exc, (ServerCannotExpress, ServerRefusedZone)) else f"lab error: {exc}"
+                verdict = replace(evaluate(check, adapter.name, Observation(error=why),
                                            family=family(adapter)),
                                   scenario=scenario.name, file=scenario.file, phase=phase)
                 result.verdicts.append(verdict)
@@ -254,6 +263,19 @@ def run_scenario(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
                       on_verdict)
 
 
+def sanitised_verdict(verdict: Verdict, sanitised: dict[str, str]) -> Verdict:
+    """A check under a zone a real server did not serve as built judges the server's repair, not the fault: it
+    becomes an error that says what the server served, and what the resolver made of it, never a resolver verdict."""
+    qname = dns.name.from_text(verdict.check.qname)
+    zones = [z for z in sanitised if qname.is_subdomain(dns.name.from_text(z))]
+    if not zones:
+        return verdict
+    zone = max(zones, key=len)
+    return replace(verdict, status="error",
+                   reason=f"the server sanitised the fault: {sanitised[zone]} (the resolver answered "
+                          f"{verdict.observation.outcome}; not judged)")
+
+
 def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: Iterable[ResolverAdapter],
                result: RunResult, on_verdict: OnVerdict | None = None, *, phase: str | None = None) -> list[Verdict]:
     """Ask every resolver every check against what the lab serves now; ``phase`` labels a timeline's verdicts."""
@@ -269,6 +291,7 @@ def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: 
             verdict = evaluate(check, resolver, observation, family=family(adapter))
             verdict = replace(verdict, scenario=scenario.name, file=scenario.file, phase=phase,
                               duration_ms=round((time.monotonic() - t0) * 1000, 1))
+            verdict = sanitised_verdict(verdict, lab.sanitised)
             if verdict.status in ("fail", "error"):
                 # evidence: what the resolver logged while it answered this check, and nothing older
                 verdict = replace(verdict, log_excerpt=lab.resolver_log(resolver)[log_mark:][-LOG_EXCERPT_CHARS:])

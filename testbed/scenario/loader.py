@@ -27,6 +27,7 @@ import yaml
 from testbed.errors import ScenarioError
 from testbed.scenario.model import (
     OUTCOMES,
+    SERVER_SOFTWARE,
     ActionSignature,
     ActionSpec,
     Check,
@@ -47,9 +48,9 @@ FaultParams = Collection[str]
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 
-_TOP_KEYS = ("name", "summary", "reference", "topology", "zones", "faults", "resolvers", "checks", "phases")
+_TOP_KEYS = ("name", "summary", "reference", "topology", "zones", "faults", "resolvers", "checks", "phases", "server")
 _PHASE_KEYS = ("name", "summary", "actions", "checks", "flush")
-_ZONE_KEYS = ("records", "replace_records", "servers", "signing")
+_ZONE_KEYS = ("records", "replace_records", "servers", "signing", "server")
 _SIGNING_KEYS = ("signed", "algorithm", "keys", "denial", "nsec3", "ds_digests", "validity_days", "inception_offset")
 _NSEC3_KEYS = ("iterations", "salt", "opt_out")
 _CHECK_KEYS = ("query", "expect", "rcode", "ede", "answer", "reference", "resolver_overrides", "flags", "readiness")
@@ -257,6 +258,7 @@ class _Reader:
             resolvers=self.resolvers(get("resolvers")) if "resolvers" in top else "all",
             checks=self.checks(get("checks"), reference or None) if "checks" in top else (),
             phases=self.phases(get("phases"), reference or None) if "phases" in top else (),
+            server=self.choice(get("server"), "'server'", SERVER_SOFTWARE) if "server" in top else None,
         )
 
     def resolvers(self, node: yaml.Node) -> tuple[str, ...] | str:
@@ -299,6 +301,7 @@ class _Reader:
             signing=self.signing(get("signing"), what) if "signing" in fields else None,
             servers=servers,
             where=self.where(key_node),
+            server=self.choice(get("server"), f"'server' of {what}", SERVER_SOFTWARE) if "server" in fields else None,
         )
 
     def host(self, node: yaml.Node, what: str) -> str:

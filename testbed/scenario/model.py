@@ -14,6 +14,9 @@ Outcome = Literal["secure", "insecure", "bogus", "servfail"]
 OUTCOMES: tuple[str, ...] = ("secure", "insecure", "bogus", "servfail")
 DenialKind = Literal["nsec", "nsec3"]
 KeyLayout = Literal["ksk-zsk", "csk"]
+# Authoritative server software a zone can be served by (testbed/auth/servers/ has one adapter per real one)
+BUILTIN_SERVER = "builtin"
+SERVER_SOFTWARE: tuple[str, ...] = (BUILTIN_SERVER, "nsd", "knot", "bind")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class ZoneSpec:
     signing: SigningSpec | None = None       # None: keep the preset's (or the default) policy
     servers: tuple[str, ...] = ()            # server host names; () = the preset's choice
     where: Where | None = None
+    server: str | None = None                # server software (SERVER_SOFTWARE); None: the scenario's default
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,7 @@ class Scenario:
     resolvers: tuple[str, ...] | Literal["all"] = "all"
     checks: tuple[Check, ...] = ()
     phases: tuple[Phase, ...] = ()           # a timeline: either phases or top-level checks, never both
+    server: str | None = None                # default server software of every zone (`--auth` sets it too)
 
     @property
     def is_timeline(self) -> bool:
