@@ -160,7 +160,8 @@ def _server_software(zones: dict[str, ZonePlan], hosts: dict[str, int], scenario
     host moves to a host of its own, ``<host>-<software>`` (a mixed hierarchy on the preset's shared hosts)."""
     chosen = {z.name: z.server for z in scenario.zones if z.server}
     by_host: dict[str, str] = {}
-    for zone in sorted(zones.values(), key=lambda z: (len(z.name.rstrip(".").split(".")), z.name)):
+    # zones that name no software of their own first: the host keeps the default, the zones that chose move
+    for zone in sorted(zones.values(), key=lambda z: (z.name in chosen, len(z.name.rstrip(".").split(".")), z.name)):
         want = chosen.get(zone.name) or scenario.server or BUILTIN_SERVER
         servers = []
         for server in zone.servers:

@@ -137,7 +137,7 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
         raise
     reporter.summary(result)
     reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
-    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out)
+    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out, servers=result.servers)
     sys.exit(result.exit_code)
 
 
@@ -157,12 +157,12 @@ def with_auth(scenarios: list, auth: str, backend: str) -> list:
 
 
 def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_out: Path | None,
-                  junit_out: Path | None, html_out: Path | None) -> None:
+                  junit_out: Path | None, html_out: Path | None, servers: dict[str, str] | None = None) -> None:
     versions = sorted(resolvers.items()) or sorted({(v.resolver, "unknown") for v in verdicts})
     if json_out:
         from testbed.report.json_report import write_json
 
-        write_json(json_out, verdicts, backend=backend, resolvers=versions)
+        write_json(json_out, verdicts, backend=backend, resolvers=versions, servers=servers)
     if junit_out:
         from testbed.report.junit import write_junit
 

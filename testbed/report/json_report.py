@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,8 @@ def result_record(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def run_document(verdicts: Iterable[Verdict], backend: str,
-                 resolvers: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def run_document(verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]],
+                 servers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The whole run as a JSON-ready dict (the HTML report can render from this too)."""
     verdicts = list(verdicts)
     document: dict[str, Any] = {
@@ -47,6 +47,10 @@ def run_document(verdicts: Iterable[Verdict], backend: str,
         "results": [result_record(v) for v in verdicts],
         "summary": summary_counts(verdicts),
     }
+    if servers:
+        # real authoritative servers only (an addition): host -> software and version; the rest are builtin
+        document["servers"] = [{"host": host, "software": text.split(" ", 1)[0], "version": text.split(" ", 1)[-1]}
+                               for host, text in sorted(servers.items())]
     # timelines only (an addition to DESIGN.md's shape): {scenario: {phase: {resolver: "ok"|"broken"}}, "verdict"}
     grid = readiness(verdicts)
     if grid is not None:
@@ -54,6 +58,7 @@ def run_document(verdicts: Iterable[Verdict], backend: str,
     return document
 
 
-def write_json(path: Path, verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]]) -> None:
-    document = run_document(verdicts, backend, resolvers)
+def write_json(path: Path, verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]],
+               servers: Mapping[str, str] | None = None) -> None:
+    document = run_document(verdicts, backend, resolvers, servers)
     Path(path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -35,6 +35,7 @@ class RunResult:
     backend: str
     verdicts: list[Verdict] = field(default_factory=list)
     resolvers: dict[str, str] = field(default_factory=dict)      # name -> version
+    servers: dict[str, str] = field(default_factory=dict)        # real authoritative server host -> "nsd 4.6.1"
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -184,6 +185,7 @@ def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], b
                 record_lab_error(scenario, exc, pool, result, result.verdicts[done:], on_verdict)
                 pool.discard(scenario)
         result.resolvers = pool.versions()
+        result.servers = {name: v for lab in pool.labs.values() for name, v in lab.server_versions.items()}
         labs = list(pool.labs.values())
         if labs and pool.network_s:
             # cold start: an empty machine to a lab that answers (network, servers, resolvers ready)
@@ -223,6 +225,7 @@ def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapt
     for part in parts:
         result.verdicts.extend(part.verdicts)
         result.resolvers.update(part.resolvers)
+        result.servers.update(part.servers)
     # the report reads in the order the scenarios were given, whichever lab answered first
     result.verdicts.sort(key=lambda v: position.get((v.scenario, str(v.file)), 0))
     result.timings["wall_s"] = time.monotonic() - t0
