@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from testbed.errors import ScenarioError
-from testbed.scenario.model import BUILTIN_SERVER, Scenario, SigningSpec, ZoneSpec
+from testbed.scenario.model import BUILTIN_SERVER, Scenario, SigningSpec, Where, ZoneSpec
 
 DEFAULT_SUBNET = ipaddress.IPv4Network("10.53.0.0/24")
 PROBE_HOST = 250          # the probe (our query client) always sits at .250
@@ -43,6 +44,12 @@ class ZonePlan:
     signing: SigningSpec
     servers: tuple[str, ...]
     ns_names: tuple[str, ...] = ()
+    # bring your own (ZoneSpec's fields of the same names): testbed/build/byo.py reads them
+    file: Path | None = None
+    ds: tuple[str, ...] = ()
+    keys_dir: Path | None = None
+    signer: str | None = None
+    where: Where | None = None
 
 
 @dataclass
@@ -144,6 +151,10 @@ def plan(scenario: Scenario, resolvers: list[str], subnet: ipaddress.IPv4Network
     for z in ordered:
         z.parent = parent_of(z.name, names)
         z.ns_names = ns_names_for(z.name, len(z.servers))
+        if z.file is not None:
+            from testbed.build.byo import file_name_servers
+
+            z.ns_names, z.servers = file_name_servers(z)
 
     servers: dict[str, ServerPlan] = {}
     for name, host in hosts.items():
@@ -180,11 +191,16 @@ def _apply_zone_spec(zones: dict[str, ZonePlan], hosts: dict[str, int], zspec: Z
     for server in zspec.servers:
         if server not in hosts:
             hosts[server] = FIRST_EXTRA_SERVER_HOST + len([h for h in hosts.values() if h >= FIRST_EXTRA_SERVER_HOST])
+    own = {"file": zspec.file, "ds": zspec.ds, "keys_dir": zspec.keys_dir, "signer": zspec.signer,
+           "where": zspec.where}
     existing = zones.get(zspec.name)
     if existing is None:
         zones[zspec.name] = ZonePlan(name=zspec.name, parent=None, records=list(zspec.records),
-                                     signing=zspec.signing or SigningSpec(), servers=zspec.servers or ("child",))
+                                     signing=zspec.signing or SigningSpec(), servers=zspec.servers or ("child",),
+                                     **own)
         return
-    records = list(zspec.records) if zspec.replace_records else existing.records + list(zspec.records)
+    # a zone file replaces the preset's records: the file is the zone
+    replaced = zspec.replace_records or zspec.file is not None
+    records = list(zspec.records) if replaced else existing.records + list(zspec.records)
     zones[zspec.name] = replace(existing, records=records, signing=zspec.signing or existing.signing,
-                                servers=zspec.servers or existing.servers)
+                                servers=zspec.servers or existing.servers, **own)

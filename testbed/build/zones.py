@@ -110,6 +110,8 @@ class BuildContext:
         if self.trust_anchor_override is not None:
             return list(self.trust_anchor_override)
         root = self.zones["."]
+        if not root.keys and root.ds_override:      # a root brought signed, keys unknown: its DS set is the anchor
+            return [f". IN DS {ds.to_text()}" for ds in root.ds_override]
         return [f". IN DS {make_ds(k, 2).to_text()}" for k in root.sep_keys()]
 
     def trust_anchor_dnskey(self) -> list[str]:
@@ -159,9 +161,31 @@ def sign_options(signing: SigningSpec, clock: LabClock) -> SignOptions:
                        nsec3_opt_out=signing.nsec3.opt_out)
 
 
+def _file_build(plan: ZonePlan, topology: Topology, serial: int, lab_text: str, keystore: KeyStore,
+                clock: LabClock) -> ZoneBuild:
+    """A zone from the scenario's own file (testbed/build/byo.py): signed, it is served as it is."""
+    from testbed.build import byo
+
+    zone, presigned = byo.file_zone(plan, topology, serial, lab_text)
+    if not presigned:
+        build = ZoneBuild(plan=plan, unsigned=zone, keys=zone_keys(plan, keystore),
+                          options=sign_options(plan.signing, clock))
+        if plan.ds:
+            build.ds_override = byo.scenario_ds(plan)
+        return build
+    byo.verify_signatures(plan, zone)
+    return ZoneBuild(plan=plan, unsigned=zone, signed=zone, ds_override=byo.presigned_ds(plan, zone))
+
+
 def zone_keys(plan: ZonePlan, keystore: KeyStore) -> list[Key]:
     if not plan.signing.signed:
         return []
+    if plan.keys_dir is not None:
+        from testbed.dnssec.keyfiles import load_key_folder
+
+        where = plan.where
+        return load_key_folder(plan.keys_dir, plan.name, file=where.file if where else None,
+                               line=where.line if where else None)
     alg = plan.signing.algorithm
     if plan.signing.keys == "csk":
         return [keystore.get(plan.name, alg, "csk")]
@@ -183,6 +207,9 @@ def prepare(topology: Topology, clock: LabClock, keystore: KeyStore, serial: int
     zones = {}
     for plan in topology.zones.values():
         text = unsigned_zone_text(plan, topology, serial)
+        if plan.file is not None:
+            zones[plan.name] = _file_build(plan, topology, serial, text, keystore, clock)
+            continue
         build = ZoneBuild(plan=plan, unsigned=parse_zone(text, plan.name))
         build.keys = zone_keys(plan, keystore)
         build.options = sign_options(plan.signing, clock)

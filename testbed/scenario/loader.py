@@ -28,6 +28,7 @@ from testbed.errors import ScenarioError
 from testbed.scenario.model import (
     OUTCOMES,
     SERVER_SOFTWARE,
+    SIGNERS,
     ActionSignature,
     ActionSpec,
     Check,
@@ -50,7 +51,7 @@ SCENARIO_SUFFIXES = (".yaml", ".yml")
 
 _TOP_KEYS = ("name", "summary", "reference", "topology", "zones", "faults", "resolvers", "checks", "phases", "server")
 _PHASE_KEYS = ("name", "summary", "actions", "checks", "flush")
-_ZONE_KEYS = ("records", "replace_records", "servers", "signing", "server")
+_ZONE_KEYS = ("records", "replace_records", "servers", "signing", "server", "file", "ds", "keys", "signer")
 _SIGNING_KEYS = ("signed", "algorithm", "keys", "denial", "nsec3", "ds_digests", "validity_days", "inception_offset")
 _NSEC3_KEYS = ("iterations", "salt", "opt_out")
 _CHECK_KEYS = ("query", "expect", "rcode", "ede", "answer", "reference", "resolver_overrides", "flags", "readiness")
@@ -302,7 +303,33 @@ class _Reader:
             servers=servers,
             where=self.where(key_node),
             server=self.choice(get("server"), f"'server' of {what}", SERVER_SOFTWARE) if "server" in fields else None,
+            file=self.path(get("file"), f"'file' of {what}", folder=False) if "file" in fields else None,
+            ds=tuple(self.ds_text(item, f"'ds' of {what}") for item in self.one_or_many(get("ds")))
+            if "ds" in fields else (),
+            keys_dir=self.path(get("keys"), f"'keys' of {what}", folder=True) if "keys" in fields else None,
+            signer=self.choice(get("signer"), f"'signer' of {what}", SIGNERS) if "signer" in fields else None,
         )
+
+    def path(self, node: yaml.Node, what: str, *, folder: bool) -> Path:
+        """A file or folder named relative to the scenario file; it must exist now."""
+        path = (self.file.parent / self.text(node, what)).resolve()
+        if not (path.is_dir() if folder else path.is_file()):
+            self.fail(node, f"{what}: {path} is not {'a folder' if folder else 'a file'}.",
+                      "paths are relative to the scenario file's folder.")
+        return path
+
+    def ds_text(self, node: yaml.Node, what: str) -> str:
+        """A DS record's rdata, "12345 13 2 ABCD..." (an owner, class and type in front are allowed)."""
+        text = self.loose_text(node, what)
+        tokens = text.split()
+        if "DS" in (upper := [t.upper() for t in tokens]):
+            tokens = tokens[upper.index("DS") + 1:]
+        try:
+            rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DS, " ".join(tokens))
+        except (dns.exception.DNSException, ValueError) as exc:
+            self.fail(node, f"{what}: {text!r} is not a DS record ({_dns_problem(exc)}).",
+                      "write the DS rdata: key tag, algorithm, digest type, digest, e.g. '12345 13 2 ABCD...'.")
+        return rdata.to_text()
 
     def host(self, node: yaml.Node, what: str) -> str:
         name = self.text(node, what)
