@@ -24,7 +24,7 @@ import dns.zone
 from testbed.clock import LabClock
 from testbed.dnssec import Key, SignOptions, generate_key, make_ds, sign_zone
 from testbed.errors import ScenarioError
-from testbed.scenario.model import FaultSpec, SigningSpec
+from testbed.scenario.model import OUR_SIGNER, FaultSpec, SigningSpec
 from testbed.build.topology import Topology, ZonePlan
 
 SOA_TIMERS = "3600 900 604800 300"     # refresh retry expire minimum: short negative TTL for quick tests
@@ -227,4 +227,9 @@ def sign_all(ctx: BuildContext) -> None:
     for build in ctx.zones.values():
         if build.is_signed and build.keys:
             assert build.options is not None
+            if build.plan.signer not in (None, OUR_SIGNER):
+                from testbed.build.signers import sign_with_tool      # a real tool (testbed/build/signers.py)
+
+                build.signed = sign_with_tool(build.plan.signer, build.unsigned, build.keys, build.options)
+                continue
             build.signed = sign_zone(build.unsigned, build.keys, build.options)
