@@ -21,6 +21,7 @@ packages=(
     tcpdump                                        # the no-leak test captures every packet the resolvers send
     chromium                                       # renders the HTML matrix in the screenshot test
     gcc libc6-dev                                  # builds the virtual-clock time shim
+    knot-dnssecutils                               # kzonesign, a reference signer in bench/bench_scale.py
 )
 [ "$want_docker" = yes ] && packages+=(docker.io docker-compose debootstrap)
 

@@ -18,6 +18,7 @@ import pytest
 
 from testbed.errors import TestbedError
 from testbed.run.runner import LabPool, RunResult, run
+from testbed.run.select import load, pick_backend, pick_resolvers
 from testbed.scenario.model import Scenario
 
 
@@ -34,15 +35,11 @@ class TestbedSession:
     @property
     def pool(self) -> LabPool:
         if self._pool is None:
-            from testbed.cli.main import pick_backend, pick_resolvers
-
             backend = pick_backend(self._backend_request)
             self._pool = LabPool(backend, pick_resolvers(self._resolver_request, backend))
         return self._pool
 
     def load(self, *paths: str | Path) -> list[Scenario]:
-        from testbed.cli.main import load
-
         return load(tuple(Path(p) for p in paths))
 
     def run(self, *paths: str | Path | Scenario) -> RunResult:

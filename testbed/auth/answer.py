@@ -54,11 +54,34 @@ def answer_wire(wire: bytes, zones: ZoneSet, behaviour: Behaviour | None = None,
     try:
         query = parse_query(wire)
     except dns.message.UnknownTSIGKey:
-        return header_only(wire, dns.rcode.NOTAUTH)  # RFC 8945 5.2.2: we know no keys at all
+        return tsig_badkey(wire, behaviour, tcp)  # we know no keys at all
     except Exception:  # noqa: BLE001 - whatever dnspython raises, a query we cannot read is the client's error
         opcode = dns.opcode.from_flags(struct.unpack_from("!H", wire, 2)[0])
         return header_only(wire, dns.rcode.FORMERR if opcode == dns.opcode.QUERY else dns.rcode.NOTIMP)
     return _respond(query, zones, behaviour, tcp)
+
+
+def tsig_badkey(wire: bytes, behaviour: Behaviour, tcp: bool) -> bytes | None:
+    """RFC 8945 5.2.2 and 5.3.2: a query signed with a key we do not know gets NOTAUTH with the question and an
+    unsigned TSIG record (the request's key name, algorithm, time and fudge; no MAC; error BADKEY)."""
+    try:
+        message = dns.message.from_wire(wire, keyring=False)  # read it, do not check it: there is no key to check
+    except Exception:  # noqa: BLE001 - as unreadable as any other malformed query
+        return header_only(wire, dns.rcode.FORMERR)
+    if message.tsig is None:
+        return header_only(wire, dns.rcode.FORMERR)
+    query = query_from_message(message)
+    body, _ = render(query, query.flags & _COPIED_FLAGS, dns.rcode.NOTAUTH, ((), (), ()),
+                     opt_payload=behaviour.edns_payload if query.edns >= 0 else None,
+                     limit=_size_limit(query, behaviour, tcp))
+    request = message.tsig[0]
+    rdata = (request.algorithm.to_wire() + struct.pack("!HIH", request.time_signed >> 32,
+                                                        request.time_signed & 0xFFFFFFFF, request.fudge)
+             + struct.pack("!HHHH", 0, message.id, dns.rcode.BADKEY, 0))  # MAC size, original id, error, other
+    record = (message.tsig.name.to_wire() + struct.pack("!HHIH", dns.rdatatype.TSIG, dns.rdataclass.ANY, 0,
+                                                         len(rdata)) + rdata)
+    arcount = struct.unpack_from("!H", body, 10)[0] + 1  # the TSIG record goes last (RFC 8945 5.1)
+    return body[:10] + struct.pack("!H", arcount) + body[12:] + record
 
 
 def _respond(query: Query, zones: ZoneSet, behaviour: Behaviour, tcp: bool) -> bytes | None:
@@ -101,7 +124,8 @@ def _reply(query: Query, behaviour: Behaviour, tcp: bool, rcode: int, *, edns: b
            found: Sections | None = None) -> bytes | None:
     sections = (found.answer, found.authority, found.additional) if found is not None else ((), (), ())
     wire, _ = render(query, (query.flags & _COPIED_FLAGS) | flags, int(rcode), sections,
-                     opt_payload=behaviour.edns_payload if edns else None, limit=_size_limit(query, behaviour, tcp))
+                     opt_payload=behaviour.edns_payload if edns else None, limit=_size_limit(query, behaviour, tcp),
+                     required_additional=found.required_additional if found is not None else 0)
     if not tcp and behaviour.udp_max is not None and len(wire) > behaviour.udp_max:
         return None  # as if the fragments were lost on the way
     return wire

@@ -39,6 +39,8 @@ class Sections:
     additional: list[Entry] = field(default_factory=list)
     rcode: dns.rcode.Rcode = dns.rcode.NOERROR
     referral: bool = False
+    # The first this many additional RRsets are required (in-domain glue, RFC 9471): TC=1 if they do not fit.
+    required_additional: int = 0
     _seen: set[tuple[int, int, Key]] = field(default_factory=set, repr=False)
 
     @property
@@ -160,9 +162,16 @@ class _Step:
         out.add(out.authority, ns)
         if self.dnssec and self.put(out.authority, cut, DS) is None:
             self.proof_no_ds(cut)
-        for rd in ns or ():
-            target = key_of(rd.target)
-            if not zone.contains(target):
+        targets = [key_of(rd.target) for rd in ns or ()]
+        # In-domain glue first: without it the child cannot be reached, so it must fit (RFC 9471); addresses of
+        # other names (sibling glue, signed in-zone addresses) are optional (RFC 2181 section 9).
+        in_domain = [t for t in targets if is_under(t, cut)]
+        for target in in_domain:
+            for rdtype in ADDRESS_TYPES:
+                out.add(out.additional, zone.rrset(target, rdtype))
+        out.required_additional = len(out.additional)
+        for target in targets:
+            if not zone.contains(target) or target in in_domain:
                 continue
             # Glue below a cut is not signed; in-zone authoritative addresses are (RFC 4035 3.1.1).
             signed = self.dnssec and not self._below_cut(target)

@@ -188,19 +188,27 @@ class _Writer:
 
 
 def render(query: Query, flags: int, rcode: int, sections: Sequence[Sequence[Entry]], *,
-           opt_payload: int | None, limit: int) -> tuple[bytes, bool]:
-    """The response wire, and whether it was truncated to fit limit (then question and OPT only, with TC)."""
-    writer = _Writer(query)
-    counts = [writer.rrsets(section) for section in sections]
+           opt_payload: int | None, limit: int, required_additional: int = 0) -> tuple[bytes, bool]:
+    """The response wire, and whether it was truncated to fit limit.
+
+    RFC 2181 section 9: TC is set only when required data does not fit. Answer, authority and the first
+    ``required_additional`` additional RRsets (in-domain glue, RFC 9471) are required; the other additional RRsets are
+    optional and are left out, from the last one back, until the response fits. When required data does not fit the
+    response is the question and OPT only, with TC=1, as BIND and NSD do; the resolver retries over TCP.
+    """
     opt = b""
     if opt_payload is not None:
         ttl = ((rcode >> 4) << 24) | (query.ednsflags & _DO)  # extended rcode, version 0, DO echoed (RFC 3225)
         opt = b"\x00" + _RR.pack(_OPT, opt_payload, ttl, 0)
+    room = limit - len(opt)
+    writer = _Writer(query)
+    counts = [writer.rrsets(section) for section in sections]
+    truncated = False
+    if len(writer.buf) > room:
+        writer, counts, truncated = _fit(query, sections, required_additional, room)
     flags = _QR | (query.flags & _OPCODE_BITS) | flags | (rcode & 0xF)
     qdcount = 1 if query.qname is not None else 0
-    truncated = len(writer.buf) + len(opt) > limit
     if truncated:
-        # Question only with TC=1, as BIND and NSD do; the resolver retries over TCP.
         body = query.question if qdcount else b""
         counts = [0, 0, 0]
         flags |= _TC
@@ -208,6 +216,25 @@ def render(query: Query, flags: int, rcode: int, sections: Sequence[Sequence[Ent
         body = bytes(writer.buf[12:])
     header = _HEADER.pack(query.id, flags, qdcount, counts[0], counts[1], counts[2] + (1 if opt else 0))
     return header + body + opt, truncated
+
+
+def _fit(query: Query, sections: Sequence[Sequence[Entry]], required: int,
+         room: int) -> tuple[_Writer, list[int], bool]:
+    """The slow path of ``render``: required data first, then as many optional RRsets as fit, in order."""
+    answer, authority, additional = sections
+    writer = _Writer(query)
+    counts = [writer.rrsets(answer), writer.rrsets(authority), writer.rrsets(additional[:required])]
+    if len(writer.buf) > room:
+        return writer, counts, True
+    for entry in additional[required:]:
+        size, offsets = len(writer.buf), dict(writer.offsets)
+        added = writer.rrsets((entry,))
+        if len(writer.buf) > room:
+            del writer.buf[size:]
+            writer.offsets = offsets
+            break
+        counts[2] += added
+    return writer, counts, False
 
 
 def header_only(wire: bytes, rcode: int) -> bytes:

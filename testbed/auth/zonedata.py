@@ -118,6 +118,12 @@ def decode_hash_label(label: bytes) -> bytes | None:
         return None
 
 
+def _only_nsec3(node: dns.node.Node) -> bool:
+    """A node that only the NSEC3 chain made: NSEC3 records and signatures over them, nothing else."""
+    return bool(node.rdatasets) and all(
+        rds.rdtype == NSEC3 or (rds.rdtype == dns.rdatatype.RRSIG and rds.covers == NSEC3) for rds in node.rdatasets)
+
+
 def is_under(key: Key, ancestor: Key) -> bool:
     """key is ancestor or below it."""
     return len(key) >= len(ancestor) and key[len(key) - len(ancestor):] == ancestor
@@ -139,11 +145,15 @@ class ServedZone:
         self.okey: Key = key_of(zone.origin)
         self.rdclass = zone.rdclass
         self.nodes: dict[Key, dns.node.Node] = {}
+        # Nodes holding only NSEC3 records (and their RRSIGs): their RRsets can be handed out in proofs, but the
+        # names do not exist for queries (RFC 5155 7.2.8), unless something below them has data.
+        self.nsec3_nodes: dict[Key, dns.node.Node] = {}
         self.names: dict[Key, dns.name.Name] = {}
         for name, node in zone.nodes.items():
             key = key_of(name)
             if is_under(key, self.okey):  # dnspython keeps out-of-zone names out; a hand-built zone might not
-                self.nodes[key], self.names[key] = node, name
+                table = self.nsec3_nodes if _only_nsec3(node) else self.nodes
+                table[key], self.names[key] = node, name
         self.cuts: frozenset[Key] = frozenset(
             key for key, node in self.nodes.items()
             if key != self.okey and node.get_rdataset(self.rdclass, dns.rdatatype.NS) is not None)
@@ -171,7 +181,7 @@ class ServedZone:
         return ents
 
     def _nsec3_rdatas(self) -> Iterator[tuple[Key, dns.rdata.Rdata]]:
-        for key, node in self.nodes.items():
+        for key, node in [*self.nodes.items(), *self.nsec3_nodes.items()]:
             rds = node.get_rdataset(self.rdclass, NSEC3)
             for rd in rds or ():
                 yield key, rd
@@ -225,7 +235,7 @@ class ServedZone:
             return self._rrsets[cache_key]
         except KeyError:
             pass
-        node = self.nodes.get(key)
+        node = self.nodes.get(key) or self.nsec3_nodes.get(key)
         rds = node.get_rdataset(self.rdclass, rdtype, covers) if node is not None else None
         rrset = None
         if rds is not None:

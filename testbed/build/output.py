@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from testbed.clock import LabClock
-from testbed.dnssec import key_to_files
-from testbed.lab.lab import zone_file_name
-from testbed.resolvers import ResolverContext, get_adapter
-from testbed.run.runner import build_scenario
-from testbed.scenario.model import Scenario
 from testbed.build.topology import DEFAULT_SUBNET, plan
 from testbed.build.zones import KeyStore
+from testbed.clock import LabClock
+from testbed.dnssec import key_to_files
+from testbed.build.topology import DEFAULT_SUBNET, plan
+from testbed.build.zones import KeyStore, zone_file_name
+from testbed.resolvers import ResolverContext, get_adapter
+from testbed.resolvers.base import write_rendered
+from testbed.scenario.model import Scenario
+from testbed.timeline.build import build_scenario
 
 
 def write_build(scenario: Scenario, out: Path, resolvers: list[str]) -> list[str]:
@@ -46,8 +48,7 @@ def write_build(scenario: Scenario, out: Path, resolvers: list[str]) -> list[str
         folder = (out / "resolvers" / name).resolve()
         ctx_r = ResolverContext(address=topology.resolver_address(name), subnet=str(topology.subnet),
                                 folder=folder, root_hints=tuple(topology.root_hints), trust_anchor_ds=tuple(anchor))
-        for rel, text in adapter.render(ctx_r).items():
-            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-            (folder / rel).write_text(text)
-            written.append(str(folder / rel))
+        files = adapter.render(ctx_r)
+        write_rendered(adapter, folder, files)          # an rndc key as a 0600 file
+        written += [str(folder / rel) for rel in files]
     return written

@@ -55,6 +55,7 @@ class ZoneBuild:
     ds_override: list[dns.rdtypes.ANY.DS.DS] | None = None   # None: DS computed from the SEP keys
     signed: dns.zone.Zone | None = None
     options: SignOptions | None = None
+    presigned: bool = False          # a signed zone file (testbed/build/byo.py): served as it is, never re-signed
 
     @property
     def name(self) -> str:
@@ -118,6 +119,11 @@ class BuildContext:
         return [f". IN DNSKEY {k.dnskey.to_text()}" for k in self.zones["."].sep_keys()]
 
 
+def zone_file_name(zone: str) -> str:
+    """The file a zone is written to, in a lab's server folder or in ``testbed build`` output."""
+    return "root.zone" if zone == "." else f"{zone.rstrip('.')}.zone"
+
+
 def unsigned_zone_text(plan: ZonePlan, topology: Topology, serial: int) -> str:
     """RFC 1035 text of the zone before signing: SOA, NS, addresses of its own name servers, delegations
     with glue, and the records the preset and the scenario add."""
@@ -174,7 +180,7 @@ def _file_build(plan: ZonePlan, topology: Topology, serial: int, lab_text: str, 
             build.ds_override = byo.scenario_ds(plan)
         return build
     byo.verify_signatures(plan, zone)
-    return ZoneBuild(plan=plan, unsigned=zone, signed=zone, ds_override=byo.presigned_ds(plan, zone))
+    return ZoneBuild(plan=plan, unsigned=zone, signed=zone, ds_override=byo.presigned_ds(plan, zone), presigned=True)
 
 
 def zone_keys(plan: ZonePlan, keystore: KeyStore) -> list[Key]:
@@ -227,9 +233,15 @@ def sign_all(ctx: BuildContext) -> None:
     for build in ctx.zones.values():
         if build.is_signed and build.keys:
             assert build.options is not None
-            if build.plan.signer not in (None, OUR_SIGNER):
-                from testbed.build.signers import sign_with_tool      # a real tool (testbed/build/signers.py)
+            build.signed = sign_build(build)
 
-                build.signed = sign_with_tool(build.plan.signer, build.unsigned, build.keys, build.options)
-                continue
-            build.signed = sign_zone(build.unsigned, build.keys, build.options)
+
+def sign_build(build: ZoneBuild) -> dns.zone.Zone:
+    """``build``'s unsigned zone signed by its keys and options, with the zone's signer: ours, or a real tool
+    (testbed/build/signers.py) whose output is verified before it is used."""
+    assert build.options is not None
+    if build.plan.signer not in (None, OUR_SIGNER):
+        from testbed.build.signers import sign_with_tool
+
+        return sign_with_tool(build.plan.signer, build.unsigned, build.keys, build.options)
+    return sign_zone(build.unsigned, build.keys, build.options)

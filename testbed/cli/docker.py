@@ -1,6 +1,6 @@
 """CLI commands for the docker side: ``testbed images build|list`` and ``testbed compose SCENARIO -o DIR``.
 
-Registered in cli.py with ``cli.add_command(images)`` and ``cli.add_command(compose)``. Errors are
+Registered in cli/main.py with ``cli.add_command(images)`` and ``cli.add_command(compose)``. Errors are
 TestbedErrors, which the CLI's main prints without a traceback (exit 2).
 """
 
@@ -48,9 +48,9 @@ def images_list() -> None:
               help="resolver service(s) to include (repeatable)")
 def compose(scenario: Path, output: Path, resolvers: tuple[str, ...]) -> None:
     """Write a runnable docker compose project for SCENARIO (signed zones, configs, images' build contexts)."""
-    from testbed.cli.main import load
     from testbed.lab.compose_export import write_compose
     from testbed.resolvers import registry
+    from testbed.run.select import load
 
     known = registry()
     unknown = [r for r in resolvers if r not in known]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -12,88 +11,11 @@ import click
 
 from testbed import __version__
 from testbed.errors import EnvironmentProblem, ScenarioError, TestbedError
+from testbed.run.select import bundled_scenarios, known_names, load, pick_backend, pick_resolvers
 
-BUNDLED = Path(__file__).resolve().parents[2] / "scenarios"
 EXIT_FAILED, EXIT_USAGE = 1, 2
-
-
-def bundled_scenarios(kind: str = "quickstart") -> Path:
-    """The scenarios shipped with the project (a source checkout, or the copy installed as package data)."""
-    for candidate in (BUNDLED / kind, Path(__file__).resolve().parents[1] / "data" / "scenarios" / kind):
-        if candidate.is_dir():
-            return candidate
-    raise EnvironmentProblem(f"the bundled '{kind}' scenarios are not installed",
-                             fix="run from a source checkout, or pass scenario paths explicitly")
-
-
-def known_names() -> dict:
-    from testbed.build.topology import PRESETS
-    from testbed.faults import fault_params
-    from testbed.resolvers import registry
-    from testbed.timeline import signatures
-
-    return {"known_faults": fault_params(), "known_resolvers": list(registry()), "known_topologies": list(PRESETS),
-            "known_actions": signatures()}
-
-
-def load(paths: tuple[Path, ...]) -> list:
-    from testbed.scenario import load_paths
-
-    return load_paths(list(paths) or [bundled_scenarios()], **known_names())
-
-
-def pick_backend(requested: str) -> str:
-    """``auto``: docker when a daemon answers, else netns when this machine allows it, else say what to install."""
-    from testbed.lab.backends.docker_env import docker_available
-    from testbed.lab.backends.netns import require_netns
-
-    if requested == "netns":
-        require_netns()
-        return requested
-    if requested == "docker":
-        if not docker_available():
-            raise EnvironmentProblem("no Docker daemon answers",
-                                     fix="install and start Docker (apt-get install docker.io; dockerd), "
-                                         "or use --backend netns")
-        return requested
-    if docker_available():
-        return "docker"
-    try:
-        require_netns()
-        return "netns"
-    except EnvironmentProblem:
-        raise EnvironmentProblem("no backend can run here: the docker backend needs a running Docker daemon, the "
-                                 "netns backend root and 'ip'",
-                                 fix="install and start Docker (apt-get install docker.io), or run as root with "
-                                     "iproute2 installed") from None
-
-
-def pick_resolvers(requested: tuple[str, ...], backend: str) -> list:
-    """--resolver values -> adapters. Each value is a name, ``all``, a comma list, ``NAME:image=...`` /
-    ``NAME:binary=...`` or a path to an adapter YAML file (see docs/resolvers.md). Default: every resolver this
-    backend can run."""
-    from testbed.resolvers import registry
-    from testbed.resolvers.custom import parse_resolver_spec
-
-    adapters = registry()
-    if not requested:
-        if backend == "netns":
-            found = [cls() for cls in adapters.values() if cls().available_locally()]
-            if not found:
-                raise EnvironmentProblem("no resolver is installed for the netns backend",
-                                         fix="apt-get install -y unbound (or bind9, knot-resolver, pdns-recursor)")
-            return found
-        return [cls() for cls in adapters.values()]
-    picked: dict[str, object] = {}
-    for item in requested:
-        specs = list(adapters) if item == "all" else ([item] if ":" in item or "/" in item else item.split(","))
-        for spec in specs:
-            adapter = parse_resolver_spec(spec)
-            if backend == "netns" and not adapter.available_locally():
-                raise EnvironmentProblem(f"{adapter.display_name} ('{adapter.binary}') is not installed",
-                                         fix=f"apt-get install -y {adapter.debian_package}, or use --backend docker")
-            picked.setdefault(adapter.name, adapter)
-    return list(picked.values())
+# the selection helpers live in a stage module the pytest plugin shares; importable from here as before
+__all__ = ["bundled_scenarios", "cli", "known_names", "load", "main", "pick_backend", "pick_resolvers"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -120,7 +42,7 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     from testbed.run.runner import run as run_scenarios
 
     scenarios = load(paths)
-    backend = pick_backend(backend)
+    backend = pick_backend(backend, say=lambda line: click.echo(line, err=True))
     if auth is not None:
         scenarios = with_auth(scenarios, auth, backend)
     names = pick_resolvers(resolvers, backend)
@@ -330,10 +252,11 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
     import time as _time
 
     from testbed.build.topology import plan
-    from testbed.run.runner import LabPool, build_scenario
+    from testbed.run.runner import LabPool
+    from testbed.timeline.build import build_scenario
 
     (loaded,) = load((scenario,))
-    backend = pick_backend(backend)
+    backend = pick_backend(backend, say=lambda line: click.echo(line, err=True))
     with LabPool(backend, pick_resolvers(resolvers, backend)) as pool:
         lab = pool.lab_for(loaded)
         topology = plan(loaded, pool.resolvers, lab.topology.subnet)
@@ -367,31 +290,34 @@ def _register_docker_commands() -> None:
 _register_docker_commands()
 
 
-def _on_sigterm(signum: int, frame: object) -> NoReturn:
-    # turn SIGTERM into the same unwinding as Ctrl-C so every lab's teardown runs
-    raise KeyboardInterrupt
+def _interrupted() -> NoReturn:
+    # said only when true: the labs of this run were checked on the machine after their teardown
+    from testbed.lab import interrupts
+
+    click.echo(f"interrupted; {interrupts.outcome()}", err=True)
+    sys.exit(130)
 
 
 def main(argv: list[str] | None = None) -> None:
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    # a shell starts background jobs with SIGINT ignored; we still want Ctrl-C / kill -INT to unwind the labs
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from testbed.lab import interrupts
+
+    # SIGINT, SIGTERM and SIGHUP: the first unwinds like Ctrl-C so every lab's teardown runs (also when a shell
+    # started us with SIGINT ignored); later ones never cut a teardown short (see testbed.lab.interrupts)
+    interrupts.install()
     try:
         cli.main(args=argv, prog_name="testbed", standalone_mode=False)
     except TestbedError as exc:
         click.echo(f"error: {exc}", err=True)
+        if interrupts.something_left():
+            click.echo(f"note: {interrupts.outcome()}", err=True)
         sys.exit(EXIT_USAGE)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort:
-        click.echo("interrupted; the lab was torn down", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("interrupted; the lab was torn down", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _interrupted()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ REVOKE set); nothing here "fixes" a key.
 from __future__ import annotations
 
 import base64
-import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from testbed.dnssec.crypto import SUPPORTED_ALGORITHMS, PrivateKey, generate_private
+from testbed.private_files import write_private
 
 ROLES = ("ksk", "zsk", "csk")
 ZONE_FLAG = 0x0100
@@ -128,12 +128,13 @@ def key_file_stem(key: Key) -> str:
     return f"K{key.zone.canonicalize().to_text()}+{key.algorithm:03d}+{key.key_tag:05d}"
 
 
-def key_to_files(key: Key, directory: Path, *, timestamp: int = 0) -> list[Path]:
+def key_to_files(key: Key, directory: Path, *, timestamp: int | None = None) -> list[Path]:
     """Write ``K<zone>+<alg>+<tag>.key`` and ``.private`` (BIND "Private-key-format: v1.3") into ``directory``.
 
-    dnssec-signzone (also with ``-S``), dnssec-dsfromkey and ldns-signzone read these. The Created, Publish and
-    Activate times are ``timestamp`` (default 0, the epoch: published and active since always; BIND's smart signing
-    ignores a key without them). Returns ``[key_path, private_path]``.
+    dnssec-signzone (also with ``-S``), dnssec-dsfromkey, ldns-signzone and Knot's ``keymgr import-bind`` read these.
+    The Created, Publish and Activate times are ``timestamp`` (default: now). BIND's smart signing ignores a key
+    without them, and keymgr takes a time at the epoch for "unset" and then finds no key to sign with, so they are
+    real times. Returns ``[key_path, private_path]``.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -145,12 +146,10 @@ def key_to_files(key: Key, directory: Path, *, timestamp: int = 0) -> list[Path]
     lines = ["Private-key-format: v1.3",
              f"Algorithm: {key.algorithm} ({BIND_ALGORITHM_NAMES.get(key.algorithm, str(key.algorithm))})"]
     lines += [f"{label}: {value}" for label, value in _private_fields(key)]
-    when = time.strftime("%Y%m%d%H%M%S", time.gmtime(timestamp))
+    when = time.strftime("%Y%m%d%H%M%S", time.gmtime(int(time.time()) if timestamp is None else timestamp))
     lines += [f"Created: {when}", f"Publish: {when}", f"Activate: {when}"]
     key_path = directory / f"{stem}.key"
     private_path = directory / f"{stem}.private"
     key_path.write_text(public_text, encoding="ascii")
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write("\n".join(lines) + "\n")
+    write_private(private_path, "\n".join(lines) + "\n", encoding="ascii")     # 0600 even over an older file
     return [key_path, private_path]

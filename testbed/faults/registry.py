@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from testbed.scenario.model import Expectation
+from testbed.errors import ScenarioError
+from testbed.scenario.model import Expectation, Scenario
 
 if TYPE_CHECKING:
     from testbed.build.zones import BuildContext
@@ -97,3 +98,25 @@ def registry() -> dict[str, Fault]:
 def fault_params() -> dict[str, set[str]]:
     """Fault id -> the parameter names a scenario may give it (for the scenario loader)."""
     return {fid: set(f.params) for fid, f in registry().items()}
+
+
+def apply_faults(ctx: BuildContext, scenario: Scenario, layer: Layer) -> None:
+    """Apply the scenario's faults of ``layer`` to the build, in the order the scenario lists them; an error
+    without a place points at the fault's line in the scenario file."""
+    faults = registry()
+    for spec in scenario.faults:
+        fault = faults[spec.fault]
+        if fault.layer != layer:
+            continue
+        missing = [p for p in fault.required if p not in spec.params]
+        if missing:
+            where = spec.where
+            raise ScenarioError(f"fault {spec.fault} needs parameter(s): {', '.join(missing)}",
+                                file=where.file if where else scenario.file, line=where.line if where else None,
+                                fix=f"add {missing[0]}: ... to the fault (see `testbed faults`)")
+        try:
+            fault.apply(ctx, dict(spec.params))
+        except ScenarioError as exc:
+            if exc.file is None and spec.where is not None:
+                exc.file, exc.line = str(spec.where.file), spec.where.line
+            raise

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 from testbed.lab.backends.base import LABEL, OWNER_LABEL
 from testbed.lab.backends.docker_env import docker_available, docker_client
 from testbed.lab.backends.netns import leftover_namespaces, remove_namespace
-from testbed.lab.lab import LABS_DIR
+from testbed.lab.runtime import lab_folder, lab_folders
 
 
 def _pid_alive(pid: int) -> bool:
@@ -28,10 +29,10 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def _lab_owner(lab_id: str) -> int:
+def _lab_owner(lab_id: str, folder: Path | None = None) -> int:
     try:
-        return int(json.loads((LABS_DIR / lab_id / "lab.json").read_text()).get("pid", 0))
-    except (OSError, ValueError):
+        return int(json.loads(((folder or lab_folder(lab_id)) / "lab.json").read_text()).get("pid", 0))
+    except (OSError, ValueError, AttributeError):
         return 0
 
 
@@ -58,11 +59,10 @@ def down_all(force: bool = False) -> list[str]:
                 network.remove()
                 removed.append(f"network {network.name}")
         client.close()
-    if LABS_DIR.is_dir():
-        for folder in LABS_DIR.iterdir():
-            if not _spare(_lab_owner(folder.name), force):
-                shutil.rmtree(folder, ignore_errors=True)
-                removed.append(f"folder {folder}")
+    for folder in lab_folders():
+        if not _spare(_lab_owner(folder.name, folder), force):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(f"folder {folder}")
     if not removed:
         removed.append("nothing to remove")
     return removed

@@ -24,14 +24,15 @@ from typing import Any
 import yaml
 
 from testbed.build.topology import DEFAULT_SUBNET, PROBE_HOST, Topology, plan
-from testbed.build.zones import BuildContext, KeyStore
+from testbed.build.zones import BuildContext, KeyStore, zone_file_name
 from testbed.clock import LabClock
 from testbed.lab.images import image_tag, write_context
-from testbed.lab.lab import AUTH_IMAGE, zone_file_name
+from testbed.lab.lab import AUTH_IMAGE
 from testbed.lab.netfaults import NetFault, fault_commands
 from testbed.resolvers import ResolverContext, get_adapter
-from testbed.run.runner import build_scenario
+from testbed.resolvers.base import write_rendered
 from testbed.scenario.model import Scenario
+from testbed.timeline.build import build_scenario
 
 LAB = Path("/lab")                   # where the project's folders appear inside every container
 GATEWAY_HOST = 254                   # Docker puts this machine's bridge address here, off every lab host
@@ -133,10 +134,9 @@ def write_compose(scenario: Scenario, out: Path, resolvers: list[str],
         adapter = get_adapter(name)
         ctx = _resolver_context(topology, name, anchor)
         folder = out / "resolvers" / name
-        for rel, text in adapter.render(ctx).items():
-            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-            (folder / rel).write_text(text)
-            written.append(str(folder / rel))
+        files = adapter.render(ctx)
+        write_rendered(adapter, folder, files)          # an rndc key as a 0600 file
+        written += [str(folder / rel) for rel in files]
     (out / "trust-anchor.ds").write_text("\n".join(anchor) + "\n")
     (out / "resolv.conf").write_text(RESOLV_CONF)
     written += [str(out / "trust-anchor.ds"), str(out / "resolv.conf")]

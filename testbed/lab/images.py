@@ -21,7 +21,6 @@ import io
 import os
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,9 +176,9 @@ def image_exists(client: Any, tag: str) -> bool:
 @contextlib.contextmanager
 def _build_lock(key: str) -> Iterator[None]:
     """Two labs starting at once build an image once: the second waits, then finds the tag."""
-    lock_dir = Path(tempfile.gettempdir()) / "dnssec-testbed-locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_dir / f"image-{key}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    from testbed.lab.runtime import open_lock
+
+    fd = open_lock(f"image-{key}.lock")
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -13,7 +13,6 @@ import secrets
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,26 +24,23 @@ from testbed.auth.servers import BUILTIN_SERVER, ServerAdapter, ServerContext, g
 from testbed.auth.servers.base import ServerCannotExpress, ServerRefusedZone
 from testbed.auth.servers.served import differences
 from testbed.build.topology import Topology
-from testbed.build.zones import BuildContext
+from testbed.build.zones import BuildContext, zone_file_name
 from testbed.errors import LabError
+from testbed.lab import interrupts
 from testbed.lab.backends import make_backend
 from testbed.lab.backends.base import Backend, Host, HostSpec
 from testbed.lab.backends.subnets import SubnetLease
+from testbed.lab.runtime import lab_folder, prepare_lab_folder, remove_lab_folder
 from testbed.resolvers import ResolverAdapter, ResolverContext
-from testbed.resolvers.base import parse_version
+from testbed.resolvers.base import parse_version, write_rendered
 from testbed.run.observation import Observation
 from testbed.run.probe import observe, wait_until_answers
 
-LABS_DIR = Path(tempfile.gettempdir()) / "dnssec-testbed"
 AUTH_IMAGE = "auth"
 RELOAD_LOGGED = "testbed.auth: reloaded "     # what the builtin server logs once a SIGHUP reload is in place
 RELOAD_FAILED = "testbed.auth: reload failed"
 # TESTBED_VIRTUAL_CLOCK=0 starts resolvers on real time (no time shim); timelines that move the clock then fail early
 VIRTUAL_CLOCK_ENV = "TESTBED_VIRTUAL_CLOCK"
-
-
-def zone_file_name(zone: str) -> str:
-    return "root.zone" if zone == "." else f"{zone.rstrip('.')}.zone"
 
 
 @dataclass
@@ -68,8 +64,9 @@ class Lab:
         self.lease = lease
         self.keep = keep
         self.lab_id = secrets.token_hex(3)
-        self.workdir = LABS_DIR / self.lab_id
+        self.workdir = lab_folder(self.lab_id)
         self.backend: Backend | None = None
+        self._closed_backend: Backend | None = None
         self.servers: dict[str, Host] = {}
         self.resolvers: dict[str, RunningResolver] = {}
         self._anchor: tuple[tuple[str, ...], bool] | None = None     # (DS texts, RFC 5011-managed)
@@ -95,30 +92,57 @@ class Lab:
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
     def __enter__(self) -> Lab:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "lab.json").write_text(json.dumps(
-            {"id": self.lab_id, "backend": self.backend_name, "pid": os.getpid(), "subnet": str(self.topology.subnet)}))
-        self.backend = make_backend(self.backend_name, self.lab_id, str(self.topology.subnet), self.workdir)
-        try:
-            t0 = time.monotonic()
-            self.backend.create_network(self.topology.probe_address)
-            self.timings["network_s"] = time.monotonic() - t0
-        except BaseException:
-            self.close()
-            raise
+        # made and recorded in one step: a signal now waits until the folder and the backend are known to
+        # teardown (and ``down --all`` finds the folder by its lab.json)
+        with interrupts.creating():
+            self.workdir = prepare_lab_folder(self.lab_id)
+            self.clock_file = self.workdir / "clock" / "offset"
+            (self.workdir / "lab.json").write_text(json.dumps(
+                {"id": self.lab_id, "backend": self.backend_name, "pid": os.getpid(),
+                 "subnet": str(self.topology.subnet)}))
+            self.backend = make_backend(self.backend_name, self.lab_id, str(self.topology.subnet), self.workdir)
+            interrupts.lab_opened(self.lab_id, self.what_exists)
+            try:
+                t0 = time.monotonic()
+                self.backend.create_network(self.topology.probe_address)
+                self.timings["network_s"] = time.monotonic() - t0
+            except BaseException:
+                self.close()
+                raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
-        if self.backend is not None:
-            self.backend.destroy()
-            self.backend = None
-        if self.lease is not None:
-            self.lease.release()
-        if not self.keep:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        """Tear everything down, to the end whatever signal arrives; then check that nothing is left."""
+        with interrupts.tearing_down():
+            steps = interrupts.Steps()
+            backend, self.backend = self.backend, None
+            if backend is not None:
+                with steps:
+                    backend.destroy()
+                self._closed_backend = backend
+            if self.lease is not None:
+                with steps:
+                    self.lease.release()
+            if not self.keep:
+                with steps:
+                    remove_lab_folder(self.workdir)
+            with steps:
+                left = self.what_exists()
+                if steps.errors:
+                    left.append("errors: " + "; ".join(str(e) for e in steps.errors))
+                interrupts.lab_closed(self.lab_id, left)
+            steps.done()
+
+    def what_exists(self) -> list[str]:
+        """This lab's parts that exist right now (empty once torn down; a kept folder is not counted)."""
+        backend = self.backend or self._closed_backend
+        found = backend.leftovers() if backend is not None else []
+        if not self.keep and self.workdir.exists():
+            found.append(f"folder {self.workdir}")
+        return found
 
     def next_serial(self) -> int:
         self.generation += 1
@@ -409,9 +433,7 @@ class Lab:
             ctx = self._resolver_ctx(name, anchor)
             ctx.folder.mkdir(parents=True, exist_ok=True)
             adapter.prepare(ctx)
-            for rel, text in adapter.render(ctx).items():
-                (ctx.folder / rel).parent.mkdir(parents=True, exist_ok=True)
-                (ctx.folder / rel).write_text(text)
+            write_rendered(adapter, ctx.folder, adapter.render(ctx))
             t0 = time.monotonic()
             host = self.backend.start_host(HostSpec(name=name, address=ctx.address, folder=ctx.folder,
                                                     image=adapter.image, argv=tuple(adapter.command(ctx)),

@@ -53,6 +53,8 @@ class ResolverAdapter(ABC):
     virtual_clock: ClassVar[bool] = True
     # RFC 5011 automated trust-anchor maintenance (ResolverContext.managed_anchor)
     supports_managed_anchor: ClassVar[bool] = False
+    # rendered files that hold a secret (a control-channel key): written 0600, see write_rendered
+    secret_files: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def render(self, ctx: ResolverContext) -> dict[str, str]:
@@ -97,3 +99,16 @@ class ResolverAdapter(ABC):
 def parse_version(text: str, pattern: str) -> str:
     match = re.search(pattern, text)
     return match.group(1) if match else "unknown"
+
+
+def write_rendered(adapter: ResolverAdapter, folder: Path, files: dict[str, str]) -> None:
+    """Write ``adapter.render`` output into ``folder``; its secret files as new 0600 files."""
+    from testbed.private_files import write_private
+
+    for rel, text in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if rel in adapter.secret_files:
+            write_private(path, text)
+        else:
+            path.write_text(text)

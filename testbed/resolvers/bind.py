@@ -75,6 +75,7 @@ class Bind(ResolverAdapter):
     version_pattern = r"BIND (\S+)"          # "BIND 9.18.49-1~deb12u3-Debian (Extended Support Version) <id:>"
     rndc_binary = "rndc"
     supports_managed_anchor = True
+    secret_files = ("rndc.key",)
 
     def render(self, ctx: ResolverContext) -> dict[str, str]:
         folder = ctx.folder

@@ -1,5 +1,8 @@
 """Run scenarios: group them by lab shape, start one lab per shape, and for each scenario build, load, probe
-and judge. The CLI and the pytest plugin both drive this module."""
+and judge. The CLI and the pytest plugin both drive this module.
+
+One execution path: every scenario runs as a timeline (``testbed.timeline.run``); a static scenario is one phase
+without actions. After each phase every resolver is asked every check of the phase."""
 
 from __future__ import annotations
 
@@ -13,18 +16,22 @@ from typing import Any
 import dns.name
 
 from testbed.auth.servers.base import ServerCannotExpress, ServerRefusedZone
-from testbed.build.topology import DEFAULT_SUBNET, Topology, plan
-from testbed.build.zones import BuildContext, KeyStore, prepare, sign_all
+from testbed.build.topology import DEFAULT_SUBNET, plan
+from testbed.build.zones import KeyStore
 from testbed.clock import LabClock
-from testbed.errors import LabError, ScenarioError
-from testbed.faults import registry as fault_registry
-from testbed.faults.registry import LAYER_ORDER, Layer
+from testbed.errors import LabError
+from testbed.lab import interrupts
 from testbed.lab.backends.subnets import lease_subnet
 from testbed.lab.lab import Lab
-from testbed.resolvers import ResolverAdapter, get_adapter
+from testbed.resolvers import ResolverAdapter
 from testbed.run.checks import Verdict, evaluate
 from testbed.run.observation import Observation
+from testbed.run.select import as_adapters, family, scenario_resolvers
 from testbed.scenario.model import Check, Scenario
+from testbed.timeline.build import build_scenario
+from testbed.timeline.run import TimelineRun, scenario_phases
+
+__all__ = ["LabPool", "RunResult", "build_scenario", "run", "run_checks", "run_scenario", "scenario_resolvers"]
 
 OnVerdict = Callable[[Verdict], None]
 LOG_EXCERPT_CHARS = 6000
@@ -41,53 +48,6 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         return 1 if any(v.status in ("fail", "error") for v in self.verdicts) else 0
-
-
-def apply_faults(ctx: BuildContext, scenario: Scenario, layer: Layer) -> None:
-    faults = fault_registry()
-    for spec in scenario.faults:
-        fault = faults[spec.fault]
-        if fault.layer != layer:
-            continue
-        missing = [p for p in fault.required if p not in spec.params]
-        if missing:
-            where = spec.where
-            raise ScenarioError(f"fault {spec.fault} needs parameter(s): {', '.join(missing)}",
-                                file=where.file if where else scenario.file, line=where.line if where else None,
-                                fix=f"add {missing[0]}: ... to the fault (see `testbed faults`)")
-        try:
-            fault.apply(ctx, dict(spec.params))
-        except ScenarioError as exc:
-            if exc.file is None and spec.where is not None:
-                exc.file, exc.line = str(spec.where.file), spec.where.line
-            raise
-
-
-def build_scenario(scenario: Scenario, topology: Topology, clock: LabClock, keystore: KeyStore,
-                   serial: int) -> BuildContext:
-    """Scenario + topology -> signed zones with every fault applied at its layer."""
-    ctx = prepare(topology, clock, keystore, serial)
-    for layer in LAYER_ORDER:
-        if layer == "signed":
-            sign_all(ctx)
-        apply_faults(ctx, scenario, layer)
-    return ctx
-
-
-def family(adapter: ResolverAdapter) -> str:
-    """The software an adapter runs: itself, or for a bring-your-own build the adapter it is based on."""
-    return getattr(adapter, "base_name", adapter.name)
-
-
-def scenario_resolvers(scenario: Scenario, selected: Iterable[ResolverAdapter]) -> list[ResolverAdapter]:
-    selected = list(selected)
-    if scenario.resolvers == "all":
-        return selected
-    return [a for a in selected if a.name in scenario.resolvers or family(a) in scenario.resolvers]
-
-
-def as_adapters(resolvers: Iterable[str | ResolverAdapter]) -> list[ResolverAdapter]:
-    return [get_adapter(r) if isinstance(r, str) else r for r in resolvers]
 
 
 class LabPool:
@@ -111,15 +71,17 @@ class LabPool:
         shape = plan(scenario, self.resolvers, DEFAULT_SUBNET).shape()
         if shape not in self.labs:
             t0 = time.monotonic()
-            lease = lease_subnet()
-            try:
-                lab = Lab(plan(scenario, self.resolvers, lease.subnet), self.backend, self.adapters, lease=lease,
-                          keep=self.keep)
-            except BaseException:
-                lease.release()
-                raise
-            lab.__enter__()
-            self.labs[shape] = lab
+            # a signal waits until the lab is in self.labs, where close() finds it
+            with interrupts.creating():
+                lease = lease_subnet()
+                try:
+                    lab = Lab(plan(scenario, self.resolvers, lease.subnet), self.backend, self.adapters,
+                              lease=lease, keep=self.keep)
+                except BaseException:
+                    lease.release()
+                    raise
+                lab.__enter__()
+                self.labs[shape] = lab
             self.network_s.append(time.monotonic() - t0)
             if self.on_lab:
                 self.on_lab(lab)
@@ -127,19 +89,26 @@ class LabPool:
 
     def discard(self, scenario: Scenario) -> None:
         """Tear down the lab ``scenario`` would use; the next scenario of that shape starts a new one."""
-        lab = self.labs.pop(plan(scenario, self.resolvers, DEFAULT_SUBNET).shape(), None)
-        if lab is not None:
-            self.versions_seen.update({name: r.version for name, r in lab.resolvers.items()})
-            lab.close()
+        shape = plan(scenario, self.resolvers, DEFAULT_SUBNET).shape()
+        with interrupts.tearing_down():
+            lab = self.labs.pop(shape, None)
+            if lab is not None:
+                self.versions_seen.update({name: r.version for name, r in lab.resolvers.items()})
+                lab.close()
 
     def versions(self) -> dict[str, str]:
         live = {name: running.version for lab in self.labs.values() for name, running in lab.resolvers.items()}
         return {**self.versions_seen, **live}
 
     def close(self) -> None:
-        while self.labs:
-            _, lab = self.labs.popitem()
-            lab.close()
+        """Every lab of the pool, each torn down to the end whatever the one before raised."""
+        with interrupts.tearing_down():
+            steps = interrupts.Steps()
+            while self.labs:
+                _, lab = self.labs.popitem()
+                with steps:
+                    lab.close()
+            steps.done()
 
     def __enter__(self) -> LabPool:
         return self
@@ -237,16 +206,15 @@ def record_lab_error(scenario: Scenario, exc: LabError, pool: LabPool, result: R
                      on_verdict: OnVerdict | None = None) -> None:
     """An error verdict, carrying the lab's message, for every check of ``scenario`` not answered yet."""
     seen = {(v.resolver, v.phase, v.check) for v in answered}
-    phases = [(p.name, p.checks) for p in scenario.phases] if scenario.is_timeline else [(None, scenario.checks)]
     for adapter in scenario_resolvers(scenario, pool.adapters.values()):
-        for phase, checks in phases:
-            for check in checks:
-                if (adapter.name, phase, check) in seen:
+        for phase in scenario_phases(scenario):
+            for check in phase.checks:
+                if (adapter.name, phase.name, check) in seen:
                     continue
                 why = exc.message if isinstance(exc, (ServerCannotExpress, ServerRefusedZone)) else f"lab error: {exc}"
                 verdict = replace(evaluate(check, adapter.name, Observation(error=why),
                                            family=family(adapter)),
-                                  scenario=scenario.name, file=scenario.file, phase=phase)
+                                  scenario=scenario.name, file=scenario.file, phase=phase.name)
                 result.verdicts.append(verdict)
                 if on_verdict:
                     on_verdict(verdict)
@@ -254,16 +222,13 @@ def record_lab_error(scenario: Scenario, exc: LabError, pool: LabPool, result: R
 
 def run_scenario(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
                  on_verdict: OnVerdict | None = None) -> list[Verdict]:
-    if scenario.is_timeline:
-        # imported here: the timeline package builds on this module (apply_faults, run_checks)
-        from testbed.timeline.run import run_timeline
-
-        return run_timeline(lab, scenario, pool, result, on_verdict)
-    topology = plan(scenario, pool.resolvers, lab.topology.subnet)
-    ctx = build_scenario(scenario, topology, pool.clock, pool.keystore, lab.next_serial())
-    lab.load(ctx)
-    return run_checks(lab, scenario, scenario.checks, scenario_resolvers(scenario, pool.adapters.values()), result,
-                      on_verdict)
+    """Phase by phase: serve what the phase's actions made of the zones, then ask every resolver its checks."""
+    timeline = TimelineRun(lab, scenario, pool)
+    verdicts: list[Verdict] = []
+    for phase in scenario_phases(scenario):
+        timeline.phase(phase)
+        verdicts += run_checks(lab, scenario, phase.checks, timeline.adapters, result, on_verdict, phase=phase.name)
+    return verdicts
 
 
 def sanitised_verdict(verdict: Verdict, sanitised: dict[str, str]) -> Verdict:

@@ -183,9 +183,10 @@ class Phase:
     """One phase of a timeline: actions on the lab's zones, keys and clock, then checks on every resolver.
 
     Resolvers keep their caches from the phase before, as they would in the field, unless ``flush`` is set.
+    A static scenario runs as one phase without a name (``None``) or actions.
     """
 
-    name: str
+    name: str | None
     actions: tuple[ActionSpec, ...] = ()
     checks: tuple[Check, ...] = ()
     flush: bool = False

@@ -1,9 +1,12 @@
 """Build one phase: the topology's zones, changed and signed as the ``LabState`` says, at the lab clock's time.
 
-The same pipeline as a plain scenario (``runner.build_scenario``): unsigned data, keys, signing bottom-up so each
-parent carries its children's DS, then the scenario's faults at their layers. What the state adds: replaced records
-and TTLs, the keys each zone publishes and signs with (which need not be the same set), the DS set each parent
-publishes, the denial settings, and frozen zones (served exactly as last published).
+Every scenario is built here: a static scenario is a timeline of one phase from the initial state
+(``build_scenario``). The pipeline: unsigned data, keys, signing bottom-up so each parent carries its children's DS,
+then the scenario's faults at their layers. What the state adds: replaced records and TTLs, the keys each zone
+publishes and signs with (which need not be the same set), the DS set each parent publishes, the configured trust
+anchor, the denial settings, and frozen zones (served exactly as last published). Where the state's DS set or
+anchor is just what the zone's keys give, the build derives it from the keys as they stand after the faults, so a
+fault that swaps keys moves the DS and anchor with it, as in any static scenario.
 """
 
 from __future__ import annotations
@@ -18,15 +21,23 @@ import dns.rdatatype
 import dns.rrset
 
 from testbed.build.topology import Topology
-from testbed.build.zones import DELEGATION_TTL, BuildContext, KeyStore, ZoneBuild, add_ds, prepare, sign_options
+from testbed.build.zones import (
+    DELEGATION_TTL,
+    BuildContext,
+    KeyStore,
+    ZoneBuild,
+    add_ds,
+    prepare,
+    sign_build,
+    sign_options,
+)
 from testbed.clock import LabClock
-from testbed.dnssec import Key, sign_rrset, sign_zone
+from testbed.dnssec import Key, make_ds, sign_rrset
 from testbed.errors import ScenarioError
 from testbed.faults.common import find_rrset, replace_rrsigs
-from testbed.faults.registry import LAYER_ORDER
-from testbed.run.runner import apply_faults
+from testbed.faults.registry import LAYER_ORDER, apply_faults
 from testbed.scenario.model import Scenario
-from testbed.timeline.state import LabState, ZoneState
+from testbed.timeline.state import ANCHOR_DIGEST, LabState, ZoneState, initial_state
 
 IN = dns.rdataclass.IN
 
@@ -43,14 +54,27 @@ class PhaseBuilder:
     def build(self, state: LabState, serial: int) -> BuildContext:
         ctx = prepare(self.topology, state.clock, self.keystore, serial)
         for build in ctx.zones.values():
-            apply_zone_state(build, state.zones[build.name], state.clock)
+            if not build.presigned:     # a signed zone file is served as it is (testbed/build/byo.py)
+                apply_zone_state(build, state.zones[build.name], state.clock)
+        anchor = self.configured_anchor(ctx, state)
         for layer in LAYER_ORDER:
             if layer == "signed":
                 self.sign(ctx, state)
             apply_faults(ctx, self.scenario, layer)
-        ctx.trust_anchor_override = list(state.anchor)
+        if anchor is not None and ctx.trust_anchor_override is None:
+            ctx.trust_anchor_override = anchor      # the operator's anchor; a trust-anchor fault's own wins
         ctx.trust_anchor_managed = state.anchor_managed
         return ctx
+
+    def configured_anchor(self, ctx: BuildContext, state: LabState) -> list[str] | None:
+        """The state's anchor where it differs from the one the root's served keys give; None: derive it."""
+        root = ctx.zones["."]
+        previous = self.last.get(".")
+        if _serves_last(state.zones["."], previous):
+            assert previous is not None
+            root = previous
+        derived = [f". IN DS {make_ds(k, ANCHOR_DIGEST).to_text()}" for k in root.sep_keys()]
+        return None if state.anchor == derived else list(state.anchor)
 
     def sign(self, ctx: BuildContext, state: LabState) -> None:
         """``zones.sign_all`` with the state's DS TTLs, unpublished signing keys and frozen zones."""
@@ -66,13 +90,18 @@ class PhaseBuilder:
         for build in deepest_first:
             zone = state.zones[build.name]
             previous = self.last.get(build.name)
-            if zone.frozen and not zone.publish_once and previous is not None:
+            if _serves_last(zone, previous):
+                assert previous is not None
                 # publication has stalled: serve what was published last, old serial and ageing signatures included
+                # (the parent's DS, published above from the zone's current keys, stays what it is)
+                build.ds_override = build.ds_records()
                 build.unsigned, build.signed, build.options = previous.unsigned, previous.signed, previous.options
                 build.keys = previous.keys
+            elif build.presigned:
+                pass
             elif build.is_signed and build.keys:
                 assert build.options is not None
-                build.signed = sign_zone(build.unsigned, build.keys, build.options)
+                build.signed = sign_build(build)
                 hide_unpublished(build, zone)
             zone.publish_once = False
             self.last[build.name] = build
@@ -100,11 +129,10 @@ def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None
                                 fix="name an RRset the zone has")
         rdataset.ttl = ttl
     # the parent publishes what the registry holds, whatever the child does (or whether it is signed at all)
-    build.ds_override = list(zone.parent_ds)
+    build.keys = [k.as_published() for k in zone.active_keys()] if zone.signed else []
+    build.ds_override = None if zone.parent_ds == build.ds_records() else list(zone.parent_ds)
     if not zone.signed:
-        build.keys = []
         return
-    build.keys = [k.as_published() for k in zone.active_keys()]
     # published but not signing (pre-published, retired): the signer keeps DNSKEYs already in the zone
     signing_keys = {id(k) for k in zone.active_keys()}
     extra = [k.as_published() for k in zone.published_keys() if id(k) not in signing_keys]
@@ -143,6 +171,18 @@ def hide_unpublished(build: ZoneBuild, zone: ZoneState) -> None:
     signers: list[Key] = [k for k in build.keys if k.role in ("ksk", "csk")] or list(build.keys)
     sigs = [sign_rrset(dnskeys, key, build.options.inception, build.options.expiration) for key in signers]
     replace_rrsigs(signed, origin, dns.rdatatype.DNSKEY, sigs)
+
+
+def build_scenario(scenario: Scenario, topology: Topology, clock: LabClock, keystore: KeyStore,
+                   serial: int) -> BuildContext:
+    """A static scenario's zones: its one phase, built from the initial state (the topology as planned), with every
+    fault applied at its layer."""
+    return PhaseBuilder(scenario, topology, keystore).build(initial_state(topology, keystore, clock), serial)
+
+
+def _serves_last(zone: ZoneState, previous: ZoneBuild | None) -> bool:
+    """Whether a zone's servers keep what was published last (publication has stalled)."""
+    return zone.frozen and not zone.publish_once and previous is not None
 
 
 def _soa_ttl(build: ZoneBuild) -> int:

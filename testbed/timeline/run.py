@@ -1,4 +1,5 @@
-"""Run a timeline: phase by phase, apply the actions to the lab state, serve the rebuilt zones, check every resolver.
+"""Run a timeline: phase by phase, apply the actions to the lab state, serve the rebuilt zones. Every scenario runs
+this way (the runner checks every resolver after each phase); a static scenario is one phase without actions.
 
 The lab stays up the whole time. A phase's zones reach the servers by ``Lab.load`` (SIGHUP, then a wait for the new
 serial); the resolvers are not restarted and keep their caches, unless the phase says ``flush: true`` or the
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from testbed.build.topology import plan
+from testbed.build.zones import KeyStore
 from testbed.clock import LabClock
 from testbed.errors import ScenarioError
 from testbed.lab.lab import Lab
-from testbed.run.checks import Verdict
-from testbed.run.runner import LabPool, OnVerdict, RunResult, run_checks, scenario_resolvers
+from testbed.resolvers import ResolverAdapter
+from testbed.run.select import scenario_resolvers
 from testbed.scenario.loader import SCALAR_PARAM
 from testbed.scenario.model import ActionSpec, Phase, Scenario
 from testbed.timeline.actions import Action, ActionEnv, registry
@@ -27,6 +30,19 @@ from testbed.timeline.state import LabState, initial_state
 # Without the virtual clock, advance waits for real, up to this many seconds per step.
 REAL_WAIT_MAX_S = 600
 REAL_WAIT_ENV = "TESTBED_REAL_WAIT_MAX"
+
+
+class Resources(Protocol):
+    """What a timeline takes from the run (the runner's ``LabPool``): the run's keys and its resolvers."""
+
+    keystore: KeyStore
+    resolvers: list[str]
+    adapters: Mapping[str, ResolverAdapter]
+
+
+def scenario_phases(scenario: Scenario) -> tuple[Phase, ...]:
+    """A timeline's phases; a static scenario is one unnamed phase without actions, holding its checks."""
+    return scenario.phases if scenario.is_timeline else (Phase(name=None, checks=scenario.checks),)
 
 
 def action_params(act: Action, spec: ActionSpec) -> dict[str, Any]:
@@ -60,7 +76,7 @@ def _at(spec: ActionSpec, exc: ScenarioError) -> ScenarioError:
 class TimelineRun:
     """One timeline on one lab: the state, the builder, and whether the lab serves the state yet."""
 
-    def __init__(self, lab: Lab, scenario: Scenario, pool: LabPool) -> None:
+    def __init__(self, lab: Lab, scenario: Scenario, pool: Resources) -> None:
         self.lab = lab
         self.scenario = scenario
         topology = plan(scenario, pool.resolvers, lab.topology.subnet)
@@ -122,12 +138,3 @@ class TimelineRun:
         if self.pending:
             self.serve(phase)
 
-
-def run_timeline(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
-                 on_verdict: OnVerdict | None = None) -> list[Verdict]:
-    run = TimelineRun(lab, scenario, pool)
-    verdicts: list[Verdict] = []
-    for phase in scenario.phases:
-        run.phase(phase)
-        verdicts += run_checks(lab, scenario, phase.checks, run.adapters, result, on_verdict, phase=phase.name)
-    return verdicts

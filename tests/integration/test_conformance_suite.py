@@ -20,7 +20,7 @@ import pytest
 from testbed.faults import fault_params
 from testbed.lab.backends.docker_env import docker_available
 from testbed.resolvers import registry
-from testbed.run.runner import scenario_resolvers
+from testbed.run.select import scenario_resolvers
 from testbed.scenario import Scenario, load_paths
 from tests.conftest import ROOT, requires_netns
 from tests.unit.test_html_report import junit_shape_problems

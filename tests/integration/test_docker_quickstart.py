@@ -99,7 +99,7 @@ class BrokenUnbound(Unbound):
 
 def test_a_resolver_that_fails_to_start_names_the_cause_and_leaves_nothing(monkeypatch: pytest.MonkeyPatch,
                                                                          tmp_path: Path) -> None:
-    monkeypatch.setattr("testbed.run.runner.get_adapter", lambda name: BrokenUnbound())
+    monkeypatch.setattr("testbed.run.select.get_adapter", lambda name: BrokenUnbound())
     labs = Labs()
     with pytest.raises(LabError) as info:
         run([load_scenario(QUICKSTART / "secure-a.yaml")], ["unbound"], "docker", on_lab=labs)

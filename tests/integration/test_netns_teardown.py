@@ -92,7 +92,7 @@ class BrokenUnbound(Unbound):
 
 
 def test_a_resolver_that_fails_to_start_is_a_clear_error_and_leaves_nothing(monkeypatch) -> None:
-    monkeypatch.setattr("testbed.run.runner.get_adapter", lambda name: BrokenUnbound())
+    monkeypatch.setattr("testbed.run.select.get_adapter", lambda name: BrokenUnbound())
     scenario = load_scenario(QUICKSTART / "secure-a.yaml")
     labs = []
     with pytest.raises(LabError) as info:

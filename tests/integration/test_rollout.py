@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from testbed.cli.main import known_names
 from testbed.run.runner import LabPool, RunResult, run
+from testbed.run.select import known_names
 from testbed.scenario import load_scenario
 from testbed.scenario.model import Scenario
 from testbed.timeline.readiness import BROKEN, NOT_READY, OK, READY, readiness

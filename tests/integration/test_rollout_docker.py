@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from testbed.cli.main import known_names
 from testbed.lab.backends.docker_env import docker_available
 from testbed.lab.lab import Lab
 from testbed.run.runner import LabPool, run
+from testbed.run.select import known_names
 from testbed.scenario import load_scenario
 from testbed.timeline.readiness import BROKEN, NOT_READY, readiness
 from tests.conftest import ROOT

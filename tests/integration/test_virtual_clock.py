@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from testbed.cli.main import known_names
 from testbed.errors import ScenarioError
 from testbed.lab.lab import Lab
 from testbed.run.checks import Verdict
 from testbed.run.runner import LabPool, RunResult, run
+from testbed.run.select import known_names
 from testbed.scenario import load_scenario
 from testbed.scenario.model import Scenario
 from tests.conftest import QUICKSTART, requires_netns

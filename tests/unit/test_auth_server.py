@@ -160,24 +160,48 @@ def wait_ready(proc: subprocess.Popen[str], timeout: float = 10) -> None:
     assert proc.stdout.readline() == "READY\n", proc.stderr.read()
 
 
-def wait_log(proc: subprocess.Popen[str], needle: str, seen: list[str], timeout: float = 10) -> None:
-    """Read stderr lines (kept in seen) until one contains needle: a log watcher, not a sleep."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))
-        if ready:
-            line = proc.stderr.readline()
-            seen.append(line)
-            if needle in line:
-                return
-    raise AssertionError(f"{needle!r} not logged; got {''.join(seen)}")
+class LogWatcher:
+    """Waits for lines on a process's stderr: a log watcher, not a sleep.
+
+    It reads the pipe's file descriptor itself. Selecting on the pipe and then calling the text wrapper's readline()
+    loses lines under load: readline() pulls every line already in the pipe into its buffer and returns the first,
+    and select() then waits for the pipe while the line we want sits in that buffer ("'reload failed' not logged").
+    """
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        self.fd = proc.stderr.fileno()
+        self.pending = b""
+        self.lines: list[str] = []     # every complete line read so far
+        self.checked = 0               # lines[:checked] were already looked at by an earlier wait
+
+    def wait(self, needle: str, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            while self.checked < len(self.lines):
+                self.checked += 1
+                if needle in self.lines[self.checked - 1]:
+                    return
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.fd], [], [], max(0.0, left))
+            if not ready and left <= 0:
+                raise AssertionError(f"{needle!r} not logged; got {self.text()}")
+            if ready:
+                chunk = os.read(self.fd, 65536)
+                if not chunk:
+                    raise AssertionError(f"{needle!r} not logged before the server closed stderr; got {self.text()}")
+                *complete, self.pending = (self.pending + chunk).split(b"\n")
+                self.lines += [line.decode(errors="replace") + "\n" for line in complete]
+
+    def text(self) -> str:
+        return "".join(self.lines) + self.pending.decode(errors="replace")
 
 
 def test_cli_serves_reloads_on_sighup_and_stops_on_sigterm(tmp_path, pair):
     port = free_port("127.0.0.1")
     path = write_setup(tmp_path, pair, port)
     proc = start(path, "--query-log")
-    log: list[str] = []
+    log = LogWatcher(proc)
     try:
         wait_ready(proc)
         r = dns.query.udp(q("www.example.", "A"), "127.0.0.1", port=port, timeout=2)
@@ -190,19 +214,19 @@ def test_cli_serves_reloads_on_sighup_and_stops_on_sigterm(tmp_path, pair):
         zone_file = tmp_path / "example.zone"
         zone_file.write_text(zone_file.read_text().replace("192.0.2.80", "192.0.2.99"))
         proc.send_signal(signal.SIGHUP)
-        wait_log(proc, "reloaded", log)
+        log.wait("reloaded")
         r = dns.query.udp(q("www.example.", "A"), "127.0.0.1", port=port, timeout=2)
         assert r.answer[0][0].address == "192.0.2.99"
 
         zone_file.write_text("example. 300 IN SOA broken (\n")  # a failed reload keeps the old data
         proc.send_signal(signal.SIGHUP)
-        wait_log(proc, "reload failed", log)
+        log.wait("reload failed")
         r = dns.query.udp(q("www.example.", "A"), "127.0.0.1", port=port, timeout=2)
         assert r.answer[0][0].address == "192.0.2.99"
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
-    err = "".join(log) + err
+    err = log.text() + err
     assert proc.returncode == 0, err
     assert out == ""  # READY was read above; nothing else goes to stdout
     assert "reloaded" in err and "reload failed" in err and "example.zone:" in err

@@ -145,3 +145,19 @@ def test_ldns_signzone_signs_with_our_key_files(tmp_path: Path, algorithm: int, 
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert validate_signed_file(out, keys) >= 6
+
+
+@pytest.mark.skipif(not shutil.which("keymgr"), reason="knot not installed")
+def test_keymgr_import_bind_sees_the_keys_published_and_active(tmp_path: Path) -> None:
+    """Knot takes a time at the epoch for "unset" (then: no keys for signing), so the files carry real times."""
+    for role in ("ksk", "zsk"):
+        key = generate_key(ORIGIN, 13, role)
+        stem = key_to_files(key, tmp_path / "keys")[0].with_suffix("")
+        subprocess.run(["keymgr", "-D", str(tmp_path / "kasp"), ORIGIN.to_text(), "import-bind", str(stem)],
+                       check=True, capture_output=True)
+    listing = subprocess.run(["keymgr", "-D", str(tmp_path / "kasp"), ORIGIN.to_text(), "list", "-e"],
+                             check=True, capture_output=True, text=True).stdout.splitlines()
+    assert len(listing) == 2
+    for line in listing:
+        fields = dict(item.split("=", 1) for item in line.split()[1:] if "=" in item)
+        assert int(fields["publish"]) > 0 and int(fields["active"]) > 0, line

@@ -35,8 +35,8 @@ from testbed.clock import LabClock
 from testbed.dnssec import nsec3_hash
 from testbed.errors import ScenarioError
 from testbed.faults import fault_params, registry
-from testbed.run.runner import build_scenario
 from testbed.scenario import load_scenario
+from testbed.timeline.build import build_scenario
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("ldns-verify-zone") is None or shutil.which("dnssec-verify") is None,

@@ -34,8 +34,8 @@ from testbed.dnssec import nsec3_hash
 from testbed.faults import fault_params
 from testbed.faults.cds import parental_agent_verdict
 from testbed.faults.delegation import UNUSED_HOST, types_of
-from testbed.run.runner import build_scenario
 from testbed.scenario import load_scenario
+from testbed.timeline.build import build_scenario
 from tests.conftest import ROOT
 
 CONFORMANCE = ROOT / "scenarios" / "conformance"

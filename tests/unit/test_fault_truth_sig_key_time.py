@@ -28,9 +28,9 @@ from testbed.build.zones import BuildContext, KeyStore
 from testbed.clock import LabClock
 from testbed.faults import fault_params
 from testbed.faults.client import CASES as CLIENT_CASES
-from testbed.run.runner import build_scenario
 from testbed.scenario import load_scenario
 from testbed.scenario.model import QueryFlags
+from testbed.timeline.build import build_scenario
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("ldns-verify-zone") is None or shutil.which("dnssec-verify") is None,

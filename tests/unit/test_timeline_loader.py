@@ -140,7 +140,7 @@ def test_a_bare_action_name_is_an_action_without_parameters(tmp_path: Path) -> N
 
 
 def test_every_bundled_rollout_scenario_loads_with_the_registries() -> None:
-    from testbed.cli.main import known_names
+    from testbed.run.select import known_names
 
     scenarios = load_paths([ROLLOUT], **known_names())
     assert scenarios and all(s.is_timeline for s in scenarios)

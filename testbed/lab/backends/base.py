@@ -79,7 +79,13 @@ class Backend(ABC):
 
     @abstractmethod
     def destroy(self) -> None:
-        """Remove every host and the network. Must be safe to call twice and after a partial start."""
+        """Remove every host and the network. Must be safe to call twice and after a partial start, and must run
+        to the end whatever one step raises (KeyboardInterrupt included: see ``testbed.lab.interrupts.Steps``)."""
+
+    @abstractmethod
+    def leftovers(self) -> list[str]:
+        """What of this lab exists on the machine right now, one short line each (empty after ``destroy``).
+        Asked of the machine, not of our own records: "torn down" is said only when it is true."""
 
     def __enter__(self) -> Backend:
         return self

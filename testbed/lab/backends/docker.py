@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from testbed.errors import EnvironmentProblem, LabError
+from testbed.lab import interrupts
 from testbed.lab.backends.base import LABEL, NAME_PREFIX, OWNER_LABEL, Backend, Host, HostSpec, T
 
 HOST_LABEL = "dnssec-testbed.host"
@@ -150,6 +151,11 @@ class DockerBackend(Backend):
             self._client = _client()
         return self._client
 
+    @property
+    def bridge(self) -> str:
+        """The lab network's interface on this machine: short and recognisable, tb-<lab id>."""
+        return f"tb-{self.lab_id}"[:15]
+
     def container_name(self, host: str) -> str:
         return f"{NAME_PREFIX}-{self.lab_id}-{host}"
 
@@ -164,12 +170,13 @@ class DockerBackend(Backend):
 
         ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=self.subnet, gateway=probe_address)])
         try:
-            self.network = self.client.networks.create(
-                self.network_name, driver="bridge", internal=True, ipam=ipam, labels=self.labels,
-                enable_ipv6=False,
-                # a short, recognisable interface name on this machine: tb-<lab id>
-                options={"com.docker.network.bridge.name": f"tb-{self.lab_id}"[:15],
-                         "com.docker.network.bridge.enable_ip_masquerade": "false"})
+            with interrupts.creating():     # made and recorded together (destroy() also finds it by label)
+                self.network = self.client.networks.create(
+                    self.network_name, driver="bridge", internal=True, ipam=ipam, labels=self.labels,
+                    enable_ipv6=False,
+                    # a short, recognisable interface name on this machine: tb-<lab id>
+                    options={"com.docker.network.bridge.name": self.bridge,
+                             "com.docker.network.bridge.enable_ip_masquerade": "false"})
         except docker.errors.APIError as exc:
             raise LabError(f"cannot create the lab network {self.network_name} ({self.subnet}): "
                            f"{exc.explanation or exc}",
@@ -225,16 +232,17 @@ class DockerBackend(Backend):
             {self.network_name: api.create_endpoint_config(ipv4_address=spec.address)})
         labels = {**self.labels, HOST_LABEL: spec.name}
         name = self.container_name(spec.name)
-        try:
-            created = api.create_container(image, command=list(spec.argv), name=name, labels=labels,
-                                           environment=dict(spec.env), working_dir=str(spec.folder),
-                                           host_config=host_config, networking_config=networking,
-                                           hostname=spec.name, detach=True)
-        except docker.errors.APIError as exc:
-            raise LabError(f"cannot create container {name} ({image}): {exc.explanation or exc}") from exc
-        container = self.client.containers.get(created["Id"])
-        host = DockerHost(spec, self, container, log_path)
-        self.hosts[spec.name] = host               # registered before start: destroy() finds it either way
+        with interrupts.creating():         # a container created is a container destroy() removes
+            try:
+                created = api.create_container(image, command=list(spec.argv), name=name, labels=labels,
+                                               environment=dict(spec.env), working_dir=str(spec.folder),
+                                               host_config=host_config, networking_config=networking,
+                                               hostname=spec.name, detach=True)
+            except docker.errors.APIError as exc:
+                raise LabError(f"cannot create container {name} ({image}): {exc.explanation or exc}") from exc
+            container = self.client.containers.get(created["Id"])
+            host = DockerHost(spec, self, container, log_path)
+            self.hosts[spec.name] = host           # registered before start: destroy() finds it either way
         try:
             container.start()
         except docker.errors.APIError as exc:
@@ -271,23 +279,31 @@ class DockerBackend(Backend):
 
     # ---- teardown -------------------------------------------------------------------------------------------
     def destroy(self) -> None:
-        with self._lock:
+        with interrupts.tearing_down(), self._lock:
+            # every step runs whatever the one before raised, a KeyboardInterrupt included
+            steps = interrupts.Steps()
             hosts = list(self.hosts.values())
             self.hosts.clear()
             # no graceful stop: nothing in a lab keeps state worth a SIGTERM wait, and Ctrl-C wants speed;
             # removals in parallel, because each is a round trip through the daemon's network teardown
             if hosts:
-                with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
+                with steps, ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
                     list(pool.map(_quietly_remove, hosts))
             if self._client is not None or self.network is not None:
-                self._remove_leftovers()
+                with steps:
+                    self._remove_leftovers()
             self.network = None
-            self.exec_pool.shutdown(wait=False, cancel_futures=True)
+            with steps:
+                self.exec_pool.shutdown(wait=False, cancel_futures=True)
             if self._client is not None:
-                with contextlib.suppress(Exception):
+                with steps:
                     self._client.close()
                 self._client = None
             self._destroyed = True
+            steps.done()
+
+    def leftovers(self) -> list[str]:
+        return lab_resources(self.lab_id)
 
     def _remove_leftovers(self) -> None:
         """Whatever carries this lab's label, including a container created but never registered."""
@@ -309,7 +325,7 @@ class DockerBackend(Backend):
 
 
 def _quietly_remove(host: DockerHost) -> None:
-    with contextlib.suppress(Exception):
+    with interrupts.Steps():
         host.remove()
 
 

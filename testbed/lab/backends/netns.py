@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from testbed.errors import EnvironmentProblem, LabError
+from testbed.lab import interrupts
 from testbed.lab.backends.base import NAME_PREFIX, Backend, Host, HostSpec, T
 
 CLONE_NEWNET = 0x40000000
@@ -122,8 +123,9 @@ class NetnsBackend(Backend):
                                                   initializer=_setns, initargs=(probe_ns,))
 
     def _add_namespace(self, name: str) -> None:
-        _ip("netns", "add", name)
-        self.namespaces.append(name)
+        with interrupts.creating():         # a namespace made is a namespace destroy() knows of
+            _ip("netns", "add", name)
+            self.namespaces.append(name)
         _ip("-n", name, "link", "set", "lo", "up")
         # No IPv6 at all: no link-local chatter, and a resolver cannot even try an IPv6 root address.
         subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
@@ -148,16 +150,17 @@ class NetnsBackend(Backend):
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_file = open(log_path, "ab")  # noqa: SIM115 - owned by the host, closed in stop()
         env = {**os.environ, **spec.env}
-        try:
-            # start_new_session: Ctrl-C in the terminal reaches only us; we stop the hosts in order.
-            proc = subprocess.Popen(["ip", "netns", "exec", ns, *spec.argv], cwd=spec.folder, env=env,
-                                    stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-        except OSError as exc:
-            log_file.close()
-            raise LabError(f"cannot start {spec.name}: {exc}") from exc
-        host = NetnsHost(spec, ns, proc, log_path, log_file)
-        self.hosts[spec.name] = host
+        with interrupts.creating():         # a process started is a process destroy() stops
+            try:
+                # start_new_session: Ctrl-C in the terminal reaches only us; we stop the hosts in order.
+                proc = subprocess.Popen(["ip", "netns", "exec", ns, *spec.argv], cwd=spec.folder, env=env,
+                                        stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+            except OSError as exc:
+                log_file.close()
+                raise LabError(f"cannot start {spec.name}: {exc}") from exc
+            host = NetnsHost(spec, ns, proc, log_path, log_file)
+            self.hosts[spec.name] = host
         return host
 
     def in_lab(self, fn: Callable[[], T]) -> T:
@@ -166,18 +169,27 @@ class NetnsBackend(Backend):
         return self._probe_pool.submit(fn).result()
 
     def destroy(self) -> None:
-        with self._lock:
+        with interrupts.tearing_down(), self._lock:
+            # every step runs whatever the one before raised, a KeyboardInterrupt included
+            steps = interrupts.Steps()
             for host in list(self.hosts.values()):
-                # teardown must go on whatever one host does
-                with contextlib.suppress(Exception):
+                with steps:
                     host.stop(timeout=3)
             self.hosts.clear()
             if self._probe_pool is not None:
-                self._probe_pool.shutdown(wait=False, cancel_futures=True)
+                with steps:
+                    self._probe_pool.shutdown(wait=False, cancel_futures=True)
                 self._probe_pool = None
             for ns in reversed(self.namespaces):
-                remove_namespace(ns)
-            self.namespaces.clear()
+                with steps:
+                    remove_namespace(ns)
+            self.namespaces = [ns for ns in self.namespaces if ns in leftover_namespaces(self.lab_id)]
+            steps.done()
+
+    def leftovers(self) -> list[str]:
+        found = [f"namespace {ns}" for ns in leftover_namespaces(self.lab_id)]
+        found += [f"process {pid} ({args})" for pid, args in processes_under(self.workdir)]
+        return found
 
 
 def remove_namespace(ns: str) -> None:
@@ -190,6 +202,22 @@ def remove_namespace(ns: str) -> None:
     while pids and time.monotonic() < deadline and _ip("netns", "pids", ns, check=False).stdout.split():
         time.sleep(0.01)
     _ip("netns", "delete", ns, check=False)
+
+
+def processes_under(folder: Path) -> list[tuple[int, str]]:
+    """Processes whose command line names ``folder`` (every lab daemon is started with a path inside it)."""
+    marker = str(folder).rstrip("/") + "/"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        if marker in args:
+            found.append((int(entry.name), args[:80]))
+    return found
 
 
 def leftover_namespaces(lab_id: str | None = None) -> list[str]:

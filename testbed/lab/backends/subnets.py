@@ -9,13 +9,11 @@ import fcntl
 import ipaddress
 import os
 import subprocess
-import tempfile
-from pathlib import Path
 
 from testbed.errors import EnvironmentProblem
+from testbed.lab.runtime import open_lock
 
 BASE = "10.53"
-LOCK_DIR = Path(tempfile.gettempdir()) / "dnssec-testbed-locks"
 
 
 class SubnetLease:
@@ -51,13 +49,12 @@ def _routed_networks() -> list[ipaddress.IPv4Network]:
 
 
 def lease_subnet() -> SubnetLease:
-    LOCK_DIR.mkdir(parents=True, exist_ok=True)
     taken = _routed_networks()
     for third in range(256):
         subnet = ipaddress.IPv4Network(f"{BASE}.{third}.0/24")
         if any(subnet.overlaps(n) for n in taken):
             continue
-        fd = os.open(LOCK_DIR / f"{BASE}.{third}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        fd = open_lock(f"{BASE}.{third}.lock")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -1,0 +1,176 @@
+"""The ``checks:`` of a scenario or phase: the query, what to expect, and per-resolver overrides."""
+
+from __future__ import annotations
+
+import re
+
+import dns.edns
+import dns.exception
+import dns.name
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import yaml
+
+from testbed.scenario.model import OUTCOMES, Check, Expectation, Override, QueryFlags
+from testbed.scenario.readers.base import INT, NULL, NodeReader, ReadContext, describe, dns_problem, getter, suggest
+from testbed.scenario.readers.resolvers import ResolversReader
+
+_CHECK_KEYS = ("query", "expect", "rcode", "ede", "answer", "reference", "resolver_overrides", "flags", "readiness")
+_FLAG_KEYS = ("do", "ad", "cd")
+_OVERRIDE_KEYS = ("expect", "rcode", "ede", "answer", "reason", "reference")
+
+# The rcodes each outcome word implies (DESIGN.md, "Outcome words").
+IMPLIED_RCODES: dict[str, tuple[str, ...]] = {
+    "secure": ("NOERROR", "NXDOMAIN"),
+    "insecure": ("NOERROR", "NXDOMAIN"),
+    "bogus": ("SERVFAIL",),
+    "servfail": ("SERVFAIL",),
+}
+
+
+class ChecksReader(NodeReader):
+    def __init__(self, ctx: ReadContext) -> None:
+        super().__init__(ctx)
+        self.resolvers = ResolversReader(ctx)  # override keys are resolver names
+
+    def checks(self, node: yaml.Node, reference: str | None) -> tuple[Check, ...]:
+        items = self.sequence(node, "'checks'", "'- query: www.example.jp. A' with 'expect: secure' under it")
+        if not items:
+            self.fail(node, "'checks' is empty: a scenario must check something.",
+                      "add at least one '- query: NAME TYPE' with 'expect: ...'.")
+        return tuple(self.check(item, i, reference) for i, item in enumerate(items, 1))
+
+    def check(self, node: yaml.Node, index: int, reference: str | None) -> Check:
+        fields = self.mapping(node, f"check {index}", _CHECK_KEYS, required=("query", "expect"))
+        get = getter(fields)
+        qname, qtype = self.query(get("query"), index)
+        what = f"check {index} ({qname} {qtype})"
+        outcome = self.outcome(get("expect"), what)
+        expect = Expectation(
+            outcome=outcome,  # type: ignore[arg-type]  # validated against OUTCOMES above
+            rcode=self.rcode(get("rcode"), outcome, what) if "rcode" in fields else None,
+            ede=self.ede(get("ede"), what) if "ede" in fields else None,
+            answer=self.answer(get("answer"), qtype, what) if "answer" in fields else None,
+        )
+        own_reference = self.text(get("reference"), f"'reference' in {what}") if "reference" in fields else None
+        overrides: tuple[Override, ...] = ()
+        if "resolver_overrides" in fields:
+            overrides = self.overrides(get("resolver_overrides"), expect, qtype, what)
+        flags = self.flags(get("flags"), what) if "flags" in fields else QueryFlags()
+        readiness = self.choice(get("readiness"), f"'readiness' in {what}", ("ok",)) if "readiness" in fields else None
+        return Check(qname=qname, qtype=qtype, expect=expect, overrides=overrides,
+                     reference=own_reference or reference, where=self.where(node), flags=flags,
+                     readiness=readiness)  # type: ignore[arg-type]  # validated by choice() above
+
+    def flags(self, node: yaml.Node, what: str) -> QueryFlags:
+        """``flags: {cd: true}``: the query's DO, AD and CD bits; the ones not named keep the default."""
+        fields = self.mapping(node, f"'flags' in {what}", _FLAG_KEYS)
+        return QueryFlags(**{key: self.boolean(value, f"'{key}' in the flags of {what}")
+                             for key, (_, value) in fields.items()})
+
+    def query(self, node: yaml.Node, index: int) -> tuple[str, str]:
+        text = self.text(node, f"'query' in check {index}")
+        fix = "write the query as NAME TYPE, e.g. 'www.example.jp. A'."
+        words = text.split()
+        if len(words) == 3 and words[1].upper() == "IN":
+            words = [words[0], words[2]]  # "www.example.jp. IN A" reads naturally to zone-file people
+        if len(words) != 2:
+            self.fail(node, f"query {text!r} in check {index} must be a name and a type.", fix)
+        try:
+            qname = dns.name.from_text(words[0]).to_text()
+        except (dns.exception.DNSException, ValueError) as exc:  # ValueError: IDNA (UnicodeError)
+            self.fail(node, f"query name {words[0]!r} in check {index} is not valid: {dns_problem(exc)}.", fix)
+        try:
+            qtype = dns.rdatatype.to_text(dns.rdatatype.from_text(words[1]))
+        except (dns.exception.DNSException, ValueError):  # ValueError: TYPE65536 and above
+            self.fail(node, f"query type {words[1]!r} in check {index} is not a DNS record type.",
+                      f"{suggest(words[1].upper(), [t.name for t in dns.rdatatype.RdataType])}"
+                      "Use a type such as A, AAAA, MX, TXT, DNSKEY, DS, SOA.")
+        return qname, qtype
+
+    def outcome(self, node: yaml.Node, what: str) -> str:
+        return self.choice(node, f"'expect' in {what}", OUTCOMES)
+
+    def rcode(self, node: yaml.Node, outcome: str, what: str) -> str:
+        text = self.text(node, f"'rcode' in {what}").upper()
+        try:
+            rcode = dns.rcode.to_text(dns.rcode.from_text(text))
+        except dns.exception.DNSException:
+            self.fail(node, f"'rcode' in {what} is {text!r}, which is not a DNS response code.",
+                      "use NOERROR, NXDOMAIN, SERVFAIL or REFUSED.")
+        implied = IMPLIED_RCODES[outcome]
+        if rcode not in implied:
+            self.fail(node, f"'rcode: {rcode}' contradicts 'expect: {outcome}' in {what}: {outcome} means "
+                            f"{' or '.join(implied)}.", "fix one of the two, or drop 'rcode'.")
+        return rcode
+
+    def ede(self, node: yaml.Node, what: str) -> tuple[int, ...] | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == NULL:
+            return None  # explicit "ede: ~" in an override: do not check EDE for that resolver
+        codes: list[int] = []
+        for item in self.one_or_many(node):
+            if isinstance(item, yaml.ScalarNode) and item.tag == INT:
+                codes.append(self.integer(item, f"an EDE code in {what}", 0, 65535))
+                continue
+            name = self.text(item, f"an EDE code in {what}")
+            try:  # names as in RFC 8914's registry: "Signature Expired", SIGNATURE_EXPIRED, signature-expired
+                codes.append(int(dns.edns.EDECode.from_text(re.sub(r"[\s-]+", "_", name).upper())))
+            except (ValueError, dns.exception.DNSException):
+                self.fail(item, f"unknown EDE code {name!r} in {what}.",
+                          "use the number from RFC 8914, e.g. 7 for Signature Expired, 6 for DNSSEC Bogus.")
+        return tuple(dict.fromkeys(codes))
+
+    def answer(self, node: yaml.Node, qtype: str, what: str) -> tuple[str, ...] | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == NULL:
+            return None
+        texts = [self.loose_text(item, f"an answer in {what}") for item in self.one_or_many(node)]
+        for item, text in zip(self.one_or_many(node), texts, strict=True):
+            try:
+                dns.rdata.from_text(dns.rdataclass.IN, qtype, text, origin=dns.name.root)
+            except (dns.exception.DNSException, ValueError) as exc:
+                self.fail(item, f"answer {text!r} in {what} is not valid {qtype} data: {dns_problem(exc)}.",
+                          f"write the record data as it appears in a zone file for type {qtype}.")
+        return tuple(texts)
+
+    # ---- resolver overrides ------------------------------------------------------------------------------------
+
+    def overrides(self, node: yaml.Node, base: Expectation, qtype: str, what: str) -> tuple[Override, ...]:
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, f"'resolver_overrides' in {what} must map resolver names to their differences, "
+                            f"got {describe(node)}.", "write e.g. 'bind: {ede: [], reason: \"...\"}'.")
+        out: dict[str, Override] = {}
+        for key_node, value_node in node.value:
+            resolver = self.resolvers.resolver_name(key_node, f"'resolver_overrides' of {what}")
+            if resolver in out:
+                self.fail(key_node, f"resolver {resolver!r} has two overrides in {what}.", "merge them.")
+            out[resolver] = self.override(resolver, key_node, value_node, base, qtype, what)
+        return tuple(out.values())
+
+    def override(self, resolver: str, key_node: yaml.Node, node: yaml.Node, base: Expectation, qtype: str,
+                 what: str) -> Override:
+        where = f"the {resolver} override of {what}"
+        fields = self.mapping(node, where, _OVERRIDE_KEYS)
+        get = getter(fields)
+        if "reason" not in fields:
+            # An undocumented override would hide a resolver bug as "expected"; the reason is the whole point.
+            self.fail(key_node, f"{where} has no 'reason'.",
+                      "say why this resolver differs, e.g. reason: \"BIND 9.18 sends no DNSSEC EDE codes\", "
+                      "and add a 'reference' to its documentation if there is one.")
+        reason = self.text(get("reason"), f"'reason' in {where}")
+        outcome = self.outcome(get("expect"), where) if "expect" in fields else base.outcome
+        # A new outcome implies its own rcode; keep the base rcode only when it still fits.
+        rcode = base.rcode if base.rcode in IMPLIED_RCODES[outcome] else None
+        expectation = Expectation(
+            outcome=outcome,  # type: ignore[arg-type]
+            rcode=self.rcode(get("rcode"), outcome, where) if "rcode" in fields else rcode,
+            ede=self.ede(get("ede"), where) if "ede" in fields else base.ede,
+            answer=self.answer(get("answer"), qtype, where) if "answer" in fields else base.answer,
+        )
+        if expectation == base:
+            self.fail(node, f"{where} changes nothing: it expects exactly what the check already expects.",
+                      "list only the fields that differ for this resolver (expect, rcode, ede, answer), "
+                      "or remove the override.")
+        reference = self.text(get("reference"), f"'reference' in {where}") if "reference" in fields else None
+        return Override(resolver=resolver, expectation=expectation, reason=reason, reference=reference)

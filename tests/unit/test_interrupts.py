@@ -1,0 +1,102 @@
+"""Signals against creation and teardown sections: held, never cutting a teardown short, and honest at the end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from testbed.lab import interrupts
+from tests.conftest import ROOT
+
+
+def test_a_signal_during_creation_is_raised_once_the_step_is_done() -> None:
+    done = []
+    with pytest.raises(KeyboardInterrupt), interrupts.creating():
+        os.kill(os.getpid(), signal.SIGINT)
+        done.append("made")
+        done.append("recorded")
+    assert done == ["made", "recorded"]
+
+
+def test_a_signal_during_teardown_never_stops_it() -> None:
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    try:
+        steps_done = []
+        with interrupts.tearing_down():
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps_done.append(1)
+            os.kill(os.getpid(), signal.SIGTERM)      # a second one: counted, teardown still goes on
+            steps_done.append(2)
+        assert steps_done == [1, 2]
+        assert seen == [signal.SIGTERM]               # handed to the caller's own handler once, afterwards
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_steps_all_run_and_the_first_interrupt_comes_back() -> None:
+    ran = []
+    steps = interrupts.Steps()
+    with steps:
+        ran.append("a")
+        raise KeyboardInterrupt
+    with steps:
+        ran.append("b")
+        raise OSError("busy")
+    with steps:
+        ran.append("c")
+    assert ran == ["a", "b", "c"]
+    assert [str(e) for e in steps.errors] == ["busy"]
+    with pytest.raises(KeyboardInterrupt):
+        steps.done()
+
+
+def run_snippet(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_second_signal_says_still_tearing_down_and_the_third_says_what_is_left() -> None:
+    proc = run_snippet("""
+        import os, signal
+        from testbed.lab import interrupts
+        interrupts.install()
+        interrupts.lab_opened("abc123", lambda: ["namespace testbed-abc123-sw", "folder /run/x/abc123"])
+        try:
+            os.kill(os.getpid(), signal.SIGINT)      # the first: a KeyboardInterrupt, as Ctrl-C always was
+        except KeyboardInterrupt:
+            with interrupts.tearing_down():
+                os.kill(os.getpid(), signal.SIGINT)
+                print("teardown goes on", flush=True)
+                os.kill(os.getpid(), signal.SIGINT)
+                print("not reached", flush=True)
+    """)
+    assert proc.returncode == 130, proc.stderr
+    assert "teardown goes on" in proc.stdout and "not reached" not in proc.stdout
+    assert interrupts.STILL_TEARING_DOWN in proc.stderr
+    assert "lab abc123: namespace testbed-abc123-sw, folder /run/x/abc123" in proc.stderr
+    assert "testbed down --all" in proc.stderr
+
+
+def test_outcome_says_torn_down_only_when_nothing_is_left() -> None:
+    proc = run_snippet("""
+        from testbed.lab import interrupts
+        print(interrupts.outcome())
+        interrupts.lab_opened("aaaaaa", lambda: [])
+        interrupts.lab_closed("aaaaaa", [])
+        print(interrupts.outcome())
+        interrupts.lab_opened("bbbbbb", lambda: ["container testbed-bbbbbb-unbound"])
+        print(interrupts.outcome())
+        interrupts.lab_closed("bbbbbb", ["network testbed-bbbbbb"])
+        print(interrupts.outcome())
+    """)
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "no lab was started"
+    assert lines[1] == "the lab was torn down"
+    assert "NOT everything" in lines[2] and "container testbed-bbbbbb-unbound" in lines[2]
+    assert "network testbed-bbbbbb" in lines[3] and "testbed down --all" in lines[3]
