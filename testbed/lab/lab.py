@@ -22,7 +22,7 @@ import dns.rdatatype
 from testbed import timeshim
 from testbed.auth.servers import BUILTIN_SERVER, ServerAdapter, ServerContext, get_server
 from testbed.auth.servers.base import ServerCannotExpress, ServerRefusedZone
-from testbed.auth.servers.served import differences
+from testbed.auth.servers.served import denial_differences, differences
 from testbed.build.topology import Topology
 from testbed.build.zones import BuildContext, zone_file_name
 from testbed.errors import LabError
@@ -275,6 +275,9 @@ class Lab:
                 if zone in found:
                     continue
                 diffs = self.backend.in_lab(lambda z=zone, a=address: differences(build.zones[z].zone(), a))
+                if build.zones[zone].signed is not None:
+                    diffs += self.backend.in_lab(lambda z=zone, a=address: denial_differences(build.zones[z].zone(),
+                                                                                              a))
                 if diffs:
                     found[zone] = f"{adapter.display_name} on {name} served {zone} otherwise than built: " + \
                         "; ".join(diffs)

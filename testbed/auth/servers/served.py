@@ -5,6 +5,9 @@ The builtin server serves exactly what a fault made; a real one may repair, drop
 no RRSIG at all for a zone whose DNSKEY RRset is unsigned). A resolver's verdict over data the server changed says
 nothing about the fault, so the lab reports such a zone as sanitised instead of judging the resolvers on it.
 NSEC3 RRsets are not asked for: their owners are hashes that servers answer by proof rules, not by lookup.
+Denial is compared instead (``denial_differences``): a name that does not exist and a type the apex lacks, asked of
+the real server and of the builtin server's own answer function over the same zone; the rcode and the proof records
+(NSEC, NSEC3, their RRSIGs, the SOA) must be the same.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.query
+import dns.rcode
 import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.zone
 
+PROBE_LABEL = "testbed-nx-probe"     # a name no zone of ours has; its hash falls wherever it falls
+DENIAL_NODE_LIMIT = 50_000            # bigger zones skip the denial comparison (it indexes the whole zone again)
 MAX_LISTED = 4          # differences quoted per zone; the count says how many more there were
 TRY_TIMEOUT = 2.0
 
@@ -54,6 +60,53 @@ def _ask(address: str, name: dns.name.Name, rdtype: int) -> dns.message.Message:
     query.flags &= ~dns.flags.RD
     response, _ = dns.query.udp_with_fallback(query, address, timeout=TRY_TIMEOUT)
     return response
+
+
+def _proof(message: dns.message.Message) -> set[str]:
+    """The denial records of a response: NSEC, NSEC3 and SOA RRsets of the authority section and their RRSIGs."""
+    kinds = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dns.rdatatype.SOA)
+    found = set()
+    for rrset in message.authority:
+        kind = rrset.covers if rrset.rdtype == dns.rdatatype.RRSIG else rrset.rdtype
+        if kind in kinds:
+            found |= {f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} {rr.to_text()}" for rr in rrset}
+    return found
+
+
+def denial_differences(zone: dns.zone.Zone, address: str) -> list[str]:
+    """How the server at ``address`` denies a missing name and a missing type, where it differs from the builtin
+    server answering from ``zone``."""
+    from testbed.auth.answer import answer
+    from testbed.auth.zonedata import load_zone_text
+    from testbed.auth.zoneset import ZoneSet
+
+    origin = zone.origin
+    assert origin is not None
+    if len(zone.nodes) > DENIAL_NODE_LIMIT:
+        return []
+    builtin = ZoneSet({origin: load_zone_text(zone.to_text(relativize=False), origin)})
+    found = []
+    for qname, rdtype in ((dns.name.Name((PROBE_LABEL.encode(), *origin.labels)), dns.rdatatype.A),
+                          (origin, dns.rdatatype.NAPTR)):
+        query = dns.message.make_query(qname, rdtype, want_dnssec=True, payload=1232)
+        query.flags &= ~dns.flags.RD
+        want = answer(query, builtin)
+        try:
+            got = _ask(address, qname, rdtype)
+        except (dns.exception.DNSException, OSError) as exc:
+            found.append(f"{qname}/{dns.rdatatype.to_text(rdtype)}: no answer ({type(exc).__name__})")
+            continue
+        if want is None:
+            continue
+        what = f"the denial of {qname}/{dns.rdatatype.to_text(rdtype)}"
+        if got.rcode() != want.rcode():
+            found.append(f"{what}: rcode {dns.rcode.to_text(got.rcode())} instead of {dns.rcode.to_text(want.rcode())}")
+            continue
+        missing, extra = _proof(want) - _proof(got), _proof(got) - _proof(want)
+        if missing or extra:
+            found.append(f"{what}: {len(missing)} proof record(s) of the zone left out, {len(extra)} other(s) sent"
+                         + (f" (left out: {sorted(missing)[0][:120]})" if missing else ""))
+    return found
 
 
 def _describe(rdatas: set[str]) -> str:
