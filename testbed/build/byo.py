@@ -31,7 +31,6 @@ from testbed.errors import ScenarioError
 
 if TYPE_CHECKING:
     from testbed.build.topology import Topology, ZonePlan
-    from testbed.build.zones import ZoneBuild
 
 DNSSEC_TYPES = (dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dns.rdatatype.NSEC3PARAM)
 

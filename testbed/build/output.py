@@ -6,11 +6,9 @@ import json
 from pathlib import Path
 
 from testbed.build.topology import DEFAULT_SUBNET, plan
-from testbed.build.zones import KeyStore
+from testbed.build.zones import KeyStore, zone_file_name
 from testbed.clock import LabClock
 from testbed.dnssec import key_to_files
-from testbed.build.topology import DEFAULT_SUBNET, plan
-from testbed.build.zones import KeyStore, zone_file_name
 from testbed.resolvers import ResolverContext, get_adapter
 from testbed.resolvers.base import write_rendered
 from testbed.scenario.model import Scenario

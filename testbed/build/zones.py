@@ -21,11 +21,11 @@ import dns.rdatatype
 import dns.rdtypes.ANY.DS
 import dns.zone
 
+from testbed.build.topology import Topology, ZonePlan
 from testbed.clock import LabClock
 from testbed.dnssec import Key, SignOptions, generate_key, make_ds, sign_zone
 from testbed.errors import ScenarioError
 from testbed.scenario.model import OUR_SIGNER, FaultSpec, SigningSpec
-from testbed.build.topology import Topology, ZonePlan
 
 SOA_TIMERS = "3600 900 604800 300"     # refresh retry expire minimum: short negative TTL for quick tests
 DELEGATION_TTL = 3600

@@ -70,9 +70,12 @@ class ServerAdapter(ABC):
         if not self.refused_pattern:
             return None
         label = re.escape(zone.rstrip(".") or ".")
-        for line in log.splitlines():
+        lines = log.splitlines()
+        for at, line in enumerate(lines):
             if re.search(self.refused_pattern.format(zone=label), line):
-                return line.strip()
+                # the server's reason is usually on the lines about the zone just before its verdict
+                about = [text.strip() for text in lines[max(0, at - 8):at + 1] if zone.rstrip(".") in text]
+                return " / ".join(about[-4:])
         return None
 
     def available_locally(self) -> bool:

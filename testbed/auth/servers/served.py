@@ -90,7 +90,7 @@ def denial_differences(zone: dns.zone.Zone, address: str) -> list[str]:
                           (origin, dns.rdatatype.NAPTR)):
         query = dns.message.make_query(qname, rdtype, want_dnssec=True, payload=1232)
         query.flags &= ~dns.flags.RD
-        want = answer(query, builtin)
+        want = answer(query, builtin, tcp=True)      # no truncation: _ask falls back to TCP as well
         try:
             got = _ask(address, qname, rdtype)
         except (dns.exception.DNSException, OSError) as exc:
