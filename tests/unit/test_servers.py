@@ -92,3 +92,20 @@ def test_the_comparison_asks_for_authoritative_data_only() -> None:
     asked = {(name.to_text(), rdataset.rdtype.name) for name, rdataset, _ in authoritative_rrsets(zone)}
     assert asked == {("example.jp.", "SOA"), ("example.jp.", "NS"), ("ns1.example.jp.", "A"),
                      ("sub.example.jp.", "DS"), ("www.example.jp.", "A")}
+
+
+def test_the_differential_lists_cells_whose_status_or_outcome_differ() -> None:
+    from testbed.report.differential import compare
+
+    def cell(scenario: str, status: str, outcome: str, reason: str = "") -> dict:
+        return {"scenario": scenario, "phase": None, "query": "www.example.jp. A", "resolver": "unbound",
+                "status": status, "outcome": outcome, "reason": reason}
+
+    base = {("a", None, "www.example.jp. A", "unbound"): cell("a", "pass", "bogus"),
+            ("b", None, "www.example.jp. A", "unbound"): cell("b", "pass", "secure")}
+    other = {("a", None, "www.example.jp. A", "unbound"): cell("a", "error", "bogus", "the server sanitised the "
+                                                                                       "fault: NSD on child ..."),
+             ("b", None, "www.example.jp. A", "unbound"): cell("b", "pass", "secure")}
+    cells = compare(base, other)
+    assert [c.scenario for c in cells] == ["a"]
+    assert cells[0].why.startswith("the server sanitised") and cells[0].base_text == "pass (bogus)"

@@ -5,7 +5,8 @@ The builtin server serves exactly what a fault made; a real one may repair, drop
 no RRSIG at all for a zone whose DNSKEY RRset is unsigned). A resolver's verdict over data the server changed says
 nothing about the fault, so the lab reports such a zone as sanitised instead of judging the resolvers on it.
 NSEC3 RRsets are not asked for: their owners are hashes that servers answer by proof rules, not by lookup.
-Denial is compared instead (``denial_differences``): a name that does not exist and a type the apex lacks, asked of
+Denial is compared instead (``denial_differences``): a name that does not exist, a type the apex lacks and the DS
+of a few delegations that have none, asked of
 the real server and of the builtin server's own answer function over the same zone; the rcode and the proof records
 (NSEC, NSEC3, their RRSIGs, the SOA) must be the same.
 """
@@ -27,6 +28,7 @@ import dns.zone
 
 PROBE_LABEL = "testbed-nx-probe"     # a name no zone of ours has; its hash falls wherever it falls
 DENIAL_NODE_LIMIT = 50_000            # bigger zones skip the denial comparison (it indexes the whole zone again)
+MAX_DS_PROBES = 8                     # insecure delegations whose DS denial is compared, per zone
 MAX_LISTED = 4          # differences quoted per zone; the count says how many more there were
 TRY_TIMEOUT = 2.0
 
@@ -74,8 +76,8 @@ def _proof(message: dns.message.Message) -> set[str]:
 
 
 def denial_differences(zone: dns.zone.Zone, address: str) -> list[str]:
-    """How the server at ``address`` denies a missing name and a missing type, where it differs from the builtin
-    server answering from ``zone``."""
+    """How the server at ``address`` denies a missing name, a missing type and the DS of insecure delegations,
+    where it differs from the builtin server answering from ``zone``."""
     from testbed.auth.answer import answer
     from testbed.auth.zonedata import load_zone_text
     from testbed.auth.zoneset import ZoneSet
@@ -86,8 +88,12 @@ def denial_differences(zone: dns.zone.Zone, address: str) -> list[str]:
         return []
     builtin = ZoneSet({origin: load_zone_text(zone.to_text(relativize=False), origin)})
     found = []
-    for qname, rdtype in ((dns.name.Name((PROBE_LABEL.encode(), *origin.labels)), dns.rdatatype.A),
-                          (origin, dns.rdatatype.NAPTR)):
+    probes = [(dns.name.Name((PROBE_LABEL.encode(), *origin.labels)), dns.rdatatype.A), (origin, dns.rdatatype.NAPTR)]
+    # and the DS of delegations without one: the parent's proof that a child is insecure
+    probes += [(name, dns.rdatatype.DS) for name, node in sorted(zone.nodes.items())
+               if name != origin and node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NS) is not None
+               and node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.DS) is None][:MAX_DS_PROBES]
+    for qname, rdtype in probes:
         query = dns.message.make_query(qname, rdtype, want_dnssec=True, payload=1232)
         query.flags &= ~dns.flags.RD
         want = answer(query, builtin, tcp=True)      # no truncation: _ask falls back to TCP as well
