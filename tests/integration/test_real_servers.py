@@ -20,7 +20,7 @@ from testbed.lab.lab import Lab
 from testbed.resolvers import registry
 from testbed.run.runner import RunResult, run
 from testbed.scenario import load_paths, load_scenario
-from tests.conftest import QUICKSTART, requires_netns
+from tests.conftest import QUICKSTART, ROOT, requires_netns
 
 pytestmark = [pytest.mark.integration]
 REAL = ("nsd", "knot", "bind")
@@ -139,3 +139,18 @@ def test_quickstart_on_nsd_in_docker_matches_netns_builtin() -> None:
     assert all(r.startswith("nsd 4.") for r in docker.servers.values()) and docker.servers
     statuses = {v.status for v in docker.verdicts}
     assert statuses <= {"pass", "xfail"}
+
+
+@requires_netns
+@needs_servers
+def test_a_fault_nsd_repairs_is_reported_as_sanitised_not_judged() -> None:
+    # NSD sends no RRSIG at all for a zone without a DNSKEY RRset: the resolvers never see the fault as built
+    path = ROOT / "scenarios" / "conformance" / "dnskey" / "dnskey-rrset-missing.yaml"
+    scenario = replace(load_scenario(path, known_faults=fault_params(), known_resolvers=registry()), server="nsd")
+    result = run([scenario], ["unbound"], "netns")
+    status = {v.check.qname: v.status for v in result.verdicts}
+    # the check in the sanitised zone is not judged; the sibling tree on the same server still is
+    assert status == {"www.example.jp.": "error", "www.example.co.jp.": "pass"}
+    reason = result.verdicts[0].reason
+    assert reason.startswith("the server sanitised the fault: NSD on child served example.jp. otherwise than built")
+    assert "served 0 RRSIG(s)" in reason
