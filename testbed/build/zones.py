@@ -94,6 +94,8 @@ class BuildContext:
     zones: dict[str, ZoneBuild]
     trust_anchor_override: list[str] | None = None          # DS texts; None: the root's SEP keys
     trust_anchor_managed: bool = False                      # RFC 5011: resolvers track the anchored zone's keys
+    # (name, type) of the scenario's checks: a real server's answers to them are compared with the builtin's
+    probes: tuple[tuple[str, str], ...] = ()
     server_behaviour: dict[str, dict[str, Any]] = field(default_factory=dict)   # server -> Behaviour fields
     network: dict[str, dict[str, Any]] = field(default_factory=dict)            # host -> netem/iptables settings
 

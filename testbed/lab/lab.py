@@ -279,8 +279,8 @@ class Lab:
                     continue
                 diffs = self.backend.in_lab(lambda z=zone, a=address: differences(build.zones[z].zone(), a))
                 if build.zones[zone].signed is not None:
-                    diffs += self.backend.in_lab(lambda z=zone, a=address: denial_differences(build.zones[z].zone(),
-                                                                                              a))
+                    diffs += self.backend.in_lab(lambda z=zone, a=address: denial_differences(
+                        build.zones[z].zone(), a, build.probes))
                 if diffs:
                     found[zone] = f"{adapter.display_name} on {name} served {zone} otherwise than built: " + \
                         "; ".join(diffs)

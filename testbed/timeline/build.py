@@ -64,6 +64,8 @@ class PhaseBuilder:
         if anchor is not None and ctx.trust_anchor_override is None:
             ctx.trust_anchor_override = anchor      # the operator's anchor; a trust-anchor fault's own wins
         ctx.trust_anchor_managed = state.anchor_managed
+        checks = [*self.scenario.checks, *(c for phase in self.scenario.phases for c in phase.checks)]
+        ctx.probes = tuple(dict.fromkeys((c.qname, c.qtype) for c in checks))
         return ctx
 
     def configured_anchor(self, ctx: BuildContext, state: LabState) -> list[str] | None:

@@ -75,7 +75,7 @@ def _proof(message: dns.message.Message) -> set[str]:
     return found
 
 
-def denial_differences(zone: dns.zone.Zone, address: str) -> list[str]:
+def denial_differences(zone: dns.zone.Zone, address: str, extra: tuple[tuple[str, str], ...] = ()) -> list[str]:
     """How the server at ``address`` denies a missing name, a missing type and the DS of insecure delegations,
     where it differs from the builtin server answering from ``zone``."""
     from testbed.auth.answer import answer
@@ -93,7 +93,10 @@ def denial_differences(zone: dns.zone.Zone, address: str) -> list[str]:
     probes += [(name, dns.rdatatype.DS) for name, node in sorted(zone.nodes.items())
                if name != origin and node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NS) is not None
                and node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.DS) is None][:MAX_DS_PROBES]
-    for qname, rdtype in probes:
+    # and the questions the scenario's checks ask in this zone
+    probes += [(dns.name.from_text(q), dns.rdatatype.from_text(t)) for q, t in extra
+               if dns.name.from_text(q).is_subdomain(origin)]
+    for qname, rdtype in dict.fromkeys(probes):
         query = dns.message.make_query(qname, rdtype, want_dnssec=True, payload=1232)
         query.flags &= ~dns.flags.RD
         want = answer(query, builtin, tcp=True)      # no truncation: _ask falls back to TCP as well
@@ -104,7 +107,7 @@ def denial_differences(zone: dns.zone.Zone, address: str) -> list[str]:
             continue
         if want is None:
             continue
-        what = f"the denial of {qname}/{dns.rdatatype.to_text(rdtype)}"
+        what = f"the answer to {qname}/{dns.rdatatype.to_text(rdtype)}"
         if got.rcode() != want.rcode():
             found.append(f"{what}: rcode {dns.rcode.to_text(got.rcode())} instead of {dns.rcode.to_text(want.rcode())}")
             continue
