@@ -57,7 +57,7 @@ def authoritative_rrsets(zone: dns.zone.Zone) -> Iterator[tuple[dns.name.Name, d
             yield absolute, rdataset, sigs
 
 
-def _ask(address: str, name: dns.name.Name, rdtype: int) -> dns.message.Message:
+def _ask(address: str, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.Message:
     query = dns.message.make_query(name, rdtype, want_dnssec=True, payload=1232)
     query.flags &= ~dns.flags.RD
     response, _ = dns.query.udp_with_fallback(query, address, timeout=TRY_TIMEOUT)
@@ -111,9 +111,9 @@ def denial_differences(zone: dns.zone.Zone, address: str, extra: tuple[tuple[str
         if got.rcode() != want.rcode():
             found.append(f"{what}: rcode {dns.rcode.to_text(got.rcode())} instead of {dns.rcode.to_text(want.rcode())}")
             continue
-        missing, extra = _proof(want) - _proof(got), _proof(got) - _proof(want)
-        if missing or extra:
-            found.append(f"{what}: {len(missing)} proof record(s) of the zone left out, {len(extra)} other(s) sent"
+        missing, sent = _proof(want) - _proof(got), _proof(got) - _proof(want)
+        if missing or sent:
+            found.append(f"{what}: {len(missing)} proof record(s) of the zone left out, {len(sent)} other(s) sent"
                          + (f" (left out: {sorted(missing)[0][:120]})" if missing else ""))
     return found
 
