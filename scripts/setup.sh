@@ -20,6 +20,7 @@ packages=(
     ldnsutils bind9-utils bind9-dnsutils           # independent zone verifiers for the tests; dig, delv
     tcpdump                                        # the no-leak test captures every packet the resolvers send
     chromium                                       # renders the HTML matrix in the screenshot test
+    graphviz                                       # draws the chain of trust in the HTML report (dot)
     gcc libc6-dev                                  # builds the virtual-clock time shim
     knot-dnssecutils                               # kzonesign, a reference signer in bench/bench_scale.py
 )
@@ -61,8 +62,11 @@ if [ "$want_docker" = yes ]; then
         for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
         docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/testbed-dockerd.log" >&2; exit 2; }
     fi
-    docker image inspect debian:bookworm-slim >/dev/null 2>&1 || docker pull debian:bookworm-slim \
-        || compose/base/build-base.sh
-    .venv/bin/testbed images build
+    # one base per resolver generation: debian12 (bookworm) and debian13 (trixie)
+    for release in bookworm trixie; do
+        docker image inspect "debian:$release-slim" >/dev/null 2>&1 || docker pull "debian:$release-slim" \
+            || compose/base/build-base.sh "$release"
+    done
+    .venv/bin/testbed images build --generation all
 fi
 echo "setup done: .venv/bin/testbed is ready"

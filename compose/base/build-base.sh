@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
-# Build debian:bookworm-slim locally where no image registry is reachable, so that every Dockerfile under
-# compose/ (FROM debian:bookworm-slim) builds unchanged. On a machine that can pull, you do not need this.
-# Usage: compose/base/build-base.sh [--force]
+# Build debian:<release>-slim locally where no image registry is reachable, so that every Dockerfile under
+# compose/ (FROM debian:${DEBIAN_RELEASE}-slim) builds unchanged. On a machine that can pull, you do not need this.
+# One base per resolver generation (testbed/resolvers/generations.py): bookworm (debian12), trixie (debian13).
+# Usage: compose/base/build-base.sh [RELEASE] [--force]      RELEASE: bookworm (default) or trixie
 # After --force, rebuild the lab images on the new base too: testbed images build --force
 set -euo pipefail
-IMAGE=debian:bookworm-slim
-if [ "${1:-}" != "--force" ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+RELEASE=bookworm
+FORCE=no
+for arg in "$@"; do
+    case "$arg" in
+        --force) FORCE=yes ;;
+        bookworm|trixie) RELEASE=$arg ;;
+        *) echo "unknown argument $arg: use bookworm or trixie, and optionally --force" >&2; exit 2 ;;
+    esac
+done
+IMAGE=debian:$RELEASE-slim
+if [ "$FORCE" != yes ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
     echo "$IMAGE already present"; exit 0
 fi
 command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install -y debootstrap" >&2; exit 2; }
 dir=$(mktemp -d /tmp/testbed-base.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 # minbase: apt, dpkg and essentials only, like the official slim image
-debootstrap --variant=minbase bookworm "$dir" >/dev/null
+debootstrap --variant=minbase "$RELEASE" "$dir" >/dev/null || {
+    echo "debootstrap of $RELEASE failed (log: $dir/debootstrap/debootstrap.log); retry with:" \
+         "compose/base/build-base.sh $RELEASE --force" >&2
+    trap - EXIT; exit 2; }
 # Like the official image: the point-release updates and the security archive too, not just the release as
 # debootstrap leaves it. Without them the lab images got older resolvers than this machine's (BIND 9.18.49
 # deb12u1 rather than deb12u3, which validate some faults differently). The security archive sits beside the
@@ -22,13 +35,13 @@ mirror=$(awk '$1 == "deb" {print $2; exit}' "$dir/etc/apt/sources.list")
 cat > "$dir/etc/apt/sources.list.d/debian.sources" <<SOURCES
 Types: deb
 URIs: $mirror
-Suites: bookworm bookworm-updates
+Suites: $RELEASE $RELEASE-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
 URIs: ${mirror%/}-security
-Suites: bookworm-security
+Suites: $RELEASE-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES

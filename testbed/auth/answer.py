@@ -18,7 +18,7 @@ import dns.rdatatype
 
 from testbed.auth.behaviour import Behaviour
 from testbed.auth.lookup import Sections, lookup
-from testbed.auth.wire import Query, header_only, parse_query, query_from_message, render
+from testbed.auth.wire import Query, header_only, name_wire, parse_query, query_from_message, render
 from testbed.auth.zoneset import ZoneSet
 
 __all__ = ["Behaviour", "ZoneSet", "answer", "answer_wire"]
@@ -75,10 +75,10 @@ def tsig_badkey(wire: bytes, behaviour: Behaviour, tcp: bool) -> bytes | None:
                      opt_payload=behaviour.edns_payload if query.edns >= 0 else None,
                      limit=_size_limit(query, behaviour, tcp))
     request = message.tsig[0]
-    rdata = (request.algorithm.to_wire() + struct.pack("!HIH", request.time_signed >> 32,
+    rdata = (name_wire(request.algorithm) + struct.pack("!HIH", request.time_signed >> 32,
                                                         request.time_signed & 0xFFFFFFFF, request.fudge)
              + struct.pack("!HHHH", 0, message.id, dns.rcode.BADKEY, 0))  # MAC size, original id, error, other
-    record = (message.tsig.name.to_wire() + struct.pack("!HHIH", dns.rdatatype.TSIG, dns.rdataclass.ANY, 0,
+    record = (name_wire(message.tsig.name) + struct.pack("!HHIH", dns.rdatatype.TSIG, dns.rdataclass.ANY, 0,
                                                          len(rdata)) + rdata)
     arcount = struct.unpack_from("!H", body, 10)[0] + 1  # the TSIG record goes last (RFC 8945 5.1)
     return body[:10] + struct.pack("!H", arcount) + body[12:] + record
@@ -94,10 +94,12 @@ def _respond(query: Query, zones: ZoneSet, behaviour: Behaviour, tcp: bool) -> b
         return _reply(query, behaviour, tcp, dns.rcode.FORMERR, edns=False)
     if query.qname is None:
         return _reply(query, behaviour, tcp, dns.rcode.FORMERR, edns=edns)
-    if behaviour.drop_qtypes and dns.rdatatype.to_text(query.qtype) in behaviour.drop_qtypes:
-        return None
-    if behaviour.servfail_qtypes and dns.rdatatype.to_text(query.qtype) in behaviour.servfail_qtypes:
-        return _reply(query, behaviour, tcp, dns.rcode.SERVFAIL, edns=edns)
+    if behaviour.drop_qtypes or behaviour.servfail_qtypes:
+        qtype_text = dns.rdatatype.to_text(dns.rdatatype.RdataType(query.qtype))
+        if qtype_text in behaviour.drop_qtypes:
+            return None
+        if qtype_text in behaviour.servfail_qtypes:
+            return _reply(query, behaviour, tcp, dns.rcode.SERVFAIL, edns=edns)
     if query.edns > 0:
         return _reply(query, behaviour, tcp, dns.rcode.BADVERS, edns=True)  # RFC 6891 6.1.3: we speak version 0
     if not tcp and behaviour.tc_always:

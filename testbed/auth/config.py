@@ -22,8 +22,9 @@ import dns.exception
 import dns.name
 
 from testbed.auth.behaviour import Behaviour
-from testbed.auth.zonedata import ServedZone, load_zone_file
+from testbed.auth.zonedata import ServedZone
 from testbed.auth.zoneset import ZoneSet
+from testbed.auth.zonetext import load_served_zone
 from testbed.errors import TestbedError
 
 _WHERE = re.compile(r"^(?P<file>.*):(?P<line>\d+): (?P<detail>.*)$", re.DOTALL)
@@ -88,7 +89,7 @@ def _load_zone(origin: str, path: Path, file: str | None) -> ServedZone:
     except dns.exception.DNSException as exc:
         raise TestbedError(f"bad zone name {origin!r}: {exc}", file=file) from None
     try:
-        return ServedZone(load_zone_file(path, name))
+        return load_served_zone(path, name)
     except OSError as exc:
         raise TestbedError(f"cannot read zone file for {name}: {exc.strerror}", file=path) from None
     except dns.exception.SyntaxError as exc:
@@ -108,6 +109,8 @@ def _endpoint(item: Any, served: Mapping[str, ServedZone], file: str | None) -> 
         raise TestbedError(f"unknown listen keys: {', '.join(sorted(unknown))}", file=file)
     address = item.get("address")
     try:
+        if not isinstance(address, str):
+            raise ValueError(address)
         ipaddress.ip_address(address)
     except ValueError:
         raise TestbedError(f"listen address {address!r} is not an IP address", file=file) from None

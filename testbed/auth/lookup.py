@@ -121,21 +121,21 @@ class _Step:
 
     def at_node(self, key: Key, owner: Key, encloser: Key | None) -> dns.name.Name | None:
         """Answer from the node at owner: the name itself, or the wildcard '*.encloser' synthesizing it."""
-        node = self.zone.nodes[owner]
+        types = self.zone.types_at(owner)
         synthesized = encloser is not None
         answer = self.out.answer
         before = len(answer)  # earlier links of a CNAME chain are already there
         target = None
         if self.qtype == ANY:
             # RFC 8482 allows less, but everything at the node is more useful when someone digs at the lab.
-            for rds in node.rdatasets:
-                if rds.rdtype != RRSIG:
-                    self.put(answer, owner, rds.rdtype, synthesized=synthesized)
+            for rdtype, _ in types:
+                if rdtype != RRSIG:
+                    self.put(answer, owner, rdtype, synthesized=synthesized)
         elif self.qtype == RRSIG:
             # Asked for explicitly: sent whatever DO says, as other servers do.
-            for rds in node.rdatasets:
-                if rds.rdtype == RRSIG:
-                    rrset = self.zone.rrset(owner, RRSIG, rds.covers)
+            for rdtype, covers in types:
+                if rdtype == RRSIG:
+                    rrset = self.zone.rrset(owner, RRSIG, covers)
                     self.out.add(answer, rrset, *((self.as_name, self.as_key) if synthesized else (None, ())))
         elif self.put(answer, owner, self.qtype, synthesized=synthesized) is None and self.qtype != CNAME:
             cname = self.put(answer, owner, CNAME, synthesized=synthesized)

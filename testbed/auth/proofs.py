@@ -6,15 +6,28 @@ proof needs is missing, the proof goes out incomplete, and the resolver under te
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import dns.rdatatype
 
-from testbed.auth.wire import Key
+from testbed.auth.wire import Entry, Key, ServedRRset
 from testbed.auth.zonedata import ServedZone
 
-if TYPE_CHECKING:
-    from testbed.auth.lookup import _Step
+
+class _Sections(Protocol):
+    authority: list[Entry]
+
+
+class _Step(Protocol):
+    """What a proof needs of the lookup in progress (``lookup._Step``; named here so lookup alone imports proofs)."""
+
+    zone: ServedZone
+
+    @property
+    def out(self) -> _Sections: ...
+
+    def put(self, section: list[Entry], owner: Key, rdtype: int, *,
+            synthesized: bool = False) -> ServedRRset | None: ...
 
 NSEC = int(dns.rdatatype.NSEC)
 NSEC3 = int(dns.rdatatype.NSEC3)

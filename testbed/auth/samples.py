@@ -15,6 +15,7 @@ import dns.dnssec
 import dns.name
 import dns.rdataset
 import dns.rdatatype
+import dns.rdtypes.ANY.DNSKEY
 import dns.zone
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -50,13 +51,13 @@ www.sub.example. 300 IN A 192.0.2.81
 """
 
 
-def new_key() -> tuple[ed25519.Ed25519PrivateKey, dns.rdata.Rdata]:
+def new_key() -> tuple[ed25519.Ed25519PrivateKey, dns.rdtypes.ANY.DNSKEY.DNSKEY]:
     private = ed25519.Ed25519PrivateKey.generate()
     return private, dns.dnssec.make_dnskey(private.public_key(), dns.dnssec.Algorithm.ED25519, flags=257)
 
 
 def sign_nsec(text: str, origin: str, *, inception: int,
-              lifetime: int = 86400) -> tuple[dns.zone.Zone, dns.rdata.Rdata]:
+              lifetime: int = 86400) -> tuple[dns.zone.Zone, dns.rdtypes.ANY.DNSKEY.DNSKEY]:
     """Sign zone text with a fresh Ed25519 key and an NSEC chain. Returns the zone and its DNSKEY."""
     zone = load_zone_text(text, origin)
     key = new_key()

@@ -103,10 +103,17 @@ def parse_query(wire: bytes) -> Query:
     return query_from_message(dns.message.from_wire(wire))
 
 
+def name_wire(name: dns.name.Name) -> bytes:
+    """A name's uncompressed wire form (``to_wire`` returns it when given no file to write to)."""
+    wire = name.to_wire()
+    assert wire is not None
+    return wire
+
+
 def query_from_message(message: dns.message.Message) -> Query:
     if len(message.question) == 1:
         q = message.question[0]
-        question = q.name.to_wire() + struct.pack("!HH", q.rdtype, q.rdclass)
+        question = name_wire(q.name) + struct.pack("!HH", q.rdtype, q.rdclass)
         return Query(message.id, message.flags, q.name, key_of(q.name), q.rdtype, q.rdclass, question,
                      message.edns, message.payload, message.ednsflags)
     return Query(message.id, message.flags, None, (), 0, 0, b"", message.edns, message.payload, message.ednsflags)
@@ -116,6 +123,8 @@ class ServedRRset(dns.rrset.RRset):
     """An RRset of a served zone that keeps its owner's key and its records' wire form (all after the owner)."""
 
     __slots__ = ["_records", "_key"]
+    _records: tuple[bytes, ...]         # both made on first use
+    _key: Key
 
     @property
     def key(self) -> Key:
@@ -124,6 +133,10 @@ class ServedRRset(dns.rrset.RRset):
         except AttributeError:
             self._key = key_of(self.name)
             return self._key
+
+    def set_records(self, ttl: int, wires: Sequence[bytes]) -> None:
+        """Set the wire form from the rdatas' wire forms (as stored), instead of rendering each rdata again."""
+        self._records = tuple([_RR.pack(self.rdtype, self.rdclass, ttl, len(w)) + w for w in wires])
 
     def records(self) -> tuple[bytes, ...]:
         try:
@@ -178,7 +191,7 @@ class _Writer:
                 continue
             at = len(self.buf)
             self.name(owner, key)
-            repeat = struct.pack("!H", 0xC000 | at) if at < 0x4000 else owner.to_wire()
+            repeat = struct.pack("!H", 0xC000 | at) if at < 0x4000 else name_wire(owner)
             for i, record in enumerate(records):
                 if i:
                     self.buf += repeat

@@ -13,8 +13,6 @@ since the lab cannot give it DS records for children it signs without re-signing
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dns.dnssec
@@ -27,6 +25,7 @@ import dns.rdtypes.ANY.DS
 import dns.rrset
 import dns.zone
 
+from testbed.build.zonefile_source import read_zone_source, zone_file_error
 from testbed.errors import ScenarioError
 
 if TYPE_CHECKING:
@@ -36,39 +35,13 @@ DNSSEC_TYPES = (dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dn
 
 
 def _error(plan: ZonePlan, message: str, fix: str) -> ScenarioError:
-    where = plan.where
-    return ScenarioError(message, file=where.file if where else plan.file, line=where.line if where else None,
-                         fix=fix)
-
-
-@functools.lru_cache(maxsize=32)
-def _text(path: Path, mtime_ns: int) -> str:
-    del mtime_ns          # part of the cache key only: an edited file is read again
-    return path.read_text(encoding="utf-8")
+    return zone_file_error(plan.where, plan.file, message, fix)
 
 
 def read_zone_file(plan: ZonePlan) -> dns.zone.Zone:
     """A fresh parse of the zone's file (faults edit what they get). Errors name the zone file's own line."""
     assert plan.file is not None
-    path = plan.file
-    try:
-        text = _text(path, path.stat().st_mtime_ns)
-    except OSError as exc:
-        raise _error(plan, f"cannot read the zone file of {plan.name}: {exc}", "check the 'file' path") from exc
-    try:
-        return dns.zone.from_text(text, origin=plan.name, relativize=False, filename=str(path))
-    except dns.exception.SyntaxError as exc:
-        # dnspython's message starts "<file>:<line>:": the zone file's own place, which is what a person needs
-        raise ScenarioError(f"the zone file of {plan.name} does not parse: {exc}",
-                            fix="fix the record on that line of the zone file") from exc
-    except dns.zone.NoSOA as exc:
-        raise _error(plan, f"the zone file {path} has no SOA record at {plan.name}", "add the zone's SOA") from exc
-    except dns.zone.NoNS as exc:
-        raise _error(plan, f"the zone file {path} has no NS records at {plan.name}",
-                     "add the zone's NS records (they name its servers)") from exc
-    except dns.exception.DNSException as exc:
-        raise _error(plan, f"the zone file {path} is not a zone for {plan.name}: {exc}",
-                     "check $ORIGIN and the owner names of the file") from exc
+    return read_zone_source(plan.file, plan.name, plan.where)
 
 
 def is_presigned(zone: dns.zone.Zone) -> bool:
@@ -77,27 +50,6 @@ def is_presigned(zone: dns.zone.Zone) -> bool:
     if zone.get_rdataset(zone.origin, dns.rdatatype.DNSKEY) is None:
         return False
     return any(r.rdtype == dns.rdatatype.RRSIG for node in zone.nodes.values() for r in node.rdatasets)
-
-
-def file_name_servers(plan: ZonePlan) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The file's apex NS names and, for each, the lab host that serves it (one host may answer for them all)."""
-    zone = read_zone_file(plan)
-    assert zone.origin is not None
-    ns_rdataset = zone.get_rdataset(zone.origin, dns.rdatatype.NS)
-    assert ns_rdataset is not None       # from_text checks the NS RRset exists
-    names = tuple(sorted(rr.target.to_text() for rr in ns_rdataset))
-    outside = [n for n in names if not dns.name.from_text(n).is_subdomain(zone.origin)]
-    if outside:
-        raise _error(plan, f"the zone file of {plan.name} names name servers outside the zone: {', '.join(outside)}; "
-                           "the lab gives addresses (glue) only to a zone's own name server names",
-                     f"use name servers under {plan.name} (e.g. ns1.{plan.name}) in the file")
-    if len(plan.servers) == len(names):
-        return names, plan.servers
-    if len(plan.servers) == 1:
-        return names, plan.servers * len(names)
-    raise _error(plan, f"the zone file of {plan.name} names {len(names)} name servers ({', '.join(names)}) but the "
-                       f"scenario serves the zone on {len(plan.servers)} hosts ({', '.join(plan.servers)})",
-                 f"list {len(names)} servers for the zone (servers: [...]) or one, which then answers for every name")
 
 
 def file_zone(plan: ZonePlan, topology: Topology, serial: int, lab_text: str) -> tuple[dns.zone.Zone, bool]:
@@ -123,9 +75,11 @@ def file_zone(plan: ZonePlan, topology: Topology, serial: int, lab_text: str) ->
 
 def _merge_unsigned(plan: ZonePlan, topology: Topology, serial: int, file_zone: dns.zone.Zone,
                     lab_text: str) -> dns.zone.Zone:
-    from testbed.build.zones import parse_zone
-
-    lab = parse_zone(lab_text, plan.name)
+    try:
+        lab = dns.zone.from_text(lab_text, origin=plan.name, relativize=False, check_origin=False)
+    except dns.exception.SyntaxError as exc:
+        raise _error(plan, f"zone {plan.name} does not parse: {exc}",
+                     "check the record lines given for this zone") from exc
     origin = lab.origin
     assert origin is not None
     own_ns = {dns.name.from_text(n) for n in plan.ns_names}

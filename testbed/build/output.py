@@ -5,26 +5,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from testbed.build.topology import DEFAULT_SUBNET, plan
-from testbed.build.zones import KeyStore, zone_file_name
-from testbed.clock import LabClock
+from testbed.build.zones import BuildContext, zone_file_name
 from testbed.dnssec import key_to_files
 from testbed.resolvers import ResolverContext, get_adapter
 from testbed.resolvers.base import write_rendered
-from testbed.scenario.model import Scenario
-from testbed.timeline.build import build_scenario
 
 
-def write_build(scenario: Scenario, out: Path, resolvers: list[str]) -> list[str]:
-    """Sign the scenario's zones (faults applied) and write zones/, keys/, ds/, trust-anchor.*, resolvers/."""
-    topology = plan(scenario, resolvers, DEFAULT_SUBNET)
-    ctx = build_scenario(scenario, topology, LabClock(), KeyStore(), serial=1)
+def write_build(ctx: BuildContext, out: Path, resolvers: list[str]) -> list[str]:
+    """Write a built scenario (``timeline.build.build_scenario``: signed, faults applied): zones/, keys/, ds/,
+    trust-anchor.*, resolvers/."""
+    topology = ctx.topology
     written: list[str] = []
     for sub in ("zones", "keys", "ds", "resolvers"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     for name, zone in ctx.zones.items():
         path = out / "zones" / zone_file_name(name)
-        zone.zone().to_file(str(path), relativize=False, want_origin=False)
+        zone.write_file(path)
         written.append(str(path))
         for key in zone.keys:
             written += [str(p) for p in key_to_files(key, out / "keys")]

@@ -9,6 +9,7 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from testbed.build.zonefile_source import file_name_servers
 from testbed.errors import ScenarioError
 from testbed.scenario.model import BUILTIN_SERVER, Scenario, SigningSpec, Where, ZoneSpec
 
@@ -50,6 +51,7 @@ class ZonePlan:
     keys_dir: Path | None = None
     signer: str | None = None
     where: Where | None = None
+    delegations: int = 0                # generated delegations (``delegations: N`` in the scenario)
 
 
 @dataclass
@@ -152,9 +154,7 @@ def plan(scenario: Scenario, resolvers: list[str], subnet: ipaddress.IPv4Network
         z.parent = parent_of(z.name, names)
         z.ns_names = ns_names_for(z.name, len(z.servers))
         if z.file is not None:
-            from testbed.build.byo import file_name_servers
-
-            z.ns_names, z.servers = file_name_servers(z)
+            z.ns_names, z.servers = file_name_servers(z.file, z.name, z.servers, z.where)
 
     servers: dict[str, ServerPlan] = {}
     for name, host in hosts.items():
@@ -197,10 +197,11 @@ def _apply_zone_spec(zones: dict[str, ZonePlan], hosts: dict[str, int], zspec: Z
     if existing is None:
         zones[zspec.name] = ZonePlan(name=zspec.name, parent=None, records=list(zspec.records),
                                      signing=zspec.signing or SigningSpec(), servers=zspec.servers or ("child",),
-                                     **own)
+                                     delegations=zspec.delegations, **own)
         return
     # a zone file replaces the preset's records: the file is the zone
     replaced = zspec.replace_records or zspec.file is not None
     records = list(zspec.records) if replaced else existing.records + list(zspec.records)
     zones[zspec.name] = replace(existing, records=records, signing=zspec.signing or existing.signing,
-                                servers=zspec.servers or existing.servers, **own)
+                                servers=zspec.servers or existing.servers,
+                                delegations=zspec.delegations or existing.delegations, **own)

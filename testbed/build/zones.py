@@ -10,7 +10,11 @@ Order of work, and where each fault layer hooks in:
 
 from __future__ import annotations
 
+import io
+import os
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dns.exception
@@ -21,9 +25,11 @@ import dns.rdatatype
 import dns.rdtypes.ANY.DS
 import dns.zone
 
+from testbed.build.generated import delegation_lines
 from testbed.build.topology import Topology, ZonePlan
 from testbed.clock import LabClock
 from testbed.dnssec import Key, SignOptions, generate_key, make_ds, sign_zone
+from testbed.dnssec.zonefile import sign_zone_text
 from testbed.errors import ScenarioError
 from testbed.scenario.model import OUR_SIGNER, FaultSpec, SigningSpec
 
@@ -45,17 +51,56 @@ class KeyStore:
         return self._keys[slot]
 
 
-@dataclass
 class ZoneBuild:
-    """One zone on its way through the build. Faults edit these fields at their layer."""
+    """One zone on its way through the build. Faults edit these fields at their layer.
 
-    plan: ZonePlan
-    unsigned: dns.zone.Zone
-    keys: list[Key] = field(default_factory=list)
-    ds_override: list[dns.rdtypes.ANY.DS.DS] | None = None   # None: DS computed from the SEP keys
-    signed: dns.zone.Zone | None = None
-    options: SignOptions | None = None
-    presigned: bool = False          # a signed zone file (testbed/build/byo.py): served as it is, never re-signed
+    The zone data lives as text until something asks for it as a dnspython zone (``unsigned``, ``signed``,
+    ``zone()``): a registry zone with a million delegations is signed text to text by our signer (one path for
+    labs, ``testbed build`` and ``testbed sign``) and written once, without ever becoming a million dnspython
+    nodes. Once a fault or a timeline action takes the dnspython zone, that object is the zone from then on (it may
+    have been changed in place), and the text is rendered from it when needed.
+    """
+
+    def __init__(self, plan: ZonePlan, unsigned: dns.zone.Zone | None = None, *, unsigned_text: str | None = None,
+                 keys: list[Key] | None = None, ds_override: list[dns.rdtypes.ANY.DS.DS] | None = None,
+                 signed: dns.zone.Zone | None = None, options: SignOptions | None = None,
+                 presigned: bool = False) -> None:
+        if (unsigned is None) == (unsigned_text is None):
+            raise ValueError("give the unsigned zone either as a dnspython zone or as text")
+        self.plan = plan
+        self._unsigned = unsigned
+        self._unsigned_text = unsigned_text
+        self._signed = signed
+        self._signed_text: str | None = None
+        self.keys: list[Key] = list(keys or [])
+        self.ds_override = ds_override          # None: DS computed from the SEP keys
+        self.options = options
+        self._written: tuple[Path, str] | None = None   # (first file written, the text it holds)
+        self.presigned = presigned      # a signed zone file (testbed/build/byo.py): served as it is, never re-signed
+
+    # -- the data, as dnspython zones (for faults and timelines) -------------------------------------------------
+    @property
+    def unsigned(self) -> dns.zone.Zone:
+        if self._unsigned is None:
+            assert self._unsigned_text is not None
+            self._unsigned = parse_zone(self._unsigned_text, self.plan.name)
+            self._unsigned_text = None
+        return self._unsigned
+
+    @unsigned.setter
+    def unsigned(self, zone: dns.zone.Zone) -> None:
+        self._unsigned, self._unsigned_text = zone, None
+
+    @property
+    def signed(self) -> dns.zone.Zone | None:
+        if self._signed is None and self._signed_text is not None:
+            self._signed = parse_zone(self._signed_text, self.plan.name, "<signed zone>")
+            self._signed_text = None
+        return self._signed
+
+    @signed.setter
+    def signed(self, zone: dns.zone.Zone | None) -> None:
+        self._signed, self._signed_text = zone, None
 
     @property
     def name(self) -> str:
@@ -81,7 +126,91 @@ class ZoneBuild:
 
     def zone(self) -> dns.zone.Zone:
         """The zone as it stands now: signed if signing has happened, else unsigned."""
-        return self.signed if self.signed is not None else self.unsigned
+        signed = self.signed
+        return signed if signed is not None else self.unsigned
+
+    # -- the data, as text (signing, writing, serving) -----------------------------------------------------------
+    @property
+    def has_signed(self) -> bool:
+        return self._signed is not None or self._signed_text is not None
+
+    def add_records(self, lines: list[str]) -> None:
+        """Add records (absolute owner names) to the unsigned zone, as text while it is text."""
+        if self._unsigned_text is not None:
+            self._unsigned_text += "".join(line + "\n" for line in lines)
+            return
+        text = "\n".join(lines)
+        for name, node in dns.zone.from_text(text, origin=self.plan.name, relativize=False,
+                                             check_origin=False).nodes.items():
+            target = self.unsigned.find_node(name, create=True)
+            for rdataset in node.rdatasets:
+                found = target.find_rdataset(rdataset.rdclass, rdataset.rdtype, rdataset.covers, create=True)
+                found.update_ttl(rdataset.ttl)
+                for rdata in rdataset:
+                    found.add(rdata)
+
+    def sign(self) -> None:
+        """Sign with the zone's keys and options: text to text while the unsigned zone is text (our fast path),
+        ``sign_zone`` on the dnspython zone once a fault has taken it. Both are our signer's one engine."""
+        assert self.options is not None
+        if self.plan.signer not in (None, OUR_SIGNER):
+            # a real tool (testbed/build/signers.py), its output verified before it is used
+            from testbed.build.signers import sign_with_tool
+
+            self.signed = sign_with_tool(self.plan.signer, self.unsigned, self.keys, self.options)
+            return
+        if self._unsigned_text is not None:
+            self._signed_text, _ = sign_zone_text(self._unsigned_text, self.plan.name, self.keys, self.options,
+                                                  source=f"zone {self.plan.name}")
+            self._signed = None
+        else:
+            self.signed = sign_zone(self.unsigned, self.keys, self.options)
+
+    def text(self) -> str:
+        """The zone file text as it stands now (signed if signing has happened), absolute owner names."""
+        if self._signed_text is not None:
+            return self._signed_text
+        if self._signed is not None:
+            return self._signed.to_text(relativize=False, want_origin=False)
+        if self._unsigned_text is not None:
+            return self._unsigned_text
+        assert self._unsigned is not None
+        return self._unsigned.to_text(relativize=False, want_origin=False)
+
+    def soa_serial(self) -> int | None:
+        """The apex SOA serial as served, without parsing the whole zone."""
+        if self._signed is not None or (self._signed_text is None and self._unsigned is not None):
+            soa = self.zone().get_rdataset(self.origin, dns.rdatatype.SOA)
+            return soa[0].serial if soa else None
+        for line in io.StringIO(self.text()):   # lazily: the SOA comes first, the zone may have millions of lines
+            fields = line.split()
+            if "SOA" in fields[:4] and not line.startswith(("$", ";", " ", "\t")):
+                at = fields.index("SOA")
+                if fields[0] in ("@", self.plan.name) and len(fields) > at + 3:
+                    return int(fields[at + 3])
+        return None
+
+    def write_file(self, path: Path) -> None:
+        """Write the zone file to ``path``, atomically (a new file renamed over the old one, so a server reading
+        it sees the old or the new zone, and a link to it elsewhere keeps the old). A zone served by several servers
+        is written once: while the zone is text (immutable), later calls hard-link the first file (a copy where links
+        cannot go). A dnspython zone may have been changed in place since, so it is written afresh each time."""
+        text = self._signed_text if self._signed_text is not None else (
+            self._unsigned_text if self._signed is None else None)
+        first = self._written
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        if text is not None and first is not None and first[1] is text and first[0].exists():
+            try:
+                os.link(first[0], tmp)
+            except OSError:
+                shutil.copyfile(first[0], tmp)
+            tmp.replace(path)
+            return
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as handle:
+            handle.write(self.text() if text is None else text)
+        tmp.replace(path)
+        self._written = (path.resolve(), text) if text is not None else None
 
 
 @dataclass
@@ -98,6 +227,32 @@ class BuildContext:
     probes: tuple[tuple[str, str], ...] = ()
     server_behaviour: dict[str, dict[str, Any]] = field(default_factory=dict)   # server -> Behaviour fields
     network: dict[str, dict[str, Any]] = field(default_factory=dict)            # host -> netem/iptables settings
+    # (server, zone) -> what that one server serves instead of the zone's current form (a stalled secondary)
+    server_zones: dict[tuple[str, str], dns.zone.Zone] = field(default_factory=dict)
+
+    def zone_for(self, server: str, zone: str) -> dns.zone.Zone:
+        """The zone data ``server`` serves for ``zone``: its own stale copy, or the zone as built."""
+        return self.server_zones.get((server, zone)) or self.zones[zone].zone()
+
+    def write_zone_for(self, server: str, zone: str, path: Path) -> None:
+        """Write what ``server`` serves for ``zone`` to ``path``: the zone as built is written once and shared by
+        its servers (``ZoneBuild.write_file``); a server's own stale copy is written for it alone."""
+        stale = self.server_zones.get((server, zone))
+        if stale is None:
+            self.zones[zone].write_file(path)
+            return
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        stale.to_file(str(tmp), relativize=False, want_origin=False)
+        tmp.replace(path)
+
+    def serial_for(self, server: str, zone: str) -> int | None:
+        """The SOA serial ``server`` serves for ``zone``, without parsing a zone that is still text."""
+        stale = self.server_zones.get((server, zone))
+        if stale is None:
+            return self.zones[zone].soa_serial()
+        soa = stale.get_rdataset(zone, dns.rdatatype.SOA)
+        return soa[0].serial if soa else None
 
     def zone(self, name: str, where: FaultSpec | None = None) -> ZoneBuild:
         key = name if name.endswith(".") else name + "."
@@ -147,11 +302,34 @@ def unsigned_zone_text(plan: ZonePlan, topology: Topology, serial: int) -> str:
         for ns, server in zip(child.ns_names, child.servers, strict=True):
             if dns.name.from_text(ns).is_subdomain(child_origin):     # in-bailiwick: glue needed
                 lines.append(f"{ns} {DELEGATION_TTL} IN A {topology.server_address(server)}")
+    lines += _hosted_name_servers(plan, topology, child_names)
     lines += plan.records
+    if plan.delegations:
+        origin_labels = len(origin.labels)
+        taken = {n.labels[-origin_labels - 1].decode().lower() for n in [*child_names, *map(dns.name.from_text,
+                 plan.ns_names)] if len(n.labels) > origin_labels and n.is_subdomain(origin)}
+        lines += delegation_lines(plan.name, plan.delegations, taken)
     return "\n".join(lines) + "\n"
 
 
+def _hosted_name_servers(plan: ZonePlan, topology: Topology, child_names: list[dns.name.Name]) -> list[str]:
+    """Addresses of other zones' name servers whose names live in this zone (a DNS operator's zone that hosts its
+    customers' name server names, as RFC 9615 bootstrapping needs): the zone is authoritative for them."""
+    origin = dns.name.from_text(plan.name)
+    lines = []
+    for other in topology.zones.values():
+        if other.name == plan.name:
+            continue
+        for ns, server in zip(other.ns_names, other.servers, strict=True):
+            name = dns.name.from_text(ns)
+            if name.is_subdomain(origin) and not any(name.is_subdomain(c) for c in child_names) \
+                    and not name.is_subdomain(dns.name.from_text(other.name)):
+                lines.append(f"{ns} {DELEGATION_TTL} IN A {topology.server_address(server)}")
+    return list(dict.fromkeys(lines))
+
+
 def parse_zone(text: str, origin: str, source: str = "<zone>") -> dns.zone.Zone:
+    """Zone text as a dnspython zone with absolute names."""
     try:
         return dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False)
     except dns.exception.SyntaxError as exc:
@@ -218,7 +396,7 @@ def prepare(topology: Topology, clock: LabClock, keystore: KeyStore, serial: int
         if plan.file is not None:
             zones[plan.name] = _file_build(plan, topology, serial, text, keystore, clock)
             continue
-        build = ZoneBuild(plan=plan, unsigned=parse_zone(text, plan.name))
+        build = ZoneBuild(plan=plan, unsigned_text=text)
         build.keys = zone_keys(plan, keystore)
         build.options = sign_options(plan.signing, clock)
         zones[plan.name] = build
@@ -230,20 +408,8 @@ def sign_all(ctx: BuildContext) -> None:
     signed zone is signed. A DS depends only on keys, never on the child's signed data, so order does not matter."""
     for build in ctx.zones.values():
         if build.plan.parent is not None:
-            parent = ctx.zones[build.plan.parent]
-            add_ds(parent.unsigned, build.name, build.ds_records())
+            ds = build.ds_records()
+            ctx.zones[build.plan.parent].add_records([f"{build.name} {DELEGATION_TTL} IN DS {d.to_text()}" for d in ds])
     for build in ctx.zones.values():
         if build.is_signed and build.keys:
-            assert build.options is not None
-            build.signed = sign_build(build)
-
-
-def sign_build(build: ZoneBuild) -> dns.zone.Zone:
-    """``build``'s unsigned zone signed by its keys and options, with the zone's signer: ours, or a real tool
-    (testbed/build/signers.py) whose output is verified before it is used."""
-    assert build.options is not None
-    if build.plan.signer not in (None, OUR_SIGNER):
-        from testbed.build.signers import sign_with_tool
-
-        return sign_with_tool(build.plan.signer, build.unsigned, build.keys, build.options)
-    return sign_zone(build.unsigned, build.keys, build.options)
+            build.sign()

@@ -20,13 +20,26 @@ def images() -> None:
 @click.argument("keys", nargs=-1)
 @click.option("--force", is_flag=True, help="rebuild even when the current tag exists")
 @click.option("--quiet", "-q", is_flag=True, help="print only the tags, not the build log")
-def images_build(keys: tuple[str, ...], force: bool, quiet: bool) -> None:
-    """Build images KEY... (default: every image under compose/); print each tag."""
-    from testbed.lab.images import build_image, image_keys
+@click.option("--generation", "generations", multiple=True,
+              help="resolver generation(s) to build the resolver images for: debian12 (default), debian13, all")
+def images_build(keys: tuple[str, ...], force: bool, quiet: bool, generations: tuple[str, ...]) -> None:
+    """Build images KEY... (default: every image under compose/); print each tag. KEY@GEN (bind@debian13) builds
+    one image of one generation; --generation builds the resolver images of each generation named."""
+    import time
 
-    for key in keys or tuple(image_keys()):
+    from testbed.lab.images import build_image, image_keys, resolver_image_keys
+    from testbed.resolvers.generations import DEFAULT_GENERATION, GENERATIONS, get_generation
+
+    wanted = list(GENERATIONS) if "all" in generations else [get_generation(g).name for g in generations]
+    targets = list(keys) or list(image_keys())
+    for gen in wanted:
+        if gen != DEFAULT_GENERATION:
+            targets += [f"{key}@{gen}" for key in (keys or resolver_image_keys())]
+    for key in dict.fromkeys(targets):
         on_line = None if quiet else (lambda line, k=key: click.echo(f"  [{k}] {line}", err=True))
-        click.echo(build_image(key, force=force, on_line=on_line))
+        t0 = time.monotonic()
+        tag = build_image(key, force=force, on_line=on_line)
+        click.echo(f"{tag}  ({time.monotonic() - t0:.0f} s)" if not quiet else tag)
 
 
 @images.command("list")

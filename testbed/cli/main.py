@@ -35,13 +35,23 @@ def cli() -> None:
 @click.option("--keep", is_flag=True, help="keep the lab's folder (zones, configs, logs) after the run")
 @click.option("--auth", type=click.Choice(["builtin", "nsd", "knot", "bind"]), default=None,
               help="authoritative server software for every zone without a 'server:' of its own")
+@click.option("--evidence", type=click.Choice(["failing", "all"]), default="failing", show_default=True,
+              help="which checks carry evidence (log lines, both answers, the chain of trust, why)")
+@click.option("--shard", help="run shard K of N (K/N): a deterministic, cost-balanced 1/N of the scenarios")
+@click.option("--evidence-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="write a folder per non-passing check: zones, keys, config, log, answers, chain, pcap")
 def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs: int, json_out: Path | None,
-        junit_out: Path | None, html_out: Path | None, keep: bool, auth: str | None) -> None:
+        junit_out: Path | None, html_out: Path | None, keep: bool, evidence: str, shard: str | None,
+        evidence_dir: Path | None, auth: str | None) -> None:
     """Run scenario files or folders (default: the bundled quickstart)."""
     from testbed.report.console import ConsoleReporter
     from testbed.run.runner import run as run_scenarios
 
     scenarios = load(paths)
+    if shard is not None:
+        from testbed.run.shard import parse_shard, select_shard
+
+        scenarios = select_shard(scenarios, *parse_shard(shard))
     backend = pick_backend(backend, say=lambda line: click.echo(line, err=True))
     if auth is not None:
         scenarios = with_auth(scenarios, auth, backend)
@@ -51,7 +61,9 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     reporter = ConsoleReporter()
     try:
         with reporter:
-            result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add, jobs=jobs)
+            result = run_scenarios(scenarios, names, backend, keep=keep, on_verdict=reporter.add, jobs=jobs,
+                                   evidence=evidence, evidence_dir=evidence_dir,
+                                   on_lab=_say_kept if keep else None)
     except (TestbedError, KeyboardInterrupt):
         # whatever stopped the run, the checks that did run are worth a report: write it, then fail as usual
         if reporter.verdicts:
@@ -59,7 +71,8 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
         raise
     reporter.summary(result)
     reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
-    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out, servers=result.servers)
+    write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out, registry=result.registry,
+                  info=result.resolver_info, servers=result.servers)
     sys.exit(result.exit_code)
 
 
@@ -78,13 +91,19 @@ def with_auth(scenarios: list, auth: str, backend: str) -> list:
     return [replace(s, server=auth) for s in scenarios]
 
 
+def _say_kept(lab: object) -> None:
+    click.echo(f"lab {getattr(lab, 'lab_id', '?')}: its folder is kept at {getattr(lab, 'workdir', '?')}", err=True)
+
+
 def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_out: Path | None,
-                  junit_out: Path | None, html_out: Path | None, servers: dict[str, str] | None = None) -> None:
+                  junit_out: Path | None, html_out: Path | None, registry: list | None = None,
+                  info: dict[str, dict[str, str]] | None = None, servers: dict[str, str] | None = None) -> None:
     versions = sorted(resolvers.items()) or sorted({(v.resolver, "unknown") for v in verdicts})
     if json_out:
         from testbed.report.json_report import write_json
 
-        write_json(json_out, verdicts, backend=backend, resolvers=versions, servers=servers)
+        write_json(json_out, verdicts, backend=backend, resolvers=versions, registry=registry or [], info=info,
+                   servers=servers)
     if junit_out:
         from testbed.report.junit import write_junit
 
@@ -97,10 +116,26 @@ def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
+@click.option("--build", "dry_build", is_flag=True,
+              help="also sign the zones and apply the faults, as a run would, without a lab (slower: makes keys)")
+def validate(paths: tuple[Path, ...], dry_build: bool) -> None:
     """Check scenario files without running anything."""
+    from testbed.build.targets import check_fault_targets
+    from testbed.faults import fault_params
+
     scenarios = load(paths)
+    signatures = fault_params()
+    keys = None
     for scenario in scenarios:
+        check_fault_targets(scenario, signatures)  # what build would find: a fault aimed at a zone it lacks
+        if dry_build:
+            from testbed.build.topology import plan
+            from testbed.build.zones import KeyStore
+            from testbed.clock import LabClock
+            from testbed.timeline.build import build_scenario
+
+            keys = keys or KeyStore()
+            build_scenario(scenario, plan(scenario, []), LabClock(), keys, 1)
         if scenario.is_timeline:
             checks = sum(len(phase.checks) for phase in scenario.phases)
             click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.phases)} phases, {checks} checks)")
@@ -124,15 +159,71 @@ def faults(as_json: bool) -> None:
 
 
 @cli.command()
-def resolvers() -> None:
-    """List resolver adapters and where each can run."""
+@click.option("--no-docker", is_flag=True, help="list this machine's packages only, without asking the images")
+def resolvers(no_docker: bool) -> None:
+    """List resolver adapters, their generations, and the exact package version of each (netns and docker)."""
+    from testbed.lab.images import package_versions
     from testbed.resolvers import registry
+    from testbed.resolvers.generations import DEFAULT_GENERATION, GENERATIONS, host_generation
 
+    here = host_generation()
+    images: dict[str, str] = {}
+    if not no_docker:
+        queries = {(cls.image if gen == DEFAULT_GENERATION else f"{cls.image}@{gen}"): cls().package_version_command()
+                   for cls in registry().values() for gen in GENERATIONS}
+        try:
+            images = package_versions(queries)
+        except TestbedError as exc:
+            click.echo(f"(docker: {exc.message})", err=True)
+    click.echo(f"{'resolver':16} {'software':18} {'generation':10} {'backend':7} package version")
     for name, cls in registry().items():
         adapter = cls()
-        local = f"netns: yes ({adapter.local_version()})" if adapter.available_locally() else \
-            f"netns: no (apt-get install {cls.debian_package})"
-        click.echo(f"{name:10} {cls.display_name:22} {local}")
+        local = adapter.local_package_version() if adapter.available_locally() else \
+            f"not installed (apt-get install {cls.debian_package})"
+        click.echo(f"{name:16} {cls.display_name:18} {here:10} {'netns':7} {cls.debian_package} {local}")
+        for gen in GENERATIONS:
+            key = cls.image if gen == DEFAULT_GENERATION else f"{cls.image}@{gen}"
+            if key in images:
+                click.echo(f"{name + '@' + gen:16} {cls.display_name:18} {gen:10} {'docker':7} "
+                           f"{cls.debian_package} {images[key]}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="write the merged result JSON here")
+@click.option("--junit", "junit_out", type=click.Path(path_type=Path), help="write JUnit XML here")
+@click.option("--html", "html_out", type=click.Path(path_type=Path), help="write the HTML matrix here")
+def merge(files: tuple[Path, ...], json_out: Path | None, junit_out: Path | None, html_out: Path | None) -> None:
+    """One report from the result JSON of shards or runs (testbed run --json); exit 1 if any check failed."""
+    from testbed.report.merge import load_document, merge_documents, verdicts_from_document
+
+    doc = merge_documents([load_document(f) for f in files])
+    if json_out:
+        Path(json_out).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if junit_out or html_out:
+        from testbed.report.merge import resolver_versions
+
+        verdicts = verdicts_from_document(doc)
+        write_reports(verdicts, doc["backend"], dict(resolver_versions(doc)), None, junit_out, html_out)
+    summary = doc["summary"]
+    click.echo(f"{len(doc['results'])} results from {len(files)} files: " +
+               ", ".join(f"{n} {s}" for s, n in summary.items()))
+    sys.exit(1 if summary.get("fail") or summary.get("error") else 0)
+
+
+@cli.command()
+@click.argument("before", type=click.Path(path_type=Path))
+@click.argument("after", type=click.Path(path_type=Path))
+def diff(before: Path, after: Path) -> None:
+    """The cells whose outcome, rcode, AD bit or EDE set changed from BEFORE to AFTER (result JSON files), by
+    scenario. Generations are matched by software: unbound in one run is unbound@debian13 in the other.
+    Exit 0: nothing changed; 1: something did."""
+    from testbed.report.merge import diff_documents, format_diff, load_document
+
+    changes = diff_documents(load_document(before), load_document(after))
+    for line in format_diff(changes):
+        click.echo(line)
+    sys.exit(1 if changes else 0)
 
 
 @cli.command()
@@ -142,9 +233,15 @@ def resolvers() -> None:
 def build(scenario: Path, output: Path, resolvers: tuple[str, ...]) -> None:
     """Write a scenario's signed zones, keys, DS sets, trust anchor and resolver configs; start nothing."""
     from testbed.build.output import write_build
+    from testbed.build.topology import DEFAULT_SUBNET, plan
+    from testbed.build.zones import KeyStore
+    from testbed.clock import LabClock
+    from testbed.timeline.build import build_scenario
 
     (loaded,) = load((scenario,))
-    for line in write_build(loaded, output, list(resolvers)):
+    topology = plan(loaded, list(resolvers), DEFAULT_SUBNET)
+    built = build_scenario(loaded, topology, LabClock(), KeyStore(), serial=1)
+    for line in write_build(built, output, list(resolvers)):
         click.echo(line)
 
 
@@ -263,11 +360,15 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
         lab.load(build_scenario(loaded, topology, pool.clock, pool.keystore, lab.next_serial()))
         prefix = "" if backend == "docker" else f"ip netns exec testbed-{lab.lab_id}-probe "
         click.echo(f"lab {lab.lab_id} on {backend}, subnet {topology.subnet}, folder {lab.workdir}")
+        # under each host a dig line that works as printed: from the probe's namespace (netns), or from this
+        # machine, which sits on the docker bridge (docker)
         for server in topology.servers.values():
             address = topology.server_address(server.name)
             click.echo(f"  server   {server.name:10} {address:15} {' '.join(server.zones)}")
+            click.echo(f"    dig:   {prefix}dig +dnssec +norecurse @{address} {server.zones[0]} SOA")
         for name in pool.resolvers:
             click.echo(f"  resolver {name:10} {topology.resolver_address(name)}")
+            click.echo(f"    dig:   {prefix}dig +dnssec @{topology.resolver_address(name)} www.example.jp A")
         first = pool.resolvers[0] if pool.resolvers else None
         if first:
             click.echo(f"try:  {prefix}dig +dnssec @{topology.resolver_address(first)} www.example.jp A")
@@ -278,6 +379,7 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
 
 def _register_docker_commands() -> None:
     from testbed.cli.docker import compose, images
+    from testbed.cli.explain import explain
     from testbed.cli.timeline import actions
     from testbed.cli.timeshim import timeshim
 
@@ -285,6 +387,7 @@ def _register_docker_commands() -> None:
     cli.add_command(compose)
     cli.add_command(timeshim)
     cli.add_command(actions)
+    cli.add_command(explain)
 
 
 _register_docker_commands()
@@ -298,6 +401,19 @@ def _interrupted() -> NoReturn:
     sys.exit(130)
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """dnspython turns every exception in rdata parsing into a SyntaxError, KeyboardInterrupt included: Ctrl-C
+    during a build must not read as "zone does not parse"."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
     from testbed.lab import interrupts
 
@@ -305,8 +421,24 @@ def main(argv: list[str] | None = None) -> None:
     # started us with SIGINT ignored); later ones never cut a teardown short (see testbed.lab.interrupts)
     interrupts.install()
     try:
+        _main(argv)
+    finally:
+        if argv is None:
+            # the process's own command line: it exits now, every lab torn down; a signal during interpreter
+            # exit must not turn exit 130 into death by signal
+            interrupts.ignore()
+        else:
+            interrupts.uninstall()      # called with arguments (a test, a script): hand the signals back
+
+
+def _main(argv: list[str] | None) -> None:
+    from testbed.lab import interrupts
+
+    try:
         cli.main(args=argv, prog_name="testbed", standalone_mode=False)
     except TestbedError as exc:
+        if _caused_by_interrupt(exc):
+            _interrupted()
         click.echo(f"error: {exc}", err=True)
         if interrupts.something_left():
             click.echo(f"note: {interrupts.outcome()}", err=True)

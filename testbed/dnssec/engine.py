@@ -36,7 +36,7 @@ from testbed.dnssec.wire import (
 
 if TYPE_CHECKING:
     from testbed.dnssec.keys import Key
-    from testbed.dnssec.sign import SignOptions
+    from testbed.dnssec.options import SignOptions
 
 SOA = dns.rdatatype.SOA
 NS = dns.rdatatype.NS
@@ -84,7 +84,7 @@ class Node:
 
     __slots__ = ("wire", "key", "labels", "ref", "rrsets", "kind", "sigs", "nsec")
 
-    def __init__(self, wire: bytes, key: str, labels: int, ref: object) -> None:
+    def __init__(self, wire: bytes, key: str, labels: int, ref: str | dns.name.Name) -> None:
         self.wire = wire
         self.key = key
         self.labels = labels
@@ -363,12 +363,13 @@ def _node_key(node: Node) -> str:
 
 def rrsig_text_prefix(ctx: KeyCtx, rdtype: int, labels: int, ttl: int, signer_text: str) -> str:
     """RRSIG presentation text up to the signature: ``TYPE alg labels ttl expiration inception tag signer ``."""
-    return (f"{dns.rdatatype.to_text(rdtype)} {ctx.algorithm} {labels} {ttl} {sigtime_text(ctx.expiration)} "
+    type_text = dns.rdatatype.to_text(dns.rdatatype.RdataType(rdtype))
+    return (f"{type_text} {ctx.algorithm} {labels} {ttl} {sigtime_text(ctx.expiration)} "
             f"{sigtime_text(ctx.inception)} {ctx.tag} {signer_text} ")
 
 
 def rdata_from_wire(rdtype: int, wire: bytes) -> dns.rdata.Rdata:
-    return dns.rdata.from_wire(IN, rdtype, wire, 0, len(wire))
+    return dns.rdata.from_wire(IN, dns.rdatatype.RdataType(rdtype), wire, 0, len(wire))
 
 
 def name_from_wire(wire: bytes) -> dns.name.Name:

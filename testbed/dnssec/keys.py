@@ -91,7 +91,7 @@ def key_from_private(zone: str | dns.name.Name, algorithm: int, role: str, priva
 
 def make_ds(key: Key, digest_type: int) -> dns.rdtypes.ANY.DS.DS:
     """The DS rdata for ``key`` as published (digest type 1 SHA-1, 2 SHA-256 or 4 SHA-384; no policy veto)."""
-    ds = dns.dnssec.make_ds(key.zone, key.dnskey, digest_type, policy=dns.dnssec.allow_all_policy)
+    ds = dns.dnssec.make_ds(key.zone, key.dnskey, dns.dnssec.DSDigest(digest_type), policy=dns.dnssec.allow_all_policy)
     assert isinstance(ds, dns.rdtypes.ANY.DS.DS)
     return ds
 

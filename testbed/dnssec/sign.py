@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import dns.name
 import dns.node
@@ -41,23 +40,11 @@ from testbed.dnssec.engine import (
     rrset_signed_data,
 )
 from testbed.dnssec.keys import Key
+from testbed.dnssec.options import SignOptions
 from testbed.dnssec.pool import sign_jobs
 from testbed.dnssec.wire import b32hex, key_from_labels, nsec3_digest, wire_from_labels
 
 _RRSIG_HEAD = struct.Struct("!HBBIIIH")
-
-
-@dataclass(frozen=True)
-class SignOptions:
-    """How to sign a zone. Times are unix seconds (take them from the lab clock)."""
-
-    inception: int
-    expiration: int
-    denial: str = "nsec"            # "nsec" | "nsec3"
-    nsec3_iterations: int = 0
-    nsec3_salt: bytes = b""
-    nsec3_opt_out: bool = False
-    dnskey_ttl: int | None = None   # None: the TTL of DNSKEYs already in the zone, else the SOA TTL
 
 
 def _canonical_labels(name: dns.name.Name) -> list[bytes]:
@@ -151,7 +138,7 @@ def rrsig_rdata(ctx: KeyCtx, entry: tuple[int, int, int, int, int], signature: b
 
 
 def _add(node: dns.node.Node, rdtype: int, ttl: int, items: Sequence[dns.rdata.Rdata], covers: int = 0) -> None:
-    rdataset = dns.rdataset.Rdataset(IN, rdtype, covers)
+    rdataset = dns.rdataset.Rdataset(IN, dns.rdatatype.RdataType(rdtype), dns.rdatatype.RdataType(covers))
     rdataset.update_ttl(ttl)
     for item in items:
         rdataset.add(item)
@@ -196,6 +183,7 @@ def _sign_zone(zone: dns.zone.Zone, keys: list[Key], options: SignOptions, worke
         if node.nsec is not None:
             _add(target, NSEC, engine.negative_ttl, [rdata_from_wire(NSEC, node.nsec[0])])
         add_sigs(target, node.sigs)
+        assert isinstance(node.ref, dns.name.Name)      # zone_nodes keeps the names as refs
         out.nodes[node.ref] = target
     for record in engine.nsec3:
         target = dns.node.Node()

@@ -119,7 +119,7 @@ def bitmap_wire(types: Iterable[int]) -> bytes:
 
 
 def bitmap_text(types: Iterable[int]) -> str:
-    return " ".join(dns.rdatatype.to_text(rdtype) for rdtype in sorted(set(types)))
+    return " ".join(dns.rdatatype.to_text(dns.rdatatype.RdataType(rdtype)) for rdtype in sorted(set(types)))
 
 
 def sigtime_text(value: int) -> str:

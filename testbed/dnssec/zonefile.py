@@ -11,12 +11,14 @@ checked here.
 from __future__ import annotations
 
 import base64
+import io
 import socket
 import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import dns.exception
 import dns.name
@@ -177,11 +179,13 @@ class _Reader:
         return value
 
     # -- text ------------------------------------------------------------------------------------------------------
-    def read(self, path: Path, origin_text: str) -> None:
-        try:
-            text = path.read_text(encoding="utf-8", errors="surrogateescape")
-        except OSError as exc:
-            raise TestbedError(f"cannot read zone file: {exc.strerror}", file=path) from None
+    def read(self, path: Path, origin_text: str, text: str | None = None) -> None:
+        """Read the zone file at path, or ``text`` (then path only names it in messages)."""
+        if text is None:
+            try:
+                text = path.read_text(encoding="utf-8", errors="surrogateescape")
+            except OSError as exc:
+                raise TestbedError(f"cannot read zone file: {exc.strerror}", file=path) from None
         lines = text.split("\n")
         current = origin_text
         last_token: str | None = None
@@ -218,8 +222,8 @@ class _Reader:
                 if first != last_token:
                     last_node = self.owner(first, current, path, lineno)
                     last_token = first
+                assert last_node is not None
                 node = last_node
-                assert node is not None
                 pos = 1
             try:
                 field = tokens[pos]
@@ -313,9 +317,10 @@ class _Reader:
                             wire = None
                     if wire is None:
                         try:
-                            wire = dns.rdata.from_text(IN, rdtype, item, origin).to_digestable(origin)
+                            wire = dns.rdata.from_text(IN, dns.rdatatype.RdataType(rdtype), item,
+                                                       origin).to_digestable(origin)
                         except dns.exception.DNSException as exc:
-                            raise TestbedError(f"bad {dns.rdatatype.to_text(rdtype)} record data {item!r} in zone "
+                            raise TestbedError(f"bad {type_name(rdtype)} record data {item!r} in zone "
                                                f"{origin_text}: {exc}") from None
                     out.append(wire)
                 else:
@@ -375,12 +380,16 @@ def _tokenize(lines: list[str], index: int, path: Path) -> tuple[list[str], int]
             return tokens, index
 
 
+def type_name(rdtype: int) -> str:
+    return dns.rdatatype.to_text(dns.rdatatype.RdataType(rdtype))
+
+
 def _absolute_rdata(rdtype: int, text: str, origin_text: str, path: Path, lineno: int) -> str:
     """Rdata text with every name made absolute (for records read under a different ``$ORIGIN``)."""
     try:
-        rdata = dns.rdata.from_text(IN, rdtype, text, dns.name.from_text(origin_text))
+        rdata = dns.rdata.from_text(IN, dns.rdatatype.RdataType(rdtype), text, dns.name.from_text(origin_text))
     except dns.exception.DNSException as exc:
-        raise TestbedError(f"bad {dns.rdatatype.to_text(rdtype)} record data {text!r}: {exc}", file=path,
+        raise TestbedError(f"bad {type_name(rdtype)} record data {text!r}: {exc}", file=path,
                            line=lineno) from None
     return rdata.to_text(origin=None, relativize=False)
 
@@ -421,6 +430,11 @@ def _fast_converters(origin_text: str) -> dict[int, Callable[[str], bytes]]:
 
 def _write(engine: Engine, signatures: list[bytes], origin_text: str, path_out: Path) -> int:
     """Write the signed zone as text; returns the number of records written."""
+    with open(path_out, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as handle:
+        return _write_to(handle, engine, signatures, origin_text)
+
+
+def _write_to(handle: TextIO, engine: Engine, signatures: list[bytes], origin_text: str) -> int:
     type_text: dict[int, str] = {}
     prefixes: dict[tuple[int, int, int, int], str] = {}
     ctxs: list[KeyCtx] = engine.keys
@@ -432,7 +446,7 @@ def _write(engine: Engine, signatures: list[bytes], origin_text: str, path_out: 
     def tname(rdtype: int) -> str:
         name = type_text.get(rdtype)
         if name is None:
-            name = type_text[rdtype] = dns.rdatatype.to_text(rdtype)
+            name = type_text[rdtype] = type_name(rdtype)
         return name
 
     def rrsig_lines(owner: str, entries: list[tuple[int, int, int, int, int]], out: list[str]) -> None:
@@ -443,57 +457,60 @@ def _write(engine: Engine, signatures: list[bytes], origin_text: str, path_out: 
                     ctxs[index], rdtype, labels, ttl, signer_text[index])
             out.append(f"{owner}\t{ttl}\tIN\tRRSIG\t{prefix}{b64(signatures[job]).decode()}\n")
 
-    with open(path_out, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as handle:
-        out: list[str] = [f"$ORIGIN {origin_text}\n"]
-        for node in engine.order:
-            owner = node.ref if isinstance(node.ref, str) else node.ref.to_text()
-            for rdtype, rr in node.rrsets.items():
-                head = f"{owner}\t{rr.ttl}\tIN\t{tname(rdtype)}\t"
-                items = rr.items
-                if len(items) > 1:
-                    items = list(dict.fromkeys(items))
-                for item in items:
-                    out.append(head + (item if type(item) is str else item.to_text()) + "\n")
-                records += len(items)
-            if node.nsec is not None:
-                _, next_ref, bm_text = node.nsec
-                next_text = next_ref if isinstance(next_ref, str) else str(next_ref)
-                out.append(f"{owner}\t{negative_ttl}\tIN\tNSEC\t{next_text} {bm_text}\n")
-                records += 1
-            if node.sigs:
-                rrsig_lines(owner, node.sigs, out)
-                records += len(node.sigs)
-            if len(out) > 20000:
-                handle.write("".join(out))
-                out.clear()
-        for record in engine.nsec3:
-            owner = f"{record.label}.{origin_text}"
-            out.append(f"{owner}\t{negative_ttl}\tIN\tNSEC3\t{record.text}\n")
-            rrsig_lines(owner, record.sigs, out)
-            records += 1 + len(record.sigs)
-            if len(out) > 20000:
-                handle.write("".join(out))
-                out.clear()
-        handle.write("".join(out))
+    out: list[str] = [f"$ORIGIN {origin_text}\n"]
+    for node in engine.order:
+        owner = node.ref if isinstance(node.ref, str) else node.ref.to_text()
+        for rdtype, rr in node.rrsets.items():
+            head = f"{owner}\t{rr.ttl}\tIN\t{tname(rdtype)}\t"
+            items = rr.items
+            if len(items) > 1:
+                items = list(dict.fromkeys(items))
+            for item in items:
+                out.append(head + (item if type(item) is str else item.to_text()) + "\n")
+            records += len(items)
+        if node.nsec is not None:
+            _, next_ref, bm_text = node.nsec
+            next_text = next_ref if isinstance(next_ref, str) else str(next_ref)
+            out.append(f"{owner}\t{negative_ttl}\tIN\tNSEC\t{next_text} {bm_text}\n")
+            records += 1
+        if node.sigs:
+            rrsig_lines(owner, node.sigs, out)
+            records += len(node.sigs)
+        if len(out) > 20000:
+            handle.write("".join(out))
+            out.clear()
+    for record in engine.nsec3:
+        owner = f"{record.label}.{origin_text}"
+        out.append(f"{owner}\t{negative_ttl}\tIN\tNSEC3\t{record.text}\n")
+        rrsig_lines(owner, record.sigs, out)
+        records += 1 + len(record.sigs)
+        if len(out) > 20000:
+            handle.write("".join(out))
+            out.clear()
+    handle.write("".join(out))
     return records
 
 
-def read_zone_file(path: Path, origin: str | dns.name.Name) -> tuple[bytes, dict[bytes, Node], Callable]:
-    """Engine input for a zone file: origin wire, nodes, and the canonical-rdata function for their items."""
+def read_zone_file(path: Path, origin: str | dns.name.Name,
+                   text: str | None = None) -> tuple[bytes, dict[bytes, Node], Callable]:
+    """Engine input for a zone file (or its ``text``): origin wire, nodes, and the canonical-rdata function."""
     origin_name = origin if isinstance(origin, dns.name.Name) else dns.name.from_text(origin)
     reader = _Reader(origin_name)
     try:
-        reader.read(Path(path), reader.origin_text)
+        reader.read(Path(path), reader.origin_text, text)
     except _Unsupported:
-        zone = dns.zone.from_file(str(path), origin_name, relativize=False)
+        if text is None:
+            zone = dns.zone.from_file(str(path), origin_name, relativize=False)
+        else:
+            zone = dns.zone.from_text(text, origin_name, relativize=False, check_origin=False)
         origin_wire, nodes = zone_nodes(zone)
         for node in nodes.values():
             node.ref = node.ref.canonicalize().to_text() if isinstance(node.ref, dns.name.Name) else node.ref
-        origin = zone.origin
-        assert origin is not None
+        zone_origin = zone.origin
+        assert zone_origin is not None
 
         def canon(rdtype: int, items: list) -> list[bytes]:
-            return [item.to_digestable(origin) for item in items]
+            return [item.to_digestable(zone_origin) for item in items]
 
         return origin_wire, nodes, canon
     nodes = {wire: node for wire, node in reader.nodes.items() if node.rrsets}
@@ -535,3 +552,32 @@ def sign_zone_file(path_in: Path, origin: str, keys: list[Key], options: SignOpt
             helpers.close()
     return SignStats(records=records, signatures=len(signatures), seconds=time.perf_counter() - started,
                      workers=used)
+
+
+def sign_zone_text(text: str, origin: str | dns.name.Name, keys: list[Key], options: SignOptions, *,
+                   workers: int | None = None, source: str = "<zone>") -> tuple[str, SignStats]:
+    """``sign_zone_file`` from text to text: the path of every zone the test-bed builds (labs, ``testbed build``).
+
+    ``source`` names the text in error messages. Big zones use helper processes as ``sign_zone_file`` does.
+    """
+    started = time.perf_counter()
+    origin_name = dns.name.from_text(origin) if isinstance(origin, str) else origin
+    count = available_cpus() if workers is None else max(1, workers)
+    key_specs = [(key.algorithm, key.private) for key in keys]
+    helpers = Helpers(key_specs, count - 1) if count > 1 and len(text) >= EARLY_HELPERS_BYTES else None
+    try:
+        with gc_paused():
+            origin_wire, nodes, canon = read_zone_file(Path(source), origin_name, text)
+            engine = Engine(origin_wire, nodes, keys, options, canon)
+            try:
+                engine.plan()
+            except SigningError as exc:
+                raise TestbedError(str(exc), file=source) from None
+            signatures, used = sign_jobs(engine.jobs, key_specs, count, helpers)
+            out = io.StringIO()
+            records = _write_to(out, engine, signatures, origin_name.canonicalize().to_text())
+    finally:
+        if helpers is not None:
+            helpers.close()
+    return out.getvalue(), SignStats(records=records, signatures=len(signatures),
+                                     seconds=time.perf_counter() - started, workers=used)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import dns.dnssec
 import dns.exception
@@ -19,6 +19,7 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.rdtypes.ANY.DS
+import dns.rdtypes.dsbase
 import dns.rrset
 import dns.zone
 
@@ -26,7 +27,7 @@ from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.errors import ScenarioError
 from testbed.faults.common import replace_rrsigs, resign, signed_zone, zone_signing_keys
 from testbed.faults.ds import DECOY_KEY, NEXT_KEY, digests_of, ds_for, extra_key, signed_child
-from testbed.faults.registry import fault, variant
+from testbed.faults.registry import fault, param, variant
 from testbed.scenario.model import Expectation
 
 CDS_TTL = 3600
@@ -59,7 +60,8 @@ def _text(rdtype: dns.rdatatype.RdataType, text: str) -> dns.rdata.Rdata:
        summary="the child publishes CDS/CDNSKEY (signed by its KSKs, as ordinary signed data): valid for its next "
                "KSK during a double-signature roll, for a key it does not publish, a delete request, a delete mixed "
                "with a normal CDS, or CDS and CDNSKEY that disagree",
-       params={**_CHILD, "variant": f"one of {', '.join(VARIANTS)} (default valid)"}, required=("zone",),
+       params={**_CHILD, "variant": param(f"one of {', '.join(VARIANTS)} (default valid)", "choice",
+                                                choices=VARIANTS)}, required=("zone",),
        expect=Expectation("secure"), cases=())
 def cds_publish(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = signed_child(ctx, params)
@@ -163,7 +165,8 @@ def _signers(zone: dns.zone.Zone, name: dns.name.Name, rrset: dns.rrset.RRset,
     return good
 
 
-def _ds_key(ds: dns.rdata.Rdata) -> tuple[int, int, int, bytes]:
+def _ds_key(rdata: dns.rdata.Rdata) -> tuple[int, int, int, bytes]:
+    ds = cast(dns.rdtypes.dsbase.DSBase, rdata)  # a DS or CDS: both are DSBase
     return ds.key_tag, ds.algorithm, ds.digest_type, bytes(ds.digest)
 
 
@@ -225,7 +228,8 @@ def _make_ds(origin: dns.name.Name, key: dns.rdata.Rdata, digest_type: int) -> d
         key = dns.rdata.from_wire(dns.rdataclass.IN, dns.rdatatype.DNSKEY, key.to_digestable(), 0,
                                   len(key.to_digestable()))
     try:
-        return dns.dnssec.make_ds(origin, key, digest_type, policy=dns.dnssec.allow_all_policy)
+        return dns.dnssec.make_ds(origin, key, dns.dnssec.DSDigest.make(digest_type),
+                                  policy=dns.dnssec.allow_all_policy)
     except (dns.dnssec.UnsupportedAlgorithm, ValueError):
         # an unknown digest type cannot be computed, so nothing can match it
         return dns.rdtypes.ANY.DS.DS(dns.rdataclass.IN, dns.rdatatype.DS, 0, 0, digest_type, b"\0")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import dns.name
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.RRSIG
@@ -15,7 +16,23 @@ from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.dnssec import Key, sign_rrset
 from testbed.errors import ScenarioError
 
+RdataT = TypeVar("RdataT", bound=dns.rdata.Rdata)
+
 RRSET_PARAM = "owner/type of the RRset, e.g. www.example.jp./A"
+
+
+def replaced(rdata: RdataT, **changes: Any) -> RdataT:
+    """``rdata.replace(...)`` keeping its type: dnspython declares replace() on the base Rdata, so it loses the
+    subclass (an RRSIG stays an RRSIG, a DNSKEY a DNSKEY)."""
+    return cast(RdataT, rdata.replace(**changes))
+
+
+def origin_of(zone: dns.zone.Zone) -> dns.name.Name:
+    """The zone's origin. dnspython types it Optional for a zone made without one; every zone the build makes
+    has one, so a missing origin is a bug, said plainly."""
+    if zone.origin is None:
+        raise ValueError("a zone of the build has no origin")
+    return zone.origin
 ZONE_PARAM = "the zone to break, e.g. example.jp."
 
 
@@ -60,7 +77,7 @@ def replace_rrsigs(zone: dns.zone.Zone, owner: dns.name.Name, covered: dns.rdata
     node.delete_rdataset(dns.rdataclass.IN, dns.rdatatype.RRSIG, covered)
     if rrsigs:
         rdataset = node.find_rdataset(dns.rdataclass.IN, dns.rdatatype.RRSIG, covered, create=True)
-        ttl = zone.get_rdataset(owner, covered).ttl
+        ttl = find_rrset(zone, owner, covered).ttl  # signatures carry the TTL of the RRset they cover
         rdataset.update_ttl(ttl)
         for sig in rrsigs:
             rdataset.add(sig)

@@ -21,7 +21,7 @@ from testbed.dnssec import nsec3_hash
 from testbed.errors import ScenarioError
 from testbed.faults.common import replace_rrsigs, resign, signed_zone, zone_of, zone_signing_keys
 from testbed.faults.ds import parent_of, signed_child
-from testbed.faults.registry import fault, variant
+from testbed.faults.registry import fault, param, variant
 from testbed.scenario.model import Expectation
 
 # A lab address (last octet) no host ever has: servers take 1-99, resolvers 101 onwards, the probe 250.
@@ -103,7 +103,8 @@ def delegation_nsec_no_ns_bit(ctx: BuildContext, params: dict[str, Any]) -> None
     assert rdataset is not None
     old = rdataset[0]
     kept = sorted(types_of(old) - {int(dns.rdatatype.NS)})
-    new = old.replace(windows=dns.rdtypes.util.Bitmap.from_rdtypes(kept).windows)
+    new = old.replace(windows=dns.rdtypes.util.Bitmap.from_rdtypes([dns.rdatatype.RdataType.make(t)
+                                                                     for t in kept]).windows)
     rdataset.clear()
     rdataset.add(new)
     # Signed again over the new bitmap: the signature is valid, only the claim is wrong.
@@ -150,7 +151,8 @@ LAME_KINDS = ("refused", "not-authoritative", "unreachable")
 @fault("lame-delegation", group="delegation", layer="zone", reference="RFC 1034 section 4.3.2; RFC 8914 section "
        "4.23", summary="the parent's glue for the child's name servers points at a host that answers REFUSED, "
        "answers with a referral (not authoritative), or does not exist",
-       params={**_CUT, "lame": f"what the listed server does: one of {', '.join(LAME_KINDS)} (default refused)"},
+       params={**_CUT, "lame": param(f"what the listed server does: one of {', '.join(LAME_KINDS)} (default refused)",
+                                "choice", choices=LAME_KINDS)},
        required=("zone",), expect=Expectation("servfail", ede=(22,)), cases=())
 def lame_delegation(ctx: BuildContext, params: dict[str, Any]) -> None:
     child = zone_of(ctx, params)

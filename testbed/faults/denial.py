@@ -16,6 +16,7 @@ import dns.exception
 import dns.name
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.RRSIG
 import dns.zone
 
 from testbed.build.zones import BuildContext, ZoneBuild
@@ -25,13 +26,16 @@ from testbed.faults.common import (
     RRSET_PARAM,
     ZONE_PARAM,
     find_rrset,
+    origin_of,
     parse_rrset_ref,
     replace_rrsigs,
+    replaced,
     resign,
     signed_zone,
     zone_of,
 )
-from testbed.faults.registry import fault, variant
+from testbed.faults.registry import fault, param, variant
+from testbed.faults.signatures import rrsigs_of
 from testbed.scenario.model import Expectation
 
 IN = dns.rdataclass.IN
@@ -138,10 +142,11 @@ def denial_owners(zone: dns.zone.Zone, rdtype: dns.rdatatype.RdataType) -> list[
     return [owner for owner, node in zone.nodes.items() if node.get_rdataset(IN, rdtype) is not None]
 
 
-def resign_window(build: ZoneBuild) -> dict[str, int]:
-    """The zone's own validity window, so a re-made signature is as valid as every other one in the zone."""
+def resign_window(build: ZoneBuild) -> tuple[int, int]:
+    """The zone's own validity window (inception, expiration), so a re-made signature is as valid as every other
+    one in the zone."""
     assert build.options is not None
-    return {"inception": build.options.inception, "expiration": build.options.expiration}
+    return build.options.inception, build.options.expiration
 
 
 def edit_nsec3(build: ZoneBuild, owner: dns.name.Name, resign_after: bool, **changes: Any) -> None:
@@ -155,7 +160,8 @@ def edit_nsec3(build: ZoneBuild, owner: dns.name.Name, resign_after: bool, **cha
     for rd in edited:
         rdataset.add(rd)
     if resign_after:
-        resign(build, owner, NSEC3, **resign_window(build))
+        inception, expiration = resign_window(build)
+        resign(build, owner, NSEC3, inception=inception, expiration=expiration)
 
 
 def _signed_with_denial(ctx: BuildContext, params: dict[str, Any]) -> tuple[ZoneBuild, dns.rdatatype.RdataType]:
@@ -199,13 +205,12 @@ def denial_rrsig_bad(ctx: BuildContext, params: dict[str, Any]) -> None:
     build, rdtype = _signed_with_denial(ctx, params)
     zone = signed_zone(build)
     for owner in denial_owners(zone, rdtype):
-        sigs = zone.get_rdataset(owner, RRSIG, rdtype) or []
         # flip one bit in the middle of each signature: same length, same key tag, only the maths fails
-        bad = []
-        for sig in sigs:
+        bad: list[dns.rdtypes.ANY.RRSIG.RRSIG] = []
+        for sig in rrsigs_of(zone, owner, rdtype):
             raw = bytearray(sig.signature)
             raw[len(raw) // 2] ^= 0x01
-            bad.append(sig.replace(signature=bytes(raw)))
+            bad.append(replaced(sig, signature=bytes(raw)))
         replace_rrsigs(zone, owner, rdtype, bad)
 
 
@@ -293,9 +298,11 @@ def nsec3_owner_hash_wrong(ctx: BuildContext, params: dict[str, Any]) -> None:
     digest = label_hash(owner)
     # one more than the old hash: the record keeps its place in the chain, so the server still picks it
     moved = (int.from_bytes(digest, "big") + 1) % (1 << (8 * len(digest)))
-    new_owner = dns.name.Name([hash_label(moved.to_bytes(len(digest), "big")).encode(), *zone.origin.labels])
+    new_owner = dns.name.Name([hash_label(moved.to_bytes(len(digest), "big")).encode(), *origin_of(zone).labels])
     node = zone.find_node(owner)
     rdataset = node.get_rdataset(IN, NSEC3)
+    if rdataset is None:
+        raise ScenarioError(f"{owner} has no NSEC3 record to move", fix="name a name the NSEC3 chain covers")
     node.delete_rdataset(IN, NSEC3)
     zone.find_node(new_owner, create=True).replace_rdataset(rdataset)
 
@@ -332,8 +339,9 @@ def nsec3_opt_out_flag_cleared(ctx: BuildContext, params: dict[str, Any]) -> Non
 @fault("nsec3-flags-unknown", group="denial", layer="signed", reference="RFC 5155 section 8.2",
        summary="every NSEC3 record carries a flags value other than 0 or 1 (validly re-signed): validators must "
                "ignore such records, so no proof is left",
-       params={"zone": ZONE_PARAM, "flags": "the flags value to set, 2..255 (default 2)"}, required=("zone",),
-       expect=Expectation("bogus", ede=(12,)), cases=("DEN-31",))
+       params={"zone": ZONE_PARAM,
+               "flags": param("the flags value to set, 2..255 (default 2)", "int", low=2, high=255)},
+       required=("zone",), expect=Expectation("bogus", ede=(12,)), cases=("DEN-31",))
 def nsec3_flags_unknown(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = _nsec3_zone(ctx, params)
     flags = int(params.get("flags", 2))
@@ -348,7 +356,9 @@ def nsec3_flags_unknown(ctx: BuildContext, params: dict[str, Any]) -> None:
 @fault("nsec3param-broken", group="denial", layer="signed", reference="RFC 5155 sections 4 and 7.3",
        summary="the apex NSEC3PARAM is removed, or names another salt; validators never read it, and our server "
                "still finds the chain from the NSEC3 records themselves",
-       params={"zone": ZONE_PARAM, "mode": "missing (default) or wrong-salt"}, required=("zone",),
+       params={"zone": ZONE_PARAM,
+               "mode": param("missing (default) or wrong-salt", "choice", choices=("missing", "wrong-salt"))},
+       required=("zone",),
        expect=Expectation("secure"), cases=("DEN-33",))
 def nsec3param_broken(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = _nsec3_zone(ctx, params)
@@ -364,7 +374,8 @@ def nsec3param_broken(ctx: BuildContext, params: dict[str, Any]) -> None:
         wrong = bytes(b ^ 0xFF for b in rd.salt) if rd.salt else b"\xba\xd5\xa1\x7f"
         rdataset.clear()
         rdataset.add(rd.replace(salt=wrong))
-        resign(build, origin, NSEC3PARAM, **resign_window(build))
+        inception, expiration = resign_window(build)
+        resign(build, origin, NSEC3PARAM, inception=inception, expiration=expiration)
     else:
         raise ScenarioError(f"nsec3param-broken: unknown mode {mode!r}", fix="use mode: missing or mode: wrong-salt")
 
@@ -394,7 +405,8 @@ def _salt(params: dict[str, Any]) -> bytes:
 @fault("nsec3-iterations", group="denial", layer="keys", reference="RFC 9276 sections 3.1 and 3.2; RFC 5155 10.3",
        summary="the zone is signed with NSEC3 and extra hash iterations; above a validator's limit (150 in the "
                "2023 releases) its proofs count as insecure, and RFC 9276 asks for EDE 27 then",
-       params={"zone": ZONE_PARAM, "iterations": "extra SHA-1 iterations, 0..2500 (default 200)"},
+       params={"zone": ZONE_PARAM,
+               "iterations": param("extra SHA-1 iterations, 0..2500 (default 200)", "int", low=0, high=2500)},
        required=("zone",), expect=Expectation("insecure", ede=(27,)))
 def nsec3_iterations(ctx: BuildContext, params: dict[str, Any]) -> None:
     iterations = int(params.get("iterations", 200))
@@ -405,8 +417,8 @@ def nsec3_iterations(ctx: BuildContext, params: dict[str, Any]) -> None:
 
 @fault("nsec3-salt", group="denial", layer="keys", reference="RFC 9276 section 3.1",
        summary="the zone is signed with an NSEC3 salt (RFC 9276 says SHOULD NOT, but it is valid)",
-       params={"zone": ZONE_PARAM, "salt": "the salt in hex",
-               "salt_length": "or: a salt of this many bytes (default 8)"},
+       params={"zone": ZONE_PARAM, "salt": param("the salt in hex", "hex"),
+               "salt_length": param("or: a salt of this many bytes (default 8)", "int", low=0, high=255)},
        required=("zone",), expect=Expectation("secure"), cases=("DEN-29",))
 def nsec3_salt(ctx: BuildContext, params: dict[str, Any]) -> None:
     _set_nsec3(ctx, params, nsec3_salt=_salt(params))

@@ -25,8 +25,8 @@ from testbed.build.zones import DELEGATION_TTL, BuildContext, ZoneBuild
 from testbed.dnssec import Key
 from testbed.dnssec.keys import key_from_private
 from testbed.errors import ScenarioError
-from testbed.faults.common import ZONE_PARAM, find_rrset, replace_rrsigs, resign, signed_zone, zone_of
-from testbed.faults.registry import fault, variant
+from testbed.faults.common import ZONE_PARAM, find_rrset, replace_rrsigs, replaced, resign, signed_zone, zone_of
+from testbed.faults.registry import Param, fault, param, variant
 from testbed.faults.signatures import (
     dnskey_signers,
     flip_bit,
@@ -40,6 +40,10 @@ from testbed.scenario.model import Expectation
 
 KEY_ROLES = ("all", "ksk", "zsk")
 KEY_PARAM = "which keys: ksk (the keys the DS points at), zsk (the zone-signing keys) or all"
+
+
+def _key_param(help: str, roles: tuple[str, ...] = KEY_ROLES) -> Param:
+    return param(help, "choice", choices=roles)
 RSA_ALGORITHMS = (5, 7, 8, 10)
 # Algorithms RFC 8624 3.1 says MUST NOT be validated, that dnspython can still sign with: RSAMD5, DSA, DSA-NSEC3.
 UNSUPPORTED_ALGORITHMS = (1, 3, 6)
@@ -77,7 +81,7 @@ def _publish_in_unsigned(build: ZoneBuild, dnskey: dns.rdtypes.ANY.DNSKEY.DNSKEY
 @fault("dnskey-missing", group="dnskey", layer="signed", reference="RFC 4035 sections 5.2 and 5.3.1",
        summary="keys are taken out of the DNSKEY RRset: all of it (with its RRSIG), the KSK the DS points at, or the "
                "ZSK the data RRSIGs point at (the smaller RRset is then signed again by the key that signed it)",
-       params={"zone": ZONE_PARAM, "key": KEY_PARAM + " (default all)"}, required=("zone",),
+       params={"zone": ZONE_PARAM, "key": _key_param(KEY_PARAM + " (default all)")}, required=("zone",),
        expect=Expectation("bogus", ede=(9,)))
 def dnskey_missing(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = _signed_build(ctx, params)
@@ -90,7 +94,7 @@ def dnskey_missing(ctx: BuildContext, params: dict[str, Any]) -> None:
 @fault("dnskey-material-corrupt", group="dnskey", layer="signed", reference="RFC 4035 sections 5.2 and 5.3",
        summary="one bit of a published key's public key is flipped after signing: the DS (for a KSK) and the "
                "DNSKEY RRset's signature no longer fit",
-       params={"zone": ZONE_PARAM, "key": "ksk or zsk"}, required=("zone", "key"),
+       params={"zone": ZONE_PARAM, "key": _key_param("ksk or zsk", ("ksk", "zsk"))}, required=("zone", "key"),
        expect=Expectation("bogus", ede=(9, 6)))
 def dnskey_material_corrupt(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = _signed_build(ctx, params)
@@ -106,8 +110,8 @@ def dnskey_material_corrupt(ctx: BuildContext, params: dict[str, Any]) -> None:
 @fault("dnskey-algorithm-changed", group="dnskey", layer="signed", reference="RFC 4035 sections 5.2 and 5.3.1",
        summary="the algorithm field of a published key is changed after signing (the DNSKEY RRset is signed again "
                "by its own keys), so no RRSIG (for a ZSK) or DS (for a KSK) matches that key any more",
-       params={"zone": ZONE_PARAM, "key": "ksk or zsk",
-               "algorithm": "the new algorithm number (default 100, unassigned)"},
+       params={"zone": ZONE_PARAM, "key": _key_param("ksk or zsk", ("ksk", "zsk")),
+               "algorithm": param("the new algorithm number (default 100, unassigned)", "int", low=0, high=255)},
        required=("zone", "key"), expect=Expectation("bogus", ede=(6, 9)))
 def dnskey_algorithm_changed(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = _signed_build(ctx, params)
@@ -117,7 +121,7 @@ def dnskey_algorithm_changed(ctx: BuildContext, params: dict[str, Any]) -> None:
     if any(d.algorithm == algorithm for d in targets):
         raise ScenarioError(f"the {role} already has algorithm {algorithm}", fix="give another algorithm")
     signers = dnskey_signers(build)
-    changed = [d.replace(algorithm=algorithm) if d in targets else d for d in published_dnskeys(build)]
+    changed = [replaced(d, algorithm=algorithm) if d in targets else d for d in published_dnskeys(build)]
     set_dnskeys(build, changed, signers=signers)
 
 
@@ -125,7 +129,8 @@ def dnskey_algorithm_changed(ctx: BuildContext, params: dict[str, Any]) -> None:
        reference="RFC 4035 section 5.2; RFC 6840 section 5.2; RFC 8624 section 3.1",
        summary="the whole zone is signed with an algorithm validators must not use (RSAMD5, DSA or DSA-NSEC3-SHA1) "
                "and the parent's DS names those keys: the zone is insecure, not bogus",
-       params={"zone": ZONE_PARAM, "algorithm": "1 (RSAMD5, default), 3 (DSA) or 6 (DSA-NSEC3-SHA1)"},
+       params={"zone": ZONE_PARAM, "algorithm": param("1 (RSAMD5, default), 3 (DSA) or 6 (DSA-NSEC3-SHA1)", "int",
+                                                      one_of=UNSUPPORTED_ALGORITHMS)},
        required=("zone",), expect=Expectation("insecure", ede=(1,)), cases=("KEY-14",))
 def zone_algorithm_unsupported(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = _signed_build(ctx, params)
@@ -142,8 +147,9 @@ def zone_algorithm_unsupported(ctx: BuildContext, params: dict[str, Any]) -> Non
     # every key of the zone gets a stand-in of the unsupported algorithm with the same flags and role
     stand_in: dict[tuple[int, int], tuple[Any, dns.rdtypes.ANY.DNSKEY.DNSKEY]] = {}
     for key in build.keys:
-        private = (rsa.generate_private_key(public_exponent=65537, key_size=1024) if algorithm == 1
-                   else dsa.generate_private_key(key_size=1024))
+        # Any: dnspython signs with DSA keys, but its annotations leave DSA out of make_dnskey's key types
+        private: Any = (rsa.generate_private_key(public_exponent=65537, key_size=1024) if algorithm == 1
+                        else dsa.generate_private_key(key_size=1024))
         stand_in[(key.algorithm, key.key_tag)] = (private, dns.dnssec.make_dnskey(private.public_key(), algorithm,
                                                                                   flags=key.flags))
     for owner, covered in signed_rrsets(zone):
@@ -159,7 +165,8 @@ def zone_algorithm_unsupported(ctx: BuildContext, params: dict[str, Any]) -> Non
         replace_rrsigs(zone, owner, covered, sigs)
     # the parent's DS now names the new KSKs, signed again by the parent as any DS is
     sep = [d for k, (_, d) in zip(build.keys, stand_in.values(), strict=True) if k.role in ("ksk", "csk")]
-    build.ds_override = [dns.dnssec.make_ds(build.origin, d, digest, policy=dns.dnssec.allow_all_policy)
+    build.ds_override = [dns.dnssec.make_ds(build.origin, d, dns.dnssec.DSDigest.make(digest),
+                                            policy=dns.dnssec.allow_all_policy)
                          for d in sep for digest in build.plan.signing.ds_digests]
     node = parent.signed.find_node(build.origin)
     node.delete_rdataset(dns.rdataclass.IN, dns.rdatatype.DS)
@@ -179,7 +186,8 @@ def zone_algorithm_unsupported(ctx: BuildContext, params: dict[str, Any]) -> Non
        summary="keys are made with other DNSKEY flags (0: no zone key bit; 256: SEP bit clear; 385: REVOKE) and the "
                "zone is signed and its DS computed with them, so only the flags are wrong; keep_ds leaves the DS "
                "naming the key as it was before",
-       params={"zone": ZONE_PARAM, "key": KEY_PARAM, "flags": "the new flags value, e.g. 0, 256, 257 or 385",
+       params={"zone": ZONE_PARAM, "key": _key_param(KEY_PARAM),
+               "flags": param("the new flags value, e.g. 0, 256, 257 or 385", "int", low=0, high=65535),
                "keep_ds": "true: the parent keeps the DS of the keys as they were (default false)"},
        required=("zone", "key", "flags"), expect=Expectation("bogus", ede=(11,)))
 def dnskey_flags(ctx: BuildContext, params: dict[str, Any]) -> None:
@@ -197,7 +205,8 @@ def dnskey_flags(ctx: BuildContext, params: dict[str, Any]) -> None:
 @fault("dnskey-protocol", group="dnskey", layer="keys", reference="RFC 4034 section 2.1.2",
        summary="keys are published with a Protocol field other than 3; the zone is signed and its DS computed with "
                "them, so only that field is wrong",
-       params={"zone": ZONE_PARAM, "key": KEY_PARAM + " (default all)", "protocol": "the value (default 4)"},
+       params={"zone": ZONE_PARAM, "key": _key_param(KEY_PARAM + " (default all)"),
+               "protocol": param("the value (default 4)", "int", low=0, high=255, exclude=(3,))},
        required=("zone",), expect=Expectation("bogus", ede=(6,)), cases=("KEY-11",))
 def dnskey_protocol(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = _signed_build(ctx, params)
@@ -207,7 +216,7 @@ def dnskey_protocol(ctx: BuildContext, params: dict[str, Any]) -> None:
         raise ScenarioError(f"protocol {protocol} is not a wrong 8-bit value", fix="use e.g. 4")
 
     def with_protocol(key: Key) -> Key:
-        return dataclasses.replace(key, dnskey=key.dnskey.replace(protocol=protocol))
+        return dataclasses.replace(key, dnskey=replaced(key.dnskey, protocol=protocol))
 
     build.keys = [with_protocol(k) if _selected(k, role) else k for k in build.keys]
 
@@ -268,7 +277,8 @@ def colliding_rsa_key(target: Key, moduli: int = 40) -> Key:
 @fault("dnskey-keytag-collision", group="dnskey", layer="keys", reference="RFC 4034 Appendix B; RFC 4035 section 5.3.1",
        summary="a second, real key with the same algorithm and key tag as the zone's ZSK (or KSK) is published but "
                "signs nothing; validators must try every key with the tag",
-       params={"zone": ZONE_PARAM, "key": "ksk or zsk (default zsk): whose tag the extra key shares"},
+       params={"zone": ZONE_PARAM, "key": _key_param("ksk or zsk (default zsk): whose tag the extra key shares",
+                                                        ("ksk", "zsk"))},
        required=("zone",), expect=Expectation("secure"), cases=("KEY-18",))
 def dnskey_keytag_collision(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = _signed_build(ctx, params)

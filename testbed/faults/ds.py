@@ -19,8 +19,8 @@ import dns.rdtypes.ANY.DS
 from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.dnssec import Key, make_ds
 from testbed.errors import ScenarioError
-from testbed.faults.common import ZONE_PARAM, replace_rrsigs, signed_zone, zone_of
-from testbed.faults.registry import fault, variant
+from testbed.faults.common import ZONE_PARAM, replace_rrsigs, replaced, signed_zone, zone_of
+from testbed.faults.registry import fault, param, variant
 from testbed.scenario.model import Expectation
 
 # KeyStore slots beyond the zone's own keys (slot 0). Taken from the run's KeyStore, so a scenario run twice, or two
@@ -130,7 +130,8 @@ def _relabel_algorithm(ctx: BuildContext, params: dict[str, Any], default: int) 
 
 @fault("ds-alg-mismatch", group="ds", layer="keys", reference="RFC 4035 section 5.2",
        summary="the parent's DS says another supported algorithm (default 8, RSASHA256) than the child's KSK has",
-       params={**_CHILD, "algorithm": "the (supported) algorithm number the DS claims, default 8"},
+       params={**_CHILD, "algorithm": param("the (supported) algorithm number the DS claims, default 8", "int",
+                                              low=0, high=255)},
        required=("zone",), expect=_BOGUS_DS, cases=("DS-04",))
 def ds_alg_mismatch(ctx: BuildContext, params: dict[str, Any]) -> None:
     _relabel_algorithm(ctx, params, 8)
@@ -139,7 +140,8 @@ def ds_alg_mismatch(ctx: BuildContext, params: dict[str, Any]) -> None:
 @fault("ds-alg-unassigned", group="ds", layer="keys", reference="RFC 4035 section 5.2; RFC 6840 section 5.2",
        summary="the parent's only DS names an unassigned or reserved algorithm (default 100), so the child is "
                "insecure",
-       params={**_CHILD, "algorithm": "the unassigned/reserved algorithm number the DS claims, default 100"},
+       params={**_CHILD, "algorithm": param("the unassigned/reserved algorithm number the DS claims, default 100",
+                                              "int", low=0, high=255)},
        required=("zone",), expect=Expectation("insecure", ede=(1,)), cases=("DS-05",))
 def ds_alg_unassigned(ctx: BuildContext, params: dict[str, Any]) -> None:
     _relabel_algorithm(ctx, params, 100)
@@ -147,7 +149,9 @@ def ds_alg_unassigned(ctx: BuildContext, params: dict[str, Any]) -> None:
 
 @fault("ds-digest-type-unsupported", group="ds", layer="keys", reference="RFC 4035 section 5.2; RFC 6840 section 5.2",
        summary="the parent's only DS uses a digest type validators do not implement (default 100; 3 = GOST)",
-       params={**_CHILD, "digest_type": "the digest type number the DS claims, default 100 (3 for GOST R 34.11-94)"},
+       params={**_CHILD,
+               "digest_type": param("the digest type number the DS claims, default 100 (3 for GOST R 34.11-94)",
+                                                "int", low=1, high=255, exclude=(1, 2, 4))},
        required=("zone",), expect=Expectation("insecure", ede=(2,)), cases=())
 def ds_digest_type_unsupported(ctx: BuildContext, params: dict[str, Any]) -> None:
     # The digest bytes are the key's SHA-256 digest under the new type number. We have no GOST implementation, and
@@ -214,7 +218,9 @@ def ds_rrsig_bad(ctx: BuildContext, params: dict[str, Any]) -> None:
     owner, parent = _ds_owner_and_parent(ctx, params)
     zone = signed_zone(parent)
     sigs = zone.get_rdataset(owner, dns.rdatatype.RRSIG, dns.rdatatype.DS)
-    replace_rrsigs(zone, owner, dns.rdatatype.DS, [sig.replace(signature=flip_last_bit(sig.signature))
+    if sigs is None:
+        raise ScenarioError(f"zone {parent.name} has no RRSIG over the DS at {owner}", fix="pick a signed parent")
+    replace_rrsigs(zone, owner, dns.rdatatype.DS, [replaced(sig, signature=flip_last_bit(sig.signature))
                                                    for sig in sigs])
 
 

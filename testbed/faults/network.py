@@ -12,7 +12,7 @@ from typing import Any
 
 from testbed.build.zones import BuildContext
 from testbed.errors import ScenarioError
-from testbed.faults.registry import fault
+from testbed.faults.registry import fault, param
 from testbed.scenario.model import Expectation
 
 TARGET_PARAMS = {"zone": "every server of this zone is affected, e.g. jp.",
@@ -38,7 +38,8 @@ def _set(ctx: BuildContext, params: dict[str, Any], **settings: Any) -> None:
 
 @fault("server-latency", group="network", layer="server", reference="RFC 1035 section 7.2 (resolver timeouts)",
        summary="the zone's servers answer after an added delay", expect=Expectation("secure"),
-       params={**TARGET_PARAMS, "delay_ms": "added delay in milliseconds (default 200)"})
+       params={**TARGET_PARAMS,
+               "delay_ms": param("added delay in milliseconds (default 200)", "int", low=0, high=60000)})
 def server_latency(ctx: BuildContext, params: dict[str, Any]) -> None:
     # The server holds its answers back itself rather than through tc netem: the same latency on every kernel
     # (netem is a module many VM kernels lack) and on both backends.
@@ -55,7 +56,8 @@ def server_unreachable(ctx: BuildContext, params: dict[str, Any]) -> None:
 
 @fault("server-packet-loss", group="network", layer="network", reference="RFC 1035 section 7.2",
        summary="the zone's servers lose a share of their answers", expect=Expectation("secure"),
-       params={**TARGET_PARAMS, "loss_pct": "share of answers lost, 0-100 (default 30)"})
+       params={**TARGET_PARAMS,
+               "loss_pct": param("share of answers lost, 0-100 (default 30)", "number", low=0, high=100)})
 def server_packet_loss(ctx: BuildContext, params: dict[str, Any]) -> None:
     _set(ctx, params, loss_pct=float(params.get("loss_pct", 30)))
 
@@ -63,6 +65,8 @@ def server_packet_loss(ctx: BuildContext, params: dict[str, Any]) -> None:
 @fault("udp-size-cap", group="network", layer="network", reference="RFC 6891 section 6.2.5; RFC 7766 section 5",
        summary="UDP answers larger than a size never arrive (lost fragments); TCP still works",
        expect=Expectation("secure"), cases=("NET-03",),
-       params={**TARGET_PARAMS, "udp_max": "largest UDP DNS message that gets through, bytes (default 512)"})
+       params={**TARGET_PARAMS,
+               "udp_max": param("largest UDP DNS message that gets through, bytes (default 512)", "int",
+                                             low=12, high=65535)})
 def udp_size_cap(ctx: BuildContext, params: dict[str, Any]) -> None:
     _set(ctx, params, udp_max=int(params.get("udp_max", 512)))

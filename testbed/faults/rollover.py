@@ -20,6 +20,7 @@ import dns.rdtypes.ANY.DNSKEY
 
 from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.dnssec import Key, sign_rrset
+from testbed.dnssec.crypto import SUPPORTED_ALGORITHMS
 from testbed.errors import ScenarioError
 from testbed.faults.common import (
     RRSET_PARAM,
@@ -30,7 +31,7 @@ from testbed.faults.common import (
     signed_zone,
 )
 from testbed.faults.ds import NEXT_KEY, digests_of, ds_for, extra_key, signed_child
-from testbed.faults.registry import fault, variant
+from testbed.faults.registry import fault, param, variant
 from testbed.scenario.model import Expectation
 
 _CHILD = {"zone": "the zone that rolls its keys, e.g. example.jp."}
@@ -114,6 +115,8 @@ def zsk_roll_old_key_removed_too_early(ctx: BuildContext, params: dict[str, Any]
     find_rrset(zone, *cached)       # a clear error for an RRset the zone does not have
     move_signatures(build, old, new, keep={cached})
     dnskeys = zone.get_rdataset(build.origin, dns.rdatatype.DNSKEY)
+    if dnskeys is None:
+        raise ScenarioError(f"zone {build.name} publishes no DNSKEY RRset to roll", fix="pick a signed zone")
     dnskeys.discard(old.dnskey)
     dnskeys.add(new.dnskey)
     inception, expiration = window(build)
@@ -146,7 +149,9 @@ def ksk_roll_old_key_removed_too_early(ctx: BuildContext, params: dict[str, Any]
 @fault("algorithm-roll-ds-first", group="rollover", layer="keys", reference="RFC 6781 section 4.1.4; RFC 6840 "
        "section 5.11", summary="algorithm roll: a KSK of the new algorithm (default 8) is published, signs the "
        "DNSKEY RRset and has its DS in the parent, but the zone's data is still signed with the old algorithm only",
-       params={**_CHILD, "algorithm": "the new algorithm, default 8 (RSASHA256)"}, required=("zone",),
+       params={**_CHILD, "algorithm": param("the new algorithm, default 8 (RSASHA256)", "int",
+                                                                one_of=tuple(sorted(SUPPORTED_ALGORITHMS)))},
+       required=("zone",),
        expect=Expectation("secure"), cases=("ROLL-06",))
 def algorithm_roll_ds_first(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = signed_child(ctx, params)
@@ -165,7 +170,8 @@ ROLL_STAGES = ("both-ds", "old-ds-removed")
 @fault("algorithm-roll-to-unsupported", group="rollover", layer="keys", reference="RFC 4035 section 5.2; RFC 6840 "
        "section 5.2", summary="roll to an algorithm validators lack (100): its DNSKEY is published; stage both-ds: "
        "the parent has the old and the new DS (still secure); stage old-ds-removed: only the new DS (insecure)",
-       params={**_CHILD, "stage": f"one of {', '.join(ROLL_STAGES)} (default both-ds)"}, required=("zone",),
+       params={**_CHILD, "stage": param(f"one of {', '.join(ROLL_STAGES)} (default both-ds)", "choice",
+                                            choices=ROLL_STAGES)}, required=("zone",),
        expect=Expectation("secure"), cases=("ROLL-07",))
 def algorithm_roll_to_unsupported(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = signed_child(ctx, params)
@@ -177,7 +183,7 @@ def algorithm_roll_to_unsupported(ctx: BuildContext, params: dict[str, Any]) -> 
     new = dns.rdtypes.ANY.DNSKEY.DNSKEY(dns.rdataclass.IN, dns.rdatatype.DNSKEY, 257, 3, UNASSIGNED_ALGORITHM,
                                         os.urandom(64))
     publish_dnskey(build, new)
-    new_ds = [dns.dnssec.make_ds(build.origin, new, 2, policy=dns.dnssec.allow_all_policy)]
+    new_ds = [dns.dnssec.make_ds(build.origin, new, dns.dnssec.DSDigest.SHA256, policy=dns.dnssec.allow_all_policy)]
     old_ds = ds_for(build.sep_keys(), digests_of(build)) if stage == "both-ds" else []
     build.ds_override = old_ds + new_ds
 

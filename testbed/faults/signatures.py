@@ -12,6 +12,7 @@ import ipaddress
 from typing import Any
 
 import dns.dnssec
+import dns.exception
 import dns.name
 import dns.rdata
 import dns.rdataclass
@@ -24,19 +25,22 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from testbed.build.zones import DELEGATION_TTL, BuildContext, ZoneBuild
 from testbed.dnssec import Key, generate_key, make_ds, sign_rrset
+from testbed.dnssec.crypto import SUPPORTED_ALGORITHMS
 from testbed.errors import ScenarioError
 from testbed.faults.common import (
     RRSET_PARAM,
     ZONE_PARAM,
     find_rrset,
+    origin_of,
     parse_rrset_ref,
     replace_rrsigs,
+    replaced,
     resign,
     signed_zone,
     zone_of,
     zone_signing_keys,
 )
-from testbed.faults.registry import fault, variant
+from testbed.faults.registry import Param, fault, param, variant
 from testbed.scenario.model import Expectation
 
 DAY = 86400
@@ -46,7 +50,7 @@ SKEW_BEYOND = 2 * DAY
 ALL = "all"
 RRSET_OR_ALL = RRSET_PARAM + "; @ stands for the zone apex (@/DNSKEY); or 'all' for every RRSIG of the zone"
 _PARAMS = {"zone": ZONE_PARAM, "rrset": RRSET_PARAM}
-_PARAMS_OR_ALL = {"zone": ZONE_PARAM, "rrset": RRSET_OR_ALL}
+_PARAMS_OR_ALL: dict[str, str | Param] = {"zone": ZONE_PARAM, "rrset": param(RRSET_OR_ALL, "rrset", all_word=True)}
 # RFC 8624 3.1: RSAMD5 MUST NOT be used for validation, so every validator treats it as unsupported.
 UNSUPPORTED_ALGORITHM = int(dns.dnssec.Algorithm.RSAMD5)
 
@@ -59,7 +63,7 @@ def signed_rrsets(zone: dns.zone.Zone) -> list[RrsetRef]:
     """(owner, covered type) of every RRset that carries RRSIGs, in zone order."""
     out: list[RrsetRef] = []
     for name, node in zone.nodes.items():
-        owner = name if name.is_absolute() else name.derelativize(zone.origin)
+        owner = name if name.is_absolute() else name.derelativize(origin_of(zone))
         out += [(owner, rds.covers) for rds in node.rdatasets if rds.rdtype == dns.rdatatype.RRSIG and len(rds)]
     return out
 
@@ -217,7 +221,9 @@ TAMPER_FIELDS = ("signature", "algorithm", "original_ttl")
 @fault("rrsig-tampered", group="signatures", layer="signed", reference="RFC 4035 sections 5.3.1 and 5.3.3",
        summary="one field of the RRSIGs over an RRset is changed after signing: a signature bit, the algorithm "
                "number (to another supported one) or the Original TTL",
-       params={**_PARAMS_OR_ALL, "field": f"which field to change: {', '.join(TAMPER_FIELDS)} (default signature)"},
+       params={**_PARAMS_OR_ALL,
+               "field": param(f"which field to change: {', '.join(TAMPER_FIELDS)} (default signature)",
+                                                   "choice", choices=TAMPER_FIELDS)},
        required=("zone", "rrset"), expect=Expectation("bogus", ede=(6,)))
 def rrsig_tampered(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = zone_of(ctx, params)
@@ -229,20 +235,20 @@ def rrsig_tampered(ctx: BuildContext, params: dict[str, Any]) -> None:
         changed = []
         for sig in rrsigs_of(zone, owner, covered):
             if what == "signature":
-                changed.append(sig.replace(signature=flip_bit(sig.signature)))
+                changed.append(replaced(sig, signature=flip_bit(sig.signature)))
             elif what == "algorithm":
                 # another algorithm every validator supports, so the only problem is that no key of it signed this
                 other = dns.dnssec.Algorithm.RSASHA256 if sig.algorithm != dns.dnssec.Algorithm.RSASHA256 \
                     else dns.dnssec.Algorithm.ECDSAP256SHA256
-                changed.append(sig.replace(algorithm=other))
+                changed.append(replaced(sig, algorithm=other))
             else:
-                changed.append(sig.replace(original_ttl=sig.original_ttl + 3600))
+                changed.append(replaced(sig, original_ttl=sig.original_ttl + 3600))
         replace_rrsigs(zone, owner, covered, changed)
 
 
 @fault("rdata-tampered", group="signatures", layer="signed", reference="RFC 4035 section 5.3.3",
        summary="the data of one RRset is changed after signing; its RRSIG stays as it was",
-       params={**_PARAMS, "rdata": "the new record data (default for A/AAAA: the address plus one)"},
+       params={**_PARAMS, "rdata": param("the new record data (default for A/AAAA: the address plus one)", "text")},
        required=("zone", "rrset"), expect=Expectation("bogus", ede=(6,)), cases=("SIG-07",))
 def rdata_tampered(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = zone_of(ctx, params)
@@ -250,7 +256,11 @@ def rdata_tampered(ctx: BuildContext, params: dict[str, Any]) -> None:
     zone = signed_zone(build)
     old = find_rrset(zone, owner, rdtype)
     if "rdata" in params:
-        new = dns.rdata.from_text(dns.rdataclass.IN, rdtype, str(params["rdata"]), origin=build.origin)
+        try:
+            new = dns.rdata.from_text(dns.rdataclass.IN, rdtype, str(params["rdata"]), origin=build.origin)
+        except (dns.exception.DNSException, ValueError) as exc:
+            raise ScenarioError(f"rdata {params['rdata']!r} is not {dns.rdatatype.to_text(rdtype)} data: {exc}",
+                                fix="write the record data as in a zone file for the RRset's type") from None
     elif rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
         first = old[0]
         new = dns.rdata.from_text(dns.rdataclass.IN, rdtype, str(ipaddress.ip_address(first.address) + 1))
@@ -355,7 +365,7 @@ def rrsig_labels_below_owner(ctx: BuildContext, params: dict[str, Any]) -> None:
 @fault("rrset-ttl-above-original", group="signatures", layer="signed", reference="RFC 4035 section 5.3.3",
        summary="the RRset (and its RRSIG) are served with a TTL above the RRSIG's Original TTL; the signature stays "
                "valid and the validator must cut the TTL down to the Original TTL",
-       params={**_PARAMS, "ttl": "the TTL to serve (default 86400)"},
+       params={**_PARAMS, "ttl": param("the TTL to serve (default 86400)", "int", low=0, high=2**31 - 1)},
        required=("zone", "rrset"), expect=Expectation("secure"), cases=("SIG-18",))
 def rrset_ttl_above_original(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = zone_of(ctx, params)
@@ -383,14 +393,16 @@ def rrsig_extra_corrupt(ctx: BuildContext, params: dict[str, Any]) -> None:
         rrset = find_rrset(zone, owner, covered)
         bad = sign_rrset(rrset, second, inception, expiration)
         replace_rrsigs(zone, owner, covered,
-                       [*rrsigs_of(zone, owner, covered), bad.replace(signature=flip_bit(bad.signature))])
+                       [*rrsigs_of(zone, owner, covered), replaced(bad, signature=flip_bit(bad.signature))])
 
 
 @fault("rrsig-algorithm-incomplete", group="signatures", layer="keys", reference="RFC 6840 section 5.11",
        summary="the DS and DNSKEY RRsets also list a key of a second algorithm that signs nothing; every RRset is "
                "signed with the zone's own algorithm only",
-       params={"zone": ZONE_PARAM, "algorithm": "the second algorithm, listed but unused (default 13; must differ "
-                                                "from the zone's, so sign the zone with e.g. algorithm 8)"},
+       params={"zone": ZONE_PARAM,
+               "algorithm": param("the second algorithm, listed but unused (default 13; must differ "
+                                                      "from the zone's, so sign the zone with e.g. algorithm 8)",
+                                                      "int", one_of=tuple(sorted(SUPPORTED_ALGORITHMS)))},
        required=("zone",), expect=Expectation("secure"), cases=("SIG-21",))
 def rrsig_algorithm_incomplete(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = zone_of(ctx, params)

@@ -14,7 +14,7 @@ from typing import Any
 from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.errors import ScenarioError
 from testbed.faults.common import RRSET_PARAM, ZONE_PARAM
-from testbed.faults.registry import fault, variant
+from testbed.faults.registry import Param, fault, param, variant
 from testbed.faults.signatures import DAY, rewindow, targets
 from testbed.scenario.model import Expectation
 
@@ -22,8 +22,8 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": DAY}
 _OFFSET_RE = re.compile(r"^([+-]?\d+)\s*([smhd]?)$")
 OFFSET_HELP = "seconds from now, or with a unit: -2d, +300s, 30m, +1h (negative is in the past)"
 SERIAL_HALF = 1 << 31
-_SCOPE = {"zone": ZONE_PARAM + "; leave it out for every signed zone, the root included",
-          "rrset": RRSET_PARAM + "; or all (default)"}
+_SCOPE: dict[str, str | Param] = {"zone": ZONE_PARAM + "; leave it out for every signed zone, the root included",
+          "rrset": param(RRSET_PARAM + "; or all (default)", "rrset", all_word=True)}
 
 
 def offset_seconds(value: Any, what: str) -> int:
@@ -49,8 +49,8 @@ def _zones(ctx: BuildContext, params: dict[str, Any]) -> list[ZoneBuild]:
 @fault("signature-window", group="time", layer="signed", reference="RFC 4035 section 5.3.1",
        summary="signatures are made again over a window relative to now: of one RRset, of a zone, or of every "
                "signed zone (the same, for one moment, as a resolver clock that is off the other way)",
-       params={**_SCOPE, "inception": "start of validity, " + OFFSET_HELP,
-               "expiration": "end of validity, " + OFFSET_HELP},
+       params={**_SCOPE, "inception": param("start of validity, " + OFFSET_HELP, "offset"),
+               "expiration": param("end of validity, " + OFFSET_HELP, "offset")},
        required=("inception", "expiration"), expect=Expectation("bogus", ede=(7, 8)))
 def signature_window(ctx: BuildContext, params: dict[str, Any]) -> None:
     now = ctx.clock.now()

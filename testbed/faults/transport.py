@@ -13,7 +13,7 @@ from testbed.build.zones import BuildContext
 from testbed.dnssec import Key, generate_key
 from testbed.errors import ScenarioError
 from testbed.faults.network import TARGET_PARAMS, targets
-from testbed.faults.registry import fault, variant
+from testbed.faults.registry import fault, param, variant
 from testbed.scenario.model import Expectation
 
 RSA_ALGORITHMS = (5, 7, 8, 10)
@@ -35,7 +35,7 @@ def server_truncates_udp(ctx: BuildContext, params: dict[str, Any]) -> None:
 @fault("server-tcp-refused", group="transport", layer="server", reference="RFC 7766 section 5; RFC 8914 EDE 22/23",
        summary="the servers close every TCP connection at once (with truncate_udp: true every UDP answer is TC=1 "
                "as well, so nothing gets through)",
-       params={**TARGET_PARAMS, "truncate_udp": "also truncate every UDP answer (default false)"},
+       params={**TARGET_PARAMS, "truncate_udp": param("also truncate every UDP answer (default false)", "bool")},
        expect=Expectation("servfail", ede=(22, 23)))
 def server_tcp_refused(ctx: BuildContext, params: dict[str, Any]) -> None:
     truncate = params.get("truncate_udp", False)
@@ -69,7 +69,7 @@ def server_silent(ctx: BuildContext, params: dict[str, Any]) -> None:
 @fault("server-servfail-qtypes", group="transport", layer="server", reference="RFC 4035 section 5; RFC 8914 EDE 22/23",
        summary="the servers answer SERVFAIL to queries of some types (DS by default): the chain of trust cannot be "
                "built although every other answer is fine",
-       params={**TARGET_PARAMS, "qtypes": _QTYPES}, expect=Expectation("servfail", ede=(22, 23)))
+       params={**TARGET_PARAMS, "qtypes": param(_QTYPES, "types")}, expect=Expectation("servfail", ede=(22, 23)))
 def server_servfail_qtypes(ctx: BuildContext, params: dict[str, Any]) -> None:
     qtypes = params.get("qtypes", ["DS"])
     if isinstance(qtypes, str) or not isinstance(qtypes, list):
@@ -101,7 +101,8 @@ def _big_key(zone: str, algorithm: int, role: str, index: int, bits: int) -> Key
        summary="the zone is in a double-KSK roll with big RSA keys: several KSKs (both in the parent's DS) sign a "
                "DNSKEY RRset far over 1232 bytes, which only TCP can carry",
        params={"zone": "the zone, signed with an RSA algorithm (e.g. signing: {algorithm: 8})",
-               "bits": "RSA key size for the KSKs (default 4096)", "ksks": "how many KSKs (default 2)"},
+               "bits": param("RSA key size for the KSKs (default 4096)", "int", low=1024, high=4096),
+               "ksks": param("how many KSKs (default 2)", "int", low=1, high=4)},
        required=("zone",), expect=Expectation("secure"), cases=("NET-04",))
 def dnskey_rrset_large(ctx: BuildContext, params: dict[str, Any]) -> None:
     build = ctx.zone(str(params["zone"]))

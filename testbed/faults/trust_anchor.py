@@ -17,7 +17,7 @@ from testbed.build.zones import BuildContext, ZoneBuild
 from testbed.dnssec.keys import REVOKE_FLAG
 from testbed.errors import ScenarioError
 from testbed.faults.ds import DECOY_KEY, NEXT_KEY, ds_for, ds_text, extra_key, with_ds_fields
-from testbed.faults.registry import fault, variant
+from testbed.faults.registry import fault, param, variant
 from testbed.scenario.model import Expectation
 
 # Anchors are SHA-256 DS, like the one the lab gives by default (BuildContext.trust_anchor_ds).
@@ -64,7 +64,7 @@ def ta_island(ctx: BuildContext, params: dict[str, Any]) -> None:
 
 @fault("ta-unsupported-alg", group="trust-anchor", layer="keys", reference="RFC 4035 section 5.2",
        summary="the root anchor is the root KSK's DS with an algorithm number no validator implements (default 100)",
-       params={"algorithm": "the algorithm number the anchor claims, default 100"},
+       params={"algorithm": param("the algorithm number the anchor claims, default 100", "int", low=0, high=255)},
        expect=Expectation("insecure", ede=(1,)), cases=("TA-04",))
 def ta_unsupported_alg(ctx: BuildContext, params: dict[str, Any]) -> None:
     # The root cannot be signed with an algorithm nobody implements, so the anchor carries the unknown number: to a

@@ -13,7 +13,10 @@ name no daemon has, to see the choice a machine without images makes, without de
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from testbed.errors import EnvironmentProblem
 
 BASE_IMAGE = "debian:bookworm-slim"
 IMAGES_ENV = "TESTBED_AUTO_IMAGES"
@@ -84,3 +87,34 @@ def gather(netns_ok: bool) -> Facts:
         return Facts(True, bool(tags) and all(present(t) for t in tags), any(present(b) for b in bases), netns_ok)
     finally:
         client.close()
+
+
+def pick_backend(requested: str, say: Callable[[str], None] | None = None) -> str:
+    """``auto``: docker when a daemon answers and its images are there or can be built, else netns when this
+    machine allows it (``say`` gets the one line that tells why), else say what to install."""
+    from testbed.lab.backends.docker_env import docker_available
+    from testbed.lab.backends.netns import require_netns
+
+    if requested == "netns":
+        require_netns()
+        return requested
+    if requested == "docker":
+        if not docker_available():
+            raise EnvironmentProblem("no Docker daemon answers",
+                                     fix="install and start Docker (apt-get install docker.io; dockerd), "
+                                         "or use --backend netns")
+        return requested
+    try:
+        require_netns()
+        netns_ok = True
+    except EnvironmentProblem:
+        netns_ok = False
+    choice = decide(gather(netns_ok))
+    if choice.backend is None:
+        raise EnvironmentProblem("no backend can run here: the docker backend needs a running Docker daemon, the "
+                                 "netns backend root and 'ip'",
+                                 fix="install and start Docker (apt-get install docker.io), or run as root with "
+                                     "iproute2 installed")
+    if choice.note and say:
+        say(choice.note)
+    return choice.backend

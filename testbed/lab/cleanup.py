@@ -11,10 +11,11 @@ import os
 import shutil
 from pathlib import Path
 
+from testbed.lab.backends import docker_firewall
 from testbed.lab.backends.base import LABEL, OWNER_LABEL
 from testbed.lab.backends.docker_env import docker_available, docker_client
 from testbed.lab.backends.netns import leftover_namespaces, remove_namespace
-from testbed.lab.runtime import lab_folder, lab_folders
+from testbed.lab.runtime import all_places, lab_folders
 
 
 def _pid_alive(pid: int) -> bool:
@@ -30,10 +31,13 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _lab_owner(lab_id: str, folder: Path | None = None) -> int:
-    try:
-        return int(json.loads(((folder or lab_folder(lab_id)) / "lab.json").read_text()).get("pid", 0))
-    except (OSError, ValueError, AttributeError):
-        return 0
+    """The pid in the lab's lab.json, wherever that lab kept its folder (0: no folder, so no live owner)."""
+    for place in ([folder] if folder else [p / lab_id for p in all_places()]):
+        try:
+            return int(json.loads((place / "lab.json").read_text()).get("pid", 0))
+        except (OSError, ValueError, AttributeError):
+            continue
+    return 0
 
 
 def _spare(owner: int, force: bool) -> bool:
@@ -49,16 +53,35 @@ def down_all(force: bool = False) -> list[str]:
             remove_namespace(ns)
             removed.append(f"namespace {ns}")
     if docker_available():
+        import docker.errors
+
         client = docker_client()
-        for container in client.containers.list(all=True, filters={"label": LABEL}):
+        # other labs come and go meanwhile: what vanished between listing and removing is simply gone
+        for container in client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True):
             if not _spare(int(container.labels.get(OWNER_LABEL, 0) or 0), force):
-                container.remove(force=True)
+                try:
+                    container.remove(force=True)
+                except docker.errors.NotFound:
+                    continue
+                except docker.errors.APIError as exc:
+                    removed.append(f"could not remove container {container.name}: {exc.explanation or exc}")
+                    continue
                 removed.append(f"container {container.name}")
         for network in client.networks.list(filters={"label": LABEL}):
             if not _spare(int((network.attrs.get("Labels") or {}).get(OWNER_LABEL, 0) or 0), force):
-                network.remove()
+                try:
+                    network.remove()
+                except docker.errors.NotFound:
+                    continue
+                except docker.errors.APIError as exc:
+                    removed.append(f"could not remove network {network.name}: {exc.explanation or exc}")
+                    continue
                 removed.append(f"network {network.name}")
         client.close()
+    # the firewall rules of docker labs (their bridge is gone with the network; the rules would stay)
+    for lab_id, pid in sorted({(owner, pid) for _, owner, pid, _ in docker_firewall.rules()}):
+        if not _spare(pid, force):
+            removed += docker_firewall.remove(lab_id)
     for folder in lab_folders():
         if not _spare(_lab_owner(folder.name, folder), force):
             shutil.rmtree(folder, ignore_errors=True)

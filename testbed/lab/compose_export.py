@@ -73,7 +73,7 @@ def _write_server(build: BuildContext, topology: Topology, name: str, out: Path)
     written, zones = [], {}
     for zone in topology.servers[name].zones:
         path = folder / zone_file_name(zone)
-        build.zones[zone].zone().to_file(str(path), relativize=False, want_origin=False)
+        build.zones[zone].write_file(path)
         zones[zone] = path.name
         written.append(str(path))
     listen = [{"address": topology.server_address(name), "port": 53, "zones": list(topology.servers[name].zones),

@@ -31,6 +31,7 @@ from testbed.errors import EnvironmentProblem
 
 REPO = "dnssec-testbed"
 IMAGE_LABEL = "dnssec-testbed.image"          # on images (not LABEL: `down --all` must never remove images)
+GENERATION_LABEL = "dnssec-testbed.generation"   # debian12, debian13: the Debian release an image is built on
 PACKAGE_DIRECTIVE = "# testbed-build: package"
 # Pure-Python runtime libraries an image with our package gets in vendor/. The compiled one (cryptography)
 # comes from Debian inside the Dockerfile.
@@ -57,6 +58,13 @@ def image_keys() -> list[str]:
     return sorted(p.parent.name for p in compose_dir().glob("*/Dockerfile"))
 
 
+def resolver_image_keys() -> list[str]:
+    """The images a resolver adapter runs in: the ones each generation gets its own build of."""
+    from testbed.resolvers import registry
+
+    return sorted({cls.image for cls in registry().values()} & set(image_keys()))
+
+
 @dataclass(frozen=True)
 class ImageRecipe:
     key: str
@@ -68,7 +76,18 @@ class ImageRecipe:
         return self.folder / "Dockerfile"
 
 
+def split_key(key: str) -> tuple[str, str]:
+    """``bind@debian13`` -> ("bind", "debian13"); a key without a generation is the default generation's."""
+    from testbed.resolvers.generations import DEFAULT_GENERATION, get_generation
+
+    base, sep, generation = key.partition("@")
+    generation = generation if sep else DEFAULT_GENERATION
+    get_generation(generation, where=f"image {key!r}")
+    return base, generation
+
+
 def recipe(key: str) -> ImageRecipe:
+    key = split_key(key)[0]
     folder = compose_dir() / key
     dockerfile = folder / "Dockerfile"
     if not dockerfile.is_file():
@@ -128,8 +147,13 @@ def content_hash(rec: ImageRecipe) -> str:
 
 
 def image_tag(key: str) -> str:
-    rec = recipe(key)
-    return f"{REPO}/{key}:{testbed.__version__}-{content_hash(rec)}"
+    """``dnssec-testbed/<key>:<version>-<hash>``, with ``-<generation>`` after it for any generation but the
+    default (``dnssec-testbed/bind:0.1.0-1a2b3c4d5e6f-debian13``): one image per recipe and generation."""
+    from testbed.resolvers.generations import DEFAULT_GENERATION
+
+    base, generation = split_key(key)
+    tag = f"{REPO}/{base}:{testbed.__version__}-{content_hash(recipe(base))}"
+    return tag if generation == DEFAULT_GENERATION else f"{tag}-{generation}"
 
 
 def write_context(key: str, dest: Path) -> Path:
@@ -206,19 +230,31 @@ def build_image(key: str, *, client: Any = None, on_line: Callable[[str], None] 
 def _run_build(client: Any, key: str, tag: str, on_line: Callable[[str], None] | None) -> None:
     import docker.errors
 
+    from testbed.resolvers.generations import GENERATIONS
+
+    base, generation = split_key(key)
+    release = GENERATIONS[generation].release
+    base_image = GENERATIONS[generation].base_image
     log: list[str] = []
+    step = ["before the first step"]        # the Dockerfile step the builder was at, for the message
 
     def fail(why: str) -> EnvironmentProblem:
         tail = "\n".join("    " + line for line in log[-LOG_LINES_ON_ERROR:])
-        return EnvironmentProblem(f"building image {tag} from compose/{key}/Dockerfile failed: {why}\n{tail}",
-                                  fix=f"see the build log above; rebuild with `testbed images build {key}`. "
+        return EnvironmentProblem(f"building image {tag} ({generation}, Debian {release}) from "
+                                  f"compose/{base}/Dockerfile failed at {step[0]}: {why}\n{tail}",
+                                  fix=f"see the build log above; retry with `testbed images build {key}`. "
                                       "Without network access to a Debian mirror, apt-get in the Dockerfile "
-                                      "cannot work; without debian:bookworm-slim, run compose/base/build-base.sh")
+                                      f"cannot work; without {base_image}, run "
+                                      f"compose/base/build-base.sh {release}")
 
+    if not image_exists(client, base_image):
+        raise EnvironmentProblem(f"cannot build image {tag} ({generation}): its base image {base_image} is not on "
+                                 "this machine", fix=f"run compose/base/build-base.sh {release} (debootstrap, about "
+                                 "a minute), then retry with `testbed images build " + key + "`")
     try:
-        stream = client.api.build(fileobj=_context_tar(key), custom_context=True, tag=tag, rm=True,
-                                  forcerm=True, decode=True, labels={IMAGE_LABEL: key},
-                                  timeout=BUILD_TIMEOUT)
+        stream = client.api.build(fileobj=_context_tar(base), custom_context=True, tag=tag, rm=True,
+                                  forcerm=True, decode=True, labels={IMAGE_LABEL: base, GENERATION_LABEL: generation},
+                                  buildargs={"DEBIAN_RELEASE": release}, timeout=BUILD_TIMEOUT)
         for chunk in stream:
             if "error" in chunk:
                 log.append(str(chunk["error"]).rstrip())
@@ -227,6 +263,8 @@ def _run_build(client: Any, key: str, tag: str, on_line: Callable[[str], None] |
             if text:
                 for line in str(text).splitlines():
                     if line.strip():
+                        if line.startswith("Step "):
+                            step[0] = line.strip()
                         log.append(line)
                         if on_line:
                             on_line(line)
@@ -248,12 +286,19 @@ def list_images(client: Any = None) -> list[dict[str, str]]:
     client = client or _client(timeout=30)
     try:
         current: dict[str, str] = {}
-        for key in image_keys():
-            with contextlib.suppress(EnvironmentProblem):
-                current[key] = image_tag(key)
+        from testbed.resolvers.generations import DEFAULT_GENERATION, GENERATIONS
+
+        for base in image_keys():
+            for gen in GENERATIONS if base in resolver_image_keys() else (DEFAULT_GENERATION,):
+                key = base if gen == DEFAULT_GENERATION else f"{base}@{gen}"
+                with contextlib.suppress(EnvironmentProblem):
+                    current[key] = image_tag(key)
         rows = []
         for image in client.images.list(filters={"label": IMAGE_LABEL}):
-            key = (image.labels or {}).get(IMAGE_LABEL, "?")
+            labels = image.labels or {}
+            key = labels.get(IMAGE_LABEL, "?")
+            gen = labels.get(GENERATION_LABEL, DEFAULT_GENERATION)
+            key = key if gen == DEFAULT_GENERATION else f"{key}@{gen}"
             for tag in image.tags:
                 rows.append({"key": key, "tag": tag, "current": "yes" if current.get(key) == tag else "no",
                              "size_mb": f"{image.attrs.get('Size', 0) / 1e6:.0f}"})
@@ -264,3 +309,35 @@ def list_images(client: Any = None) -> list[dict[str, str]]:
     finally:
         if own:
             client.close()
+
+
+def package_versions(queries: dict[str, list[str]], client: Any = None) -> dict[str, str]:
+    """Image key -> what ``argv`` printed in a throw-away container of that image's current tag (no network), for
+    the keys whose image is built; ``testbed resolvers`` asks each image for its exact package version this way."""
+    own = client is None
+    client = client or _client(timeout=60)
+    out: dict[str, str] = {}
+    try:
+        for key, argv in queries.items():
+            tag = image_tag(key)
+            if not image_exists(client, tag):
+                out[key] = "not built"
+                continue
+            container = None
+            try:
+                # created, waited for and read before removal: run(remove=True) can lose a fast command's output
+                container = client.containers.create(tag, argv, network_disabled=True,
+                                                     labels={IMAGE_LABEL + ".probe": key})
+                container.start()
+                container.wait(timeout=30)
+                out[key] = container.logs(stdout=True, stderr=False).decode().strip() or "unknown"
+            except Exception as exc:  # noqa: BLE001 - one image's trouble is shown in its row, not raised
+                out[key] = f"unknown ({type(exc).__name__})"
+            finally:
+                if container is not None:
+                    with contextlib.suppress(Exception):
+                        container.remove(force=True)
+    finally:
+        if own:
+            client.close()
+    return out

@@ -22,11 +22,15 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# A run still outside any teardown this long after its KeyboardInterrupt was raised did not get it (the unwinding
+# from a raise to the teardown of the labs takes microseconds on one thread)
+SWALLOWED_AFTER = 1.0
 STILL_TEARING_DOWN = "still tearing down, please wait (once more aborts and leaves the lab behind)"
 
 Leftovers = Callable[[], list[str]]
@@ -40,7 +44,9 @@ class _State:
         self.pending: int | None = None    # a signal held back by a section, to raise when the last one closes
         self.interrupted = False           # the first signal has been turned into a KeyboardInterrupt (or is held)
         self.extra = 0                     # signals after the first
+        self.raised_at = 0.0               # when the first signal was raised as a KeyboardInterrupt
         self.installed = False             # the handler is ours for the whole process (the CLI)
+        self.before_install: dict[int, Any] = {}
         self.saved: dict[int, Any] = {}    # handlers a section replaced for its length (library callers)
         self.labs: dict[str, Leftovers] = {}        # open labs: id -> what of it exists now
         self.opened: list[str] = []                 # every lab this process opened
@@ -58,9 +64,15 @@ def _say(text: str) -> None:
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     state = _state
+    idle = state.creating == 0 and state.tearing_down == 0
+    if state.interrupted and idle and state.raised_at and time.monotonic() - state.raised_at > SWALLOWED_AFTER:
+        # The KeyboardInterrupt raised for the first signal was swallowed (raised inside a __del__ or a weakref
+        # callback, Python only prints it), since the run goes on outside any teardown: start over.
+        state.interrupted, state.extra = False, 0
     if not state.interrupted:
         state.interrupted = True
-        if state.creating == 0 and state.tearing_down == 0:
+        if idle:
+            state.raised_at = time.monotonic()
             raise KeyboardInterrupt
         state.pending = signum
         if state.tearing_down:
@@ -91,10 +103,28 @@ def abort_message() -> str:
 
 
 def install() -> None:
-    """Make the handler the process's own for SIGINT, SIGTERM and SIGHUP (the CLI, from the main thread)."""
-    for sig in SIGNALS:
-        signal.signal(sig, _on_signal)
+    """Make the handler the process's own for SIGINT, SIGTERM and SIGHUP (the CLI, from the main thread), until
+    ``uninstall`` (or ``ignore``, when the process is about to exit)."""
+    _state.before_install = {sig: signal.signal(sig, _on_signal) for sig in SIGNALS}
     _state.installed = True
+    _state.interrupted, _state.extra, _state.pending, _state.raised_at = False, 0, None, 0.0
+
+
+def uninstall() -> None:
+    """Give the signals back to the handlers ``install`` found (a CLI run inside a test session ends)."""
+    if _state.installed:
+        for sig, handler in _state.before_install.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, handler)
+        _state.installed = False
+    _state.interrupted, _state.extra, _state.pending, _state.raised_at = False, 0, None, 0.0
+
+
+def ignore() -> None:
+    """Ignore the signals from now on (the process is exiting, with nothing left to tear down)."""
+    for sig in SIGNALS:
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def _enter(kind: str) -> bool:

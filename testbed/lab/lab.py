@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,19 +30,51 @@ from testbed.build.zones import BuildContext, zone_file_name
 from testbed.errors import LabError
 from testbed.lab import interrupts
 from testbed.lab.backends import make_backend
-from testbed.lab.backends.base import Backend, Host, HostSpec
+from testbed.lab.backends.base import Backend, Host, HostSpec, T
 from testbed.lab.backends.subnets import SubnetLease
 from testbed.lab.runtime import lab_folder, prepare_lab_folder, remove_lab_folder
+from testbed.lab.wait import QUIET_S, Waited, limit_s, query_once, tail, wait_for
 from testbed.resolvers import ResolverAdapter, ResolverContext
 from testbed.resolvers.base import parse_version, write_rendered
-from testbed.run.observation import Observation
-from testbed.run.probe import observe, wait_until_answers
 
 AUTH_IMAGE = "auth"
 RELOAD_LOGGED = "testbed.auth: reloaded "     # what the builtin server logs once a SIGHUP reload is in place
 RELOAD_FAILED = "testbed.auth: reload failed"
+READY_LINE = re.compile(r"^READY$", re.MULTILINE)   # the builtin server's stdout once its zones are in and bound
 # TESTBED_VIRTUAL_CLOCK=0 starts resolvers on real time (no time shim); timelines that move the clock then fail early
 VIRTUAL_CLOCK_ENV = "TESTBED_VIRTUAL_CLOCK"
+
+
+@dataclass(frozen=True)
+class ServerLoad:
+    """Where a builtin server's loading stands, read from its log: a fresh start is loading until it prints READY,
+    a SIGHUP reload until it logs that the reload is in place (or failed). Marks are counts taken beforehand."""
+
+    server: str
+    reload: bool
+    mark: int
+
+    @staticmethod
+    def starting(server: str, old: Host | None) -> ServerLoad:
+        # a restarted host's log may go on from the process before it: count only READY lines after those
+        return ServerLoad(server, reload=False, mark=len(READY_LINE.findall(old.log_text())) if old else 0)
+
+    @staticmethod
+    def reloading(server: str, host: Host) -> ServerLoad:
+        log = host.log_text()
+        return ServerLoad(server, reload=True, mark=log.count(RELOAD_LOGGED) + log.count(RELOAD_FAILED))
+
+    def loading(self, log: str) -> bool:
+        """Still loading? Raises when the log says the load failed: then, and only then, a zone did not load."""
+        if not self.reload:
+            return len(READY_LINE.findall(log)) <= self.mark
+        if log.count(RELOAD_LOGGED) + log.count(RELOAD_FAILED) <= self.mark:
+            return True
+        if log.rfind(RELOAD_FAILED) > log.rfind(RELOAD_LOGGED):      # the latest reload failed
+            raise LabError(f"authoritative server {self.server} failed to reload its config and zones (it keeps "
+                           f"serving what it had):\n{tail(log)}",
+                           fix="see the server log above; it names the zone file and line that did not load")
+        return False
 
 
 @dataclass
@@ -51,6 +85,18 @@ class RunningResolver:
     version: str
     started_at: float
     ready_seconds: float
+    package_version: str = "unknown"      # the exact Debian package version, 1:9.20.30-1~deb13u1
+
+    @property
+    def info(self) -> dict[str, str]:
+        """What every result names of this resolver: software, generation, daemon and package version."""
+        from testbed.resolvers.generations import DEFAULT_GENERATION, host_generation
+
+        generation = self.adapter.generation or (host_generation() if self.host_is_local else DEFAULT_GENERATION)
+        return {"software": getattr(self.adapter, "base_name", self.adapter.name), "generation": generation,
+                "version": self.version, "package_version": self.package_version}
+
+    host_is_local: bool = False           # netns: the daemon is this machine's package
 
 
 class Lab:
@@ -77,6 +123,7 @@ class Lab:
         self.clock_offset = 0
         self._shim: Path | None = None
         self._faulted_hosts: set[str] = set()          # hosts with network faults to clear at the next load
+        self._server_loads: dict[str, ServerLoad] = {}  # what each server is loading since the last start/SIGHUP
         # Resolvers remember how each server behaved (EDNS support, timeouts, throttling) beyond what a cache flush
         # clears (PowerDNS 4.8 has no command for it): after server or network faults they start afresh.
         self._servers_misbehaved = False
@@ -89,6 +136,18 @@ class Lab:
         self._server_zones: dict[str, tuple[str, ...]] = {}
         self._log_marks: dict[str, int] = {}
         self.sanitised: dict[str, str] = {}
+        self.evidence = "failing"    # which checks carry evidence (run/evidence.py): failing (not passed) or all
+        self.evidence_dir: Path | None = None   # --evidence-dir: a bundle per non-passing check (run/bundle.py)
+
+    @property
+    def trust_anchor(self) -> tuple[str, ...]:
+        """The DS records the resolvers are given as their trust anchor now."""
+        return self._anchor[0] if self._anchor is not None else ()
+
+    @property
+    def trust_anchor_managed(self) -> bool:
+        """Whether the resolvers got that anchor as an RFC 5011 starting point (they track the keys themselves)."""
+        return self._anchor[1] if self._anchor is not None else False
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -184,15 +243,17 @@ class Lab:
         t0 = time.monotonic()
         backward = build.clock.offset < self.clock_offset
         self.set_clock(build.clock.offset)
-        if anchor != self._anchor or restart or (flush and self._servers_misbehaved):
+        restarted = anchor != self._anchor or restart or (flush and self._servers_misbehaved)
+        if restarted:
             self._restart_resolvers(anchor)
             self._anchor = anchor
         elif flush or backward:
             self.flush()
-        # a real server that changed or dropped answers (Knot DNS sends none where it cannot build a proof) leaves
-        # the same marks in the resolvers' server state as a behaviour fault
-        self._servers_misbehaved = (any(build.server_behaviour.values()) or any(build.network.values())
-                                    or bool(self.sanitised))
+        # any misbehaviour since the last restart counts: a timeline may cut a server off in one phase and bring it
+        # back in the next, and the resolvers still remember it as down (PowerDNS throttles it); so does a real
+        # server that changed or dropped answers (Knot DNS sends none where it cannot build a proof)
+        misbehaving = any(build.server_behaviour.values()) or any(build.network.values()) or bool(self.sanitised)
+        self._servers_misbehaved = misbehaving or (self._servers_misbehaved and not restarted)
         self.timings["resolvers_s"] = time.monotonic() - t0
         self.timings.setdefault("first_load_s", self.timings["servers_s"] + self.timings["resolvers_s"])
         self.loads_done += 1
@@ -247,10 +308,13 @@ class Lab:
             host.stop()             # other zones than it was started with: a real server rereads its config anew
         if host is None or not host.alive():
             self._log_marks[name] = 0
+            if adapter is None:
+                self._server_loads[name] = ServerLoad.starting(name, host)
             host = self.servers[name] = self.backend.start_host(self._server_spec(name))
             if adapter is not None:
                 self.server_versions[name] = f"{adapter.name} {self._server_version(adapter, host)}"
         elif adapter is None:
+            self._server_loads[name] = ServerLoad.reloading(name, host)
             host.signal(signal.SIGHUP)
         else:
             adapter.reload(host, self._server_ctx(name))
@@ -295,10 +359,9 @@ class Lab:
         folder.mkdir(parents=True, exist_ok=True)
         for zone in server.zones:
             path = folder / zone_file_name(zone)
-            tmp = path.with_suffix(".tmp")
-            build.zones[zone].zone().to_file(str(tmp), relativize=False, want_origin=False)
-            _newer_than(tmp, path)
-            tmp.replace(path)
+            before = path.stat().st_mtime_ns if path.exists() else None
+            build.write_zone_for(name, zone, path)    # written once, linked for others
+            _newer_than(path, before)
         adapter = self.server_adapter(name)
         if adapter is None:
             self._write_config(name, {})      # well-behaved until the lab has seen it serve (_apply_behaviour)
@@ -316,23 +379,26 @@ class Lab:
         config.with_suffix(".tmp").write_text(json.dumps({"listen": listen, "zones": zones}, indent=1))
         config.with_suffix(".tmp").replace(config)
 
-    def _apply_behaviour(self, build: BuildContext, timeout: float = 15.0) -> None:
+    def _apply_behaviour(self, build: BuildContext) -> None:
         """Switch on the server-behaviour faults of ``build``: new config, SIGHUP, wait for the server's log to say
         it reloaded (its answers cannot tell: it may be set to send none)."""
         for name, behaviour in build.server_behaviour.items():
             if not behaviour:
                 continue
             host = self.servers[name]
-            log = host.log_text()
-            done, failed = log.count(RELOAD_LOGGED), log.count(RELOAD_FAILED)
+            load = ServerLoad.reloading(name, host)
             self._write_config(name, behaviour)
             host.signal(signal.SIGHUP)
-            deadline = time.monotonic() + timeout
-            while (log := host.log_text()).count(RELOAD_LOGGED) <= done:
-                if not host.alive() or time.monotonic() > deadline or log.count(RELOAD_FAILED) > failed:
-                    raise LabError(f"authoritative server {name} did not take its behaviour {behaviour}:\n"
-                                   f"{tail(host.log_text())}", fix="see the server log above")
-                time.sleep(0.01)
+
+            def failed(waited: Waited, name: str = name, behaviour: dict = behaviour, host: Host = host) -> LabError:
+                state = "exited" if waited.exited else f"had not reloaded after {waited.seconds:.0f} s"
+                return LabError(f"authoritative server {name} {state} while taking its behaviour {behaviour}:\n"
+                                f"{tail(host.log_text())}", fix="see the server log above")
+
+            def reloaded(host: Host = host, load: ServerLoad = load) -> bool | None:
+                return None if load.loading(host.log_text()) else True
+
+            wait_for(reloaded, host=host, loading=load.loading, failed=failed)
 
     def _server_spec(self, name: str) -> HostSpec:
         folder = self._server_folder(name)
@@ -343,27 +409,24 @@ class Lab:
         python = sys.executable if self.backend_name == "netns" else "python3"
         # NET_ADMIN: network faults (tc) act inside a server's own namespace; docker grants it only at creation
         return HostSpec(name=name, address=self.topology.server_address(name), folder=folder, image=AUTH_IMAGE,
-                        argv=(python, "-m", "testbed.auth", str(folder / "config.json")), needs_net_admin=True)
+                        argv=(python, "-m", "testbed.auth", str(folder / "config.json")), needs_net_admin=True,
+                        writable=False)         # the builtin server only reads its folder
 
-    def _wait_server(self, name: str, build: BuildContext, timeout: float = 15.0) -> None:
-        """Wait until the server answers each of its zones' SOA with the serial of this build."""
+    def _wait_server(self, name: str, build: BuildContext) -> None:
+        """Wait until the server answers each of its zones' SOA with the serial of this build: as long as it is
+        loading (no fixed time: a large zone takes what it takes), then ``QUIET_S`` for the answer to come."""
         assert self.backend is not None
+        backend = self.backend
         address = self.topology.server_address(name)
         host = self.servers[name]
         adapter = self.server_adapter(name)
+        load = self._server_loads.get(name)
         for zone in self.topology.servers[name].zones:
-            soa = build.zones[zone].zone().get_rdataset(zone, dns.rdatatype.SOA)
-            want = soa[0].serial if soa else None
-            deadline = time.monotonic() + timeout
-            while True:
+            want = build.serial_for(name, zone)
+            seen: list[str] = []        # what the server answered last, for the message
+
+            def serves(zone: str = zone, want: int | None = want, seen: list[str] = seen) -> bool | None:
                 # tries as long as a second: a server may hold its answers back on purpose (delay_ms)
-                reply = self.backend.in_lab(lambda z=zone: wait_until_answers(address, z, "SOA", timeout=2,
-                                                                               try_timeout=1.0, alive=host.alive))
-                if want is None and reply is not None:
-                    break
-                if reply is not None and any(rr.rdtype == dns.rdatatype.SOA and rr[0].serial == want
-                                             for rr in reply.answer):
-                    break
                 refused = adapter.refusal(host.log_text()[self._log_marks.get(name, 0):], zone) if adapter else None
                 if refused is not None:
                     assert adapter is not None
@@ -371,15 +434,36 @@ class Lab:
                                             f"refused {zone} as built, saying: {refused}",
                                             fix="this fault cannot be served by this server; run it on the "
                                                 "builtin server")
-                if not host.alive() or time.monotonic() > deadline:
-                    raise LabError(f"authoritative server {name} ({address}) did not serve {zone} "
-                                   f"serial {want}:\n{tail(host.log_text())}",
-                                   fix="see the server log above; a zone that fails to load is named there")
-                time.sleep(0.01)
+                reply = backend.in_lab(lambda: query_once(address, zone, "SOA", try_timeout=1.0))
+                if reply is None:
+                    seen[:] = ["no answer"]
+                    return None
+                serials = [rr[0].serial for rr in reply.answer if rr.rdtype == dns.rdatatype.SOA]
+                if want is None or want in serials:
+                    return True
+                seen[:] = [f"serial {serials[0]}" if serials else f"no SOA (rcode {reply.rcode()})"]
+                return None
+
+            def failed(waited: Waited, zone: str = zone, want: int | None = want, seen: list[str] = seen) -> LabError:
+                who = f"authoritative server {name} ({address})"
+                if waited.exited:
+                    return LabError(f"{who} exited before it served {zone} serial {want}:\n{tail(host.log_text())}",
+                                    fix="see the server log above")
+                if waited.loading:
+                    return LabError(f"{who} was still loading its zones after {waited.seconds:.0f} s:\n"
+                                    f"{tail(host.log_text())}",
+                                    fix=f"give large zones more time: TESTBED_WAIT_LIMIT=SECONDS (now {limit_s():.0f})")
+                answered = seen[0] if seen else "nothing"
+                return LabError(f"{who} has loaded its zones but did not answer {zone} SOA with serial {want} within "
+                                f"{QUIET_S:.0f} s (it answered: {answered}):\n{tail(host.log_text())}",
+                                fix="see the server log above")
+
+            wait_for(serves, host=host, loading=load.loading if load is not None else None, failed=failed)
 
     # ---- resolvers ------------------------------------------------------------------------------------------
     def _resolver_ctx(self, name: str, anchor: tuple[tuple[str, ...], bool]) -> ResolverContext:
-        folder = self.workdir / "hosts" / name
+        # unbound@debian13 -> hosts/unbound-debian13: unbound-control reads '@' in a socket path as IP@port
+        folder = self.workdir / "hosts" / name.replace("@", "-")
         return ResolverContext(address=self.topology.resolver_address(name), subnet=str(self.topology.subnet),
                                folder=folder, root_hints=tuple(self.topology.root_hints), trust_anchor_ds=anchor[0],
                                managed_anchor=anchor[1])
@@ -409,7 +493,8 @@ class Lab:
         """Move every resolver on the virtual clock to real time + ``offset`` seconds, from their next time call."""
         if offset == self.clock_offset and self.clock_file.exists():
             return
-        if offset and not any(self.on_virtual_clock(name) for name in self.adapters):
+        # a lab without resolvers (testbed explain) has no one to tell: the walk reads the lab clock itself
+        if offset and self.adapters and not any(self.on_virtual_clock(name) for name in self.adapters):
             raise LabError(f"this lab's resolvers run on real time, so the lab clock cannot move by {offset} s",
                            fix="install gcc so the time shim can be built (testbed timeshim build), and do not set "
                                f"{VIRTUAL_CLOCK_ENV}=0")
@@ -422,6 +507,12 @@ class Lab:
         if not self.clock_file.exists():
             timeshim.write_offset(self.clock_file, self.clock_offset)
         return timeshim.environment(self.shim_path(), self.clock_file)
+
+    def _shared(self, name: str) -> tuple[Path, ...]:
+        """Lab folders resolver ``name`` reads beside its own: the time shim and the clock, when it runs on them."""
+        if not self.on_virtual_clock(name):
+            return ()
+        return (self.shim_path().parent, self.clock_file.parent)
 
     def resolver_exec(self, name: str, argv: list[str], timeout: float = 10.0) -> tuple[int, str]:
         """Run a control command on a resolver's host, on the same clock as the resolver (rndc checks it)."""
@@ -443,17 +534,32 @@ class Lab:
             t0 = time.monotonic()
             host = self.backend.start_host(HostSpec(name=name, address=ctx.address, folder=ctx.folder,
                                                     image=adapter.image, argv=tuple(adapter.command(ctx)),
-                                                    env=self._clock_env(name)))
-            reply = self.backend.in_lab(lambda a=ctx.address, h=host: wait_until_answers(a, alive=h.alive))
-            if reply is None:
-                reason = "exited" if not host.alive() else "did not answer within 15 s"
-                raise LabError(f"{adapter.display_name} at {ctx.address} {reason}:\n{tail(host.log_text())}",
-                               fix=f"check the {adapter.display_name} log above; "
-                                   f"is the '{adapter.debian_package}' package installed?")
+                                                    env=self._clock_env(name), shared=self._shared(name)))
+            self._wait_resolver(adapter, ctx.address, host)
             ready = time.monotonic() - t0
-            self.resolvers[name] = RunningResolver(adapter, ctx, host, self._version(adapter, host), t0, ready)
+            self.resolvers[name] = RunningResolver(adapter, ctx, host, self._version(adapter, host), t0, ready,
+                                                   package_version=self._package_version(adapter, host),
+                                                   host_is_local=self.backend_name == "netns")
         # readiness was probed with a query: start every scenario from an empty cache all the same
         self.flush()
+
+    def _wait_resolver(self, adapter: ResolverAdapter, address: str, host: Host) -> None:
+        """Wait until the resolver answers anything: as long as it runs and its log grows, then ``QUIET_S``."""
+        assert self.backend is not None
+        backend = self.backend
+
+        def failed(waited: Waited) -> LabError:
+            if waited.exited:
+                reason = "exited"
+            elif waited.seconds >= limit_s():
+                reason = f"was still starting after {waited.seconds:.0f} s"
+            else:
+                reason = f"runs but did not answer within {waited.seconds:.0f} s (its log silent for {QUIET_S:.0f} s)"
+            return LabError(f"{adapter.display_name} at {address} {reason}:\n{tail(host.log_text())}",
+                            fix=f"check the {adapter.display_name} log above; "
+                                f"is the '{adapter.debian_package}' package installed?")
+
+        wait_for(lambda: backend.in_lab(lambda: query_once(address)), host=host, failed=failed)
 
     def _version(self, adapter: ResolverAdapter, host: Host) -> str:
         """The version of the binary that really runs: the host's own (an image may differ from this machine)."""
@@ -462,34 +568,38 @@ class Lab:
         _, out = host.exec([adapter.binary, *adapter.version_argv])
         return parse_version(out, adapter.version_pattern)
 
+    def _package_version(self, adapter: ResolverAdapter, host: Host) -> str:
+        if self.backend_name == "netns":
+            return adapter.local_package_version()
+        rc, out = host.exec(adapter.package_version_command())
+        return out.strip() if rc == 0 and out.strip() else "unknown"
+
     def flush(self) -> None:
-        for name, running in self.resolvers.items():
-            rc, out = self.resolver_exec(name, running.adapter.flush_command(running.ctx))
-            if rc != 0:
-                raise LabError(f"flushing the cache of {name} failed (exit {rc}): {out.strip()}")
+        for name in self.resolvers:
+            self.flush_resolver(name)
+
+    def flush_resolver(self, name: str) -> None:
+        """Empty one resolver's caches (between the checks of a static scenario, so none depends on another)."""
+        running = self.resolvers[name]
+        rc, out = self.resolver_exec(name, running.adapter.flush_command(running.ctx))
+        if rc != 0:
+            raise LabError(f"flushing the cache of {name} failed (exit {rc}): {out.strip()}")
 
     def resolver_log(self, name: str) -> str:
         return self.resolvers[name].host.log_text()
 
-    # ---- probing --------------------------------------------------------------------------------------------
-    def observe(self, resolver: str, qname: str, qtype: str, *, do: bool = True, ad: bool = False,
-                cd: bool = False) -> Observation:
+    # ---- the probe's vantage point -------------------------------------------------------------------------
+    def in_lab(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` where the sockets it opens reach lab addresses (the probe stage queries resolvers this way)."""
         assert self.backend is not None
-        address = self.topology.resolver_address(resolver)
-        return self.backend.in_lab(lambda: observe(address, qname, qtype, do=do, ad=ad, cd=cd))
+        return self.backend.in_lab(fn)
 
 
-def _newer_than(new: Path, old: Path) -> None:
-    """Give ``new`` an mtime later than ``old``'s: real servers reload a zone file only when its mtime changed, and
-    two loads within one clock tick would otherwise look unchanged."""
-    if not old.exists():
+def _newer_than(path: Path, before: int | None) -> None:
+    """Give ``path`` an mtime later than ``before`` (its mtime before it was rewritten): real servers reload a zone
+    file only when its mtime changed, and two loads within one clock tick would otherwise look unchanged."""
+    if before is None:
         return
-    before = old.stat().st_mtime_ns
-    now = new.stat().st_mtime_ns
-    if now <= before + 1_000_000_000:
+    if path.stat().st_mtime_ns <= before + 1_000_000_000:
         stamp = before + 1_000_000_000          # a whole second: some servers compare mtimes in seconds
-        os.utime(new, ns=(stamp, stamp))
-
-
-def tail(text: str, lines: int = 15) -> str:
-    return "\n".join("    " + line for line in text.rstrip().splitlines()[-lines:])
+        os.utime(path, ns=(stamp, stamp))

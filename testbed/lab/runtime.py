@@ -43,6 +43,17 @@ def candidate() -> Path:
     return Path(tempfile.gettempdir()) / f"dnssec-testbed-{os.geteuid()}"
 
 
+def all_places() -> list[Path]:
+    """Every runtime directory a lab of this machine may have used (this process's, the default ones, the legacy
+    folder): ``down --all`` looks in each for a lab's lab.json before it calls a lab dead."""
+    places = [candidate(), SYSTEM_DIR]
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg:
+        places.append(Path(xdg) / "dnssec-testbed")
+    places += [Path(tempfile.gettempdir()) / f"dnssec-testbed-{os.geteuid()}", LEGACY_LABS_DIR]
+    return list(dict.fromkeys(places))
+
+
 def check_private_dir(path: Path) -> None:
     """Refuse ``path`` unless it is a directory (no symlink) owned by us with mode 0700 or stricter."""
     try:

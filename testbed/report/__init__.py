@@ -2,7 +2,10 @@
 
 Each format is one module taking the same inputs (verdicts, backend, resolver versions); ``common`` holds what
 they share. The HTML matrix is built from the verdicts rather than the JSON: it shows what the JSON leaves out
-(the RFC reference, the override's source, the resolver's log around a failure).
+(the RFC reference, the override's source, the resolver's log around a failure). ``readiness`` turns a rehearsal's
+verdicts into the phase x resolver grid and READY / NOT READY.
+
+May import: scenario, run (checks), errors. Never: lab, cli.
 """
 
 from testbed.report.console import ConsoleReporter, summary_line

@@ -8,18 +8,32 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Protocol, runtime_checkable
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from testbed.report.anchor_checklist import checklist_lines
 from testbed.report.common import expected_text, observed_text, query_label, summary_counts
+from testbed.report.readiness import NOT_READY, OK, Readiness, readiness
+from testbed.report.registry_report import refusal_lines, report_lines
 from testbed.run.checks import Verdict
-from testbed.timeline.readiness import NOT_READY, OK, Readiness, readiness
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "xfail": "yellow", "error": "magenta"}
 _RESERVED_LINES = 7  # header, borders, caption and the status line around the live table's rows
+
+
+@runtime_checkable
+class HasVerdicts(Protocol):
+    """Anything that carries a run's verdicts (the runner's RunResult)."""
+
+    verdicts: list[Verdict]
+
+
+def verdicts_of(result: HasVerdicts | Iterable[Verdict]) -> list[Verdict]:
+    return list(result.verdicts) if isinstance(result, HasVerdicts) else list(result)
 
 
 def summary_line(verdicts: Iterable[Verdict], seconds: float | None = None) -> str:
@@ -127,7 +141,11 @@ class ConsoleReporter:
             self._print_evidence(verdict)
 
     def _print_evidence(self, verdict: Verdict) -> None:
-        """The resolver's log lines from the failed check's time window: why it answered as it did."""
+        """Why, in one sentence from our own chain walk, then the resolver's log lines from the failed check's time
+        window: why it answered as it did."""
+        if verdict.evidence is not None and verdict.evidence.why and verdict.status in ("fail", "error"):
+            self.console.print(Text(f"    why: {verdict.evidence.why}", style="dim"), soft_wrap=True,
+                               highlight=False)
         lines = evidence_lines(verdict)
         if lines:
             self.console.print(Text(f"    {verdict.resolver} log during this check:", style="dim"), highlight=False)
@@ -149,27 +167,27 @@ class ConsoleReporter:
                                        highlight=False)
                     self._print_evidence(verdict)
 
-    def summary(self, result: object = None) -> str:
+    def summary(self, result: HasVerdicts | Iterable[Verdict] | None = None) -> str:
         """Print and return the counts line. ``result`` may be anything with ``.verdicts`` (the runner's
         RunResult) or a list of verdicts; by default the verdicts this reporter has seen."""
-        verdicts: list[Verdict] = self.verdicts
-        if result is not None:
-            verdicts = list(getattr(result, "verdicts", result))
+        verdicts = self.verdicts if result is None else verdicts_of(result)
         line = summary_line(verdicts, time.monotonic() - self._started)
         counts = summary_counts(verdicts)
         style = ("bold red" if counts["fail"] or counts["error"] else "bold green") if self.live_mode else None
         self.console.print(Text(line, style=style or ""), highlight=False)
         return line
 
-    def readiness(self, result: object = None) -> str | None:
+    def readiness(self, result: HasVerdicts | Iterable[Verdict] | None = None) -> str | None:
         """For a run with timelines: print each one's phase x resolver grid and READY / NOT READY; return the
         verdict (None without timelines). ``result`` as for ``summary``."""
-        verdicts: list[Verdict] = self.verdicts
-        if result is not None:
-            verdicts = list(getattr(result, "verdicts", result))
+        verdicts = self.verdicts if result is None else verdicts_of(result)
         grid = readiness(verdicts)
         if grid is None:
             return None
+        # the registry report first: the verdict and its broken cells stay the last lines, as scripts read them
+        events = list(getattr(result, "registry", []))
+        for line in report_lines(verdicts, events) + checklist_lines(verdicts, events):
+            self.console.print(Text(line), soft_wrap=True, highlight=False)
         for scenario in grid.grid:
             self.console.print(readiness_table(grid, scenario))
         lines = readiness_lines(grid)
@@ -177,6 +195,12 @@ class ConsoleReporter:
         self.console.print(Text(lines[0], style=style if self.live_mode else ""), highlight=False)
         for line in lines[1:]:
             self.console.print(Text(line), soft_wrap=True, highlight=False)
+        # what the registry refused: a plan can be READY because its registry caught a registrant's mistake
+        refused = refusal_lines(events)
+        if refused:
+            self.console.print(Text("registry refused:"), highlight=False)
+            for line in refused:
+                self.console.print(Text(line), soft_wrap=True, highlight=False)
         return grid.verdict
 
     def _render(self) -> Group:

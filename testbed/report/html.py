@@ -158,6 +158,10 @@ html:not([data-js]) .js-only { display: none; }
 .cmp td { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 13px; }
 .cmp td.miss { background: #ffe3e3; }
 .reason { margin: 6px 0; }
+.why { margin: 6px 0; padding: 6px 8px; background: #fff9db; border-left: 4px solid #f08c00; }
+.chain-picture { margin: 6px 0; overflow: auto; }
+.chain-picture svg { max-width: 100%; max-height: 60vh; width: auto; height: auto; }
+pre.chain, pre.wire { background: #f8f9fa; padding: 8px; overflow: auto; max-height: 340px; font-size: 12px; }
 pre.log { background: #212529; color: #e9ecef; padding: 8px; overflow: auto; max-height: 340px; font-size: 12px;
           white-space: pre-wrap; word-break: break-all; }
 """
@@ -305,12 +309,30 @@ def _check(v: Verdict) -> str:
         lines.append(f'<p class="reason">{esc(v.reason)}</p>')
     if obs.error:
         lines.append(f'<p class="reason">no usable answer: {esc(obs.error)}</p>')
+    ev = v.evidence
+    if ev is not None:
+        # the sentence and the picture first: the quickest answer to "why"; answers and log lines follow below
+        if ev.why:
+            lines.append(f'<p class="why"><strong>why:</strong> {esc(ev.why)}</p>')
+        if ev.chain is not None:
+            from testbed.explain.picture import svg
+
+            picture = svg(ev.chain)
+            lines.append('<figure class="chain-picture">' + (picture or '<figcaption>no picture: graphviz ("dot") '
+                                                                       'is not installed here</figcaption>')
+                         + "</figure>")
     lines.append(_comparison(exp, v))
     lines.append(f'<p class="reference">RFC reference: {esc(v.check.reference or "none given")}</p>')
     if v.override is not None and v.override.reference:
         # the override's own source (a changelog, a measurement) says where the divergence is documented
         lines.append(f'<p class="reference">divergence documented in: {esc(v.override.reference)}</p>')
-    if v.status in ("fail", "error"):
+    if ev is not None:
+        if ev.tree:
+            lines.append(f'<details class="chain"><summary>chain of trust (our own walk), as text</summary>'
+                         f'<pre class="chain">{esc(ev.tree)}</pre></details>')
+        lines.append(f'<details class="wire"><summary>both answers, as dig prints them</summary>'
+                     f'<pre class="wire">{esc(ev.wire)}</pre></details>')
+    if v.status in ("fail", "error") or ev is not None:
         log = v.log_excerpt.strip("\n")
         lines.append(f"<details open><summary>{esc(v.resolver)} log during this check</summary>"
                      f'<pre class="log">{esc(log) if log else "(the resolver logged nothing)"}</pre></details>')

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from testbed import __version__
+from testbed.registry.events import RegistryEvent
 from testbed.report.common import summary_counts
+from testbed.report.readiness import readiness
+from testbed.report.registry_report import registry_json
 from testbed.run.checks import Verdict
-from testbed.timeline.readiness import readiness
 
 
 def result_record(verdict: Verdict) -> dict[str, Any]:
@@ -20,6 +22,10 @@ def result_record(verdict: Verdict) -> dict[str, Any]:
         "scenario": verdict.scenario,
         "file": str(verdict.file) if verdict.file is not None else None,
         "resolver": verdict.resolver,
+        # which build answered (DESIGN.md's resolver_version, plus generation and package), where it is known
+        **{key: value for key, value in (("software", verdict.software), ("generation", verdict.generation),
+                                         ("resolver_version", verdict.resolver_version),
+                                         ("package_version", verdict.package_version)) if value},
         "phase": verdict.phase,
         "query": verdict.check.query_text,
         "expected": {
@@ -33,17 +39,21 @@ def result_record(verdict: Verdict) -> dict[str, Any]:
         "status": verdict.status,
         "reason": verdict.reason,
         "duration_ms": round(verdict.duration_ms, 3),
+        **({"evidence": verdict.evidence.to_json()} if verdict.evidence is not None else {}),
     }
 
 
 def run_document(verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]],
+                 registry: Sequence[RegistryEvent] = (), info: dict[str, dict[str, str]] | None = None,
                  servers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The whole run as a JSON-ready dict (the HTML report can render from this too)."""
     verdicts = list(verdicts)
+    info = info or {}
     document: dict[str, Any] = {
         "version": __version__,
         "backend": backend,
-        "resolvers": [{"name": name, "version": version} for name, version in resolvers],
+        "resolvers": [{"name": name, **{k: v for k, v in info.get(name, {}).items() if k != "version"},
+                       "version": version} for name, version in resolvers],
         "results": [result_record(v) for v in verdicts],
         "summary": summary_counts(verdicts),
     }
@@ -55,10 +65,14 @@ def run_document(verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[
     grid = readiness(verdicts)
     if grid is not None:
         document["readiness"] = grid.to_json()
+    # the registry's decisions (timelines with DS submissions or CDS scans; an addition to DESIGN.md's shape)
+    if registry:
+        document["registry"] = registry_json(verdicts, registry)
     return document
 
 
 def write_json(path: Path, verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]],
+               registry: Sequence[RegistryEvent] = (), info: dict[str, dict[str, str]] | None = None,
                servers: Mapping[str, str] | None = None) -> None:
-    document = run_document(verdicts, backend, resolvers, servers)
+    document = run_document(verdicts, backend, resolvers, registry, info, servers)
     Path(path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -48,8 +48,13 @@ def _testcase(verdict: Verdict, versions: dict[str, str]) -> ET.Element:
         ET.SubElement(case, "error", {"message": _xml_safe(verdict.reason), "type": "error"}).text = details
     elif verdict.status == "xfail":
         ET.SubElement(case, "skipped", {"message": _xml_safe(verdict.reason), "type": "xfail"}).text = details
-    if verdict.log_excerpt:
-        # CI shows system-out next to the failure: the resolver's own words are often the quickest explanation.
+    if verdict.evidence is not None:
+        # CI shows system-out next to the failure: our sentence, the chain, both answers, the resolver's own words
+        ev = verdict.evidence
+        text = (f"why: {ev.why or '(no chain walk)'}\n\nchain of trust:\n{ev.tree}\n\nanswers:\n{ev.wire}\n"
+                f"{verdict.resolver} log during this check:\n{ev.log}\n")
+        ET.SubElement(case, "system-out").text = _xml_safe(text)
+    elif verdict.log_excerpt:
         ET.SubElement(case, "system-out").text = _xml_safe(verdict.log_excerpt)
     return case
 

@@ -53,6 +53,26 @@ class ResolverAdapter(ABC):
     virtual_clock: ClassVar[bool] = True
     # RFC 5011 automated trust-anchor maintenance (ResolverContext.managed_anchor)
     supports_managed_anchor: ClassVar[bool] = False
+    # The generation (testbed/resolvers/generations.py) asked for with NAME@GEN; None: the backend's default
+    # (docker: debian12's image; netns: this machine's packages). for_generation() makes the subclass.
+    generation: ClassVar[str | None] = None
+    base_name: ClassVar[str]              # the software: overrides are documented per software, not per build
+    # class attributes that differ in a generation, e.g. {"debian13": {"supports_managed_anchor": False}}
+    generation_differences: ClassVar[dict[str, dict[str, object]]] = {}
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__ and "base_name" not in cls.__dict__:
+            cls.base_name = cls.name
+
+    @classmethod
+    def for_generation(cls, generation: str) -> ResolverAdapter:
+        """This software from ``generation``'s packages: named ``NAME@GEN``, run in the image of that release."""
+        sub = type(f"{cls.__name__}_{generation}", (cls,), {
+            "__module__": cls.__module__, "name": f"{cls.name}@{generation}", "base_name": cls.base_name,
+            "generation": generation, "image": f"{cls.image.partition('@')[0]}@{generation}",
+            **cls.generation_differences.get(generation, {})})
+        return sub()
     # rendered files that hold a secret (a control-channel key): written 0600, see write_rendered
     secret_files: ClassVar[tuple[str, ...]] = ()
 
@@ -86,6 +106,18 @@ class ResolverAdapter(ABC):
 
     def available_locally(self) -> bool:
         return shutil.which(self.binary) is not None
+
+    def package_version_command(self) -> list[str]:
+        """The exact Debian package version (``1:9.20.30-1~deb13u1``), as a command run on the resolver's host."""
+        return ["dpkg-query", "-W", "-f=${Version}", self.debian_package]
+
+    def local_package_version(self) -> str:
+        try:
+            proc = subprocess.run(self.package_version_command(), capture_output=True, text=True, timeout=10,
+                                  check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return "unknown"
+        return proc.stdout.strip() if proc.returncode == 0 and proc.stdout.strip() else "unknown"
 
     def local_version(self) -> str:
         try:

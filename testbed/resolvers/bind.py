@@ -75,6 +75,10 @@ class Bind(ResolverAdapter):
     version_pattern = r"BIND (\S+)"          # "BIND 9.18.49-1~deb12u3-Debian (Extended Support Version) <id:>"
     rndc_binary = "rndc"
     supports_managed_anchor = True
+    # BIND 9.20.30 (debian13): with the same initial-ds trust anchor, which it validates with, `rndc managed-keys
+    # status` answers "no views with managed keys" and the log shows no managed-keys zone, so its RFC 5011 state
+    # cannot be read; the timelines judge its answers without waiting for a key state (measured, not understood).
+    generation_differences = {"debian13": {"supports_managed_anchor": False}}
     secret_files = ("rndc.key",)
 
     def render(self, ctx: ResolverContext) -> dict[str, str]:
@@ -115,6 +119,15 @@ options {{
     // without a cap named sizes its (lazy) cache to 90% of RAM
     max-cache-size 64m;
 }};
+// Everything on stderr, as -g would (which ignores this statement): the default categories at info, and the
+// query-errors category at debug 1, so a SERVFAIL says why in one line ("query failed (timed out) for ..."), the
+// evidence an override names; named runs with -d 1 only for that channel.
+logging {{
+    channel testbed_stderr {{ stderr; severity info; print-time yes; }};
+    channel testbed_query_errors {{ stderr; severity debug 1; print-time yes; }};
+    category default {{ testbed_stderr; }};
+    category query-errors {{ testbed_query_errors; }};
+}};
 // static-ds: a fixed anchor, no RFC 5011 state and no managed-keys file
 trust-anchors {{
 {anchors}
@@ -139,8 +152,9 @@ options {{
         }
 
     def command(self, ctx: ResolverContext) -> list[str]:
-        # -g: foreground, all logging to stderr; -4: IPv4 transport only; -n 1: one worker, like the others
-        return [self.binary, "-g", "-4", "-n", "1", "-c", str(ctx.folder / "named.conf")]
+        # -f: foreground, logging as named.conf says (stderr); -d 1: debug level 1, which only the query-errors
+        # channel prints; -4: IPv4 transport only; -n 1: one worker, like the others
+        return [self.binary, "-f", "-d", "1", "-4", "-n", "1", "-c", str(ctx.folder / "named.conf")]
 
     def flush_command(self, ctx: ResolverContext) -> list[str]:
         # rndc flush empties every view's cache (records, negative answers, bad-cache and ADB)

@@ -101,6 +101,11 @@ hints.root({{ {hints} }})
 -- kresd's sandbox pre-loads the distribution's real root key before this file runs: drop it, add ours (unmanaged)
 trust_anchors.remove('.')
 {anchors}
+-- evidence: the full request trace of every query answered SERVFAIL (and only those), so an override can name the
+-- log line that tells one failure from another; printed when the request finishes, in the 'reqdbg' group
+log_groups({{ 'reqdbg' }})
+policy.add(policy.all(policy.DEBUG_IF(function(req)
+    return req.answer ~= nil and req.answer:rcode() == kres.rcode.SERVFAIL end)))
 -- the built-in policy answers special-use names (test., invalid., ...) itself; our root servers live in test.
 policy.add(policy.suffix(policy.PASS, {{ todname('test.') }}))
 -- no RFC 8145 key-tag signalling and no time-skew probe: neither belongs in the measured traffic
@@ -109,6 +114,10 @@ modules.unload('detect_time_skew')
 -- on disk and persistent across restarts: prepare() removes it before every start
 cache.open(10 * MB, {lua_string('lmdb://' + str(folder / CACHE_DIR))})
 -- RFC 8914 EDE: the extended_error module is loaded by default in 5.6
+-- evidence: one "[dnssec] validation failure" line per bogus answer (info logs none), read by the runner
+modules.load('bogus_log')
+-- ... and the validator's own debug lines (why a proof or signature did not hold), without debug everywhere else
+log_groups({{'valdtr'}})
 """
         return {"kresd.conf": conf, **files}
 

@@ -9,9 +9,10 @@ Statuses:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import dns.exception
 import dns.name
@@ -21,6 +22,9 @@ import dns.rdataclass
 from testbed.run.observation import Observation
 from testbed.scenario.loader import IMPLIED_RCODES
 from testbed.scenario.model import Check, Expectation, Override
+
+if TYPE_CHECKING:
+    from testbed.run.evidence import Evidence
 
 Status = Literal["pass", "fail", "xfail", "error"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "xfail", "error")
@@ -42,6 +46,11 @@ class Verdict:
     phase: str | None = None          # timeline scenarios: the phase this check ran in
     log_excerpt: str = ""             # the resolver's log around a fail/error, attached by the runner
     override: Override | None = None  # the documented divergence the verdict was judged against, if any
+    software: str = ""                # unbound, bind, knot, pdns (a generation's or a custom build's family)
+    generation: str = ""              # debian12, debian13 (testbed/resolvers/generations.py)
+    resolver_version: str = ""        # the daemon's own version, as it reports it
+    package_version: str = ""         # the exact Debian package version
+    evidence: Evidence | None = None  # log lines, both answers, the chain walk and its sentence (run/evidence.py)
 
     @property
     def reference(self) -> str | None:
@@ -52,13 +61,18 @@ class Verdict:
 
 
 def evaluate(check: Check, resolver: str, obs: Observation, *, scenario: str = "", file: Path | None = None,
-             phase: str | None = None, duration_ms: float = 0.0, family: str | None = None) -> Verdict:
+             phase: str | None = None, duration_ms: float = 0.0, family: str | None = None,
+             version: str | None = None, log: str | None = None) -> Verdict:
     """Judge one observation. An override for ``resolver`` replaces the RFC expectation entirely.
 
     ``family`` names the software a bring-your-own resolver is built from (``unbound`` for ``unbound-dev``): the
     divergences documented for that software apply to the custom build too, unless it has overrides of its own.
+    ``version`` is the resolver's own version: an override applies only to the versions it was measured on
+    (its ``versions`` range); outside them the resolver is held to the RFC expectation.
+    ``log`` is what the resolver logged while it answered this query: an override that names a ``log`` pattern is
+    met only when a line matches (None: the log was not looked at, which fails such an override too).
     """
-    override = check.override_for(resolver) or (check.override_for(family) if family else None)
+    override = check.override_for(resolver, version) or (check.override_for(family, version) if family else None)
     expected = override.expectation if override is not None else check.expect
 
     def verdict(status: Status, reason: str) -> Verdict:
@@ -74,7 +88,15 @@ def evaluate(check: Check, resolver: str, obs: Observation, *, scenario: str = "
     if problems:
         # The documented divergence did not happen either: say so, so stale overrides get noticed.
         return verdict("fail", f"with the {resolver} override ({override.reason}): " + "; ".join(problems))
+    if override.log is not None and not log_matches(override.log, log):
+        # The answer looked like the documented divergence, but so would any other failure: the log decides.
+        return verdict("fail", f"with the {resolver} override ({override.reason}): the answer matched, but the "
+                               f"resolver logged no line matching {override.log!r} for this query")
     return verdict("xfail", override.reason)
+
+
+def log_matches(pattern: str, log: str | None) -> bool:
+    return log is not None and re.search(pattern, log, re.MULTILINE) is not None
 
 
 def mismatches(expected: Expectation, obs: Observation, qtype: str) -> list[str]:

@@ -18,6 +18,8 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
+from testbed.run.digtext import dig_text
+
 ANSWERING_RCODES = ("NOERROR", "NXDOMAIN")
 _TIMEOUT_WORDS = ("timeout", "timed out", "no answer")  # how the probe words "nothing came back in time"
 _MAX_CNAME_CHAIN = 16  # a loop in a broken answer must not hang the probe
@@ -34,6 +36,8 @@ class Observation:
     cd_rcode: str | None = None                                   # the CD=1 re-query; None when it was not made
     cd_answer: list[str] | None = None
     error: str | None = None          # why there is no response: "no answer from ... within 5s", "refused", ...
+    wire: str = ""                    # evidence: the DO=1 answer as dig prints it
+    cd_wire: str = ""                 # ... and the CD=1 answer, when it was asked
 
     @property
     def outcome(self) -> str:
@@ -69,6 +73,8 @@ class Observation:
             cd_rcode=cd_rcode,
             cd_answer=answer_texts(cd_response, name, rdtype) if cd_response is not None else None,
             error=error,
+            wire=dig_text(response, label="the answer (DO=1)"),
+            cd_wire=dig_text(cd_response, label="the same query with CD=1") if cd_response is not None else "",
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -78,6 +84,7 @@ class Observation:
             "ad": self.ad,
             "ede": [{"code": code, "text": text} for code, text in self.ede],
             "answer": list(self.answer),
+            "cd_rcode": self.cd_rcode,
             "cd_answer": None if self.cd_answer is None else list(self.cd_answer),
         }
 

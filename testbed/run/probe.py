@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import TYPE_CHECKING
 
 import dns.exception
 import dns.flags
@@ -18,6 +19,9 @@ import dns.rcode
 import dns.rdatatype
 
 from testbed.run.observation import Observation
+
+if TYPE_CHECKING:
+    from testbed.lab.lab import Lab
 
 TIMEOUT = 40.0          # Unbound 1.17 takes about 25 s to give up on an unreachable server and SERVFAIL
 RETRY_EVERY = 2.0       # like a stub: ask again if nothing came back, the resolver joins it to its work in progress
@@ -77,27 +81,8 @@ def _describe(exc: Exception, address: str) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def wait_until_answers(address: str, qname: str = ".", qtype: str = "SOA", *, timeout: float = 15.0,
-                       try_timeout: float = 0.05, alive: object = None) -> dns.message.Message | None:
-    """Poll with a connected UDP socket every few ms until ``address`` answers anything (or ``timeout``).
-
-    A connected socket turns ICMP port-unreachable into an immediate ECONNREFUSED, so readiness is seen within
-    milliseconds instead of one query timeout (resolver-cookbook.md section 6). ``alive`` is a callable that
-    returns False when the process being waited for has died, which ends the wait early.
-    """
-    query = dns.message.make_query(qname, qtype, want_dnssec=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(alive) and not alive():
-            return None
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            # short tries by default: a daemon still binding its sockets drops the query; ask again soon
-            sock.settimeout(try_timeout)
-            try:
-                sock.connect((address, 53))
-                sock.send(query.to_wire())
-                return dns.message.from_wire(sock.recv(65535))
-            except (ConnectionRefusedError, TimeoutError, OSError, dns.exception.DNSException):
-                pass
-        time.sleep(0.005)
-    return None
+def observe_in(lab: Lab, resolver: str, qname: str, qtype: str, *, do: bool = True, ad: bool = False,
+               cd: bool = False) -> Observation:
+    """One check's observation of ``resolver``, asked from the lab's probe vantage point."""
+    address = lab.topology.resolver_address(resolver)
+    return lab.in_lab(lambda: observe(address, qname, qtype, do=do, ad=ad, cd=cd))

@@ -3,14 +3,17 @@ module (neither imports the other); so do the runner and the timeline."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from testbed.errors import EnvironmentProblem
+from testbed.lab.backend_choice import pick_backend
 from testbed.resolvers import ResolverAdapter, get_adapter
 from testbed.scenario.model import Scenario
 
+__all__ = ["as_adapters", "bundled_scenarios", "family", "known_names", "load", "pick_backend", "pick_resolvers",
+           "scenario_resolvers"]
 BUNDLED = Path(__file__).resolve().parents[2] / "scenarios"
 
 
@@ -41,38 +44,6 @@ def load(paths: tuple[Path, ...]) -> list[Scenario]:
     return load_paths(list(paths) or [bundled_scenarios()], **known_names())
 
 
-def pick_backend(requested: str, say: Callable[[str], None] | None = None) -> str:
-    """``auto``: docker when a daemon answers and its images are there or can be built, else netns when this
-    machine allows it (``say`` gets the one line that tells why), else say what to install."""
-    from testbed.lab.backend_choice import decide, gather
-    from testbed.lab.backends.docker_env import docker_available
-    from testbed.lab.backends.netns import require_netns
-
-    if requested == "netns":
-        require_netns()
-        return requested
-    if requested == "docker":
-        if not docker_available():
-            raise EnvironmentProblem("no Docker daemon answers",
-                                     fix="install and start Docker (apt-get install docker.io; dockerd), "
-                                         "or use --backend netns")
-        return requested
-    try:
-        require_netns()
-        netns_ok = True
-    except EnvironmentProblem:
-        netns_ok = False
-    choice = decide(gather(netns_ok))
-    if choice.backend is None:
-        raise EnvironmentProblem("no backend can run here: the docker backend needs a running Docker daemon, the "
-                                 "netns backend root and 'ip'",
-                                 fix="install and start Docker (apt-get install docker.io), or run as root with "
-                                     "iproute2 installed")
-    if choice.note and say:
-        say(choice.note)
-    return choice.backend
-
-
 def pick_resolvers(requested: tuple[str, ...], backend: str) -> list[ResolverAdapter]:
     """--resolver values -> adapters. Each value is a name, ``all``, a comma list, ``NAME:image=...`` /
     ``NAME:binary=...`` or a path to an adapter YAML file (see docs/resolvers.md). Default: every resolver this
@@ -89,12 +60,19 @@ def pick_resolvers(requested: tuple[str, ...], backend: str) -> list[ResolverAda
                                          fix="apt-get install -y unbound (or bind9, knot-resolver, pdns-recursor)")
             return found
         return [cls() for cls in adapters.values()]
+    from testbed.resolvers.generations import resolver_with_generation
+
     picked: dict[str, ResolverAdapter] = {}
     for item in requested:
+        generation = None
+        if ":" not in item and "/" not in item and "@" in item:
+            item, _, generation = item.rpartition("@")     # all@debian13, unbound,bind@debian13
         specs = list(adapters) if item == "all" else ([item] if ":" in item or "/" in item else item.split(","))
         for spec in specs:
             adapter = parse_resolver_spec(spec)
-            if backend == "netns" and not adapter.available_locally():
+            if generation is not None:
+                adapter = resolver_with_generation(adapter, generation, backend)
+            if backend == "netns" and adapter.generation is None and not adapter.available_locally():
                 raise EnvironmentProblem(f"{adapter.display_name} ('{adapter.binary}') is not installed",
                                          fix=f"apt-get install -y {adapter.debian_package}, or use --backend docker")
             picked.setdefault(adapter.name, adapter)

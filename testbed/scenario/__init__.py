@@ -15,11 +15,13 @@ from testbed.scenario.model import (
     Check,
     DenialKind,
     Expectation,
+    FaultSignature,
     FaultSpec,
     KeyLayout,
     Nsec3Params,
     Outcome,
     Override,
+    ParamType,
     Phase,
     Scenario,
     SigningSpec,
@@ -29,6 +31,7 @@ from testbed.scenario.model import (
 
 __all__ = [
     "IMPLIED_RCODES", "OUTCOMES", "ActionSignature", "ActionSpec", "Check", "DenialKind", "Expectation",
-    "FaultParams", "FaultSpec", "KeyLayout", "Nsec3Params", "Outcome", "Override", "Phase", "Scenario",
+    "FaultParams", "FaultSignature", "FaultSpec", "KeyLayout", "Nsec3Params", "Outcome", "Override", "ParamType",
+    "Phase", "Scenario",
     "SigningSpec", "Where", "ZoneSpec", "load_paths", "load_scenario", "parse_duration", "scenario_files",
 ]

@@ -56,7 +56,7 @@ class BoundedLoader(yaml.SafeLoader):
         self.depth = 0
         self.aliases = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:  # type: ignore[override]
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
         event = self.peek_event()
         if isinstance(event, AliasEvent):
             self.aliases += 1
@@ -65,20 +65,22 @@ class BoundedLoader(yaml.SafeLoader):
                                     line=event.start_mark.line + 1,
                                     fix="write the values out, or use fewer anchors and aliases.")
         if not isinstance(event, CollectionStartEvent):
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
                 raise ScenarioError(f"lists and mappings are nested more than {MAX_DEPTH} levels deep here.",
                                     file=self.file, line=event.start_mark.line + 1,
                                     fix="a scenario nests a few levels at most; check for unclosed brackets.")
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
 
 def read_text(path: Path) -> str:
     """The file's text, refusing oversized and undecodable files with the line where the problem is."""
+    if path.exists() and not path.is_file():  # a FIFO or a device would block the read or never end
+        raise ScenarioError("this is not a regular file.", file=path, fix="point at a scenario file (*.yaml).")
     try:
         with path.open("rb") as stream:
             data = stream.read(MAX_FILE_BYTES + 1)

@@ -6,6 +6,7 @@ person at the right place in the YAML file.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -75,6 +76,7 @@ class ZoneSpec:
     ds: tuple[str, ...] = ()
     keys_dir: Path | None = None
     signer: str | None = None
+    delegations: int = 0                     # generated delegations (registry scale), see testbed/build/generated.py
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,20 @@ class Override:
     expectation: Expectation
     reason: str
     reference: str | None = None
+    # the versions it was measured on (testbed/scenario/versions.py): "<9.20", "9.18.49", ">=1.17,<1.26";
+    # outside them the resolver is held to the RFC expectation. None: every version.
+    versions: str | None = None
+    # a regular expression the resolver logs for this query; the check fails when no line matches. Required
+    # where the outcome alone cannot tell this fault from any other failure (servfail without EDE).
+    log: str | None = None
+    where: Where | None = field(default=None, compare=False)    # for messages and edit scripts, not identity
+
+    def covers(self, version: str | None) -> bool:
+        if self.versions is None or version is None:
+            return True
+        from testbed.scenario.versions import version_in_range
+
+        return version_in_range(version, self.versions)
 
 
 @dataclass(frozen=True)
@@ -151,8 +167,9 @@ class Check:
         base = f"{self.qname} {self.qtype}"
         return base if self.flags.is_default else f"{base} {self.flags.text}"
 
-    def override_for(self, resolver: str) -> Override | None:
-        return next((o for o in self.overrides if o.resolver == resolver), None)
+    def override_for(self, resolver: str, version: str | None = None) -> Override | None:
+        """The override for ``resolver`` that covers ``version`` (None: the version is not known, any applies)."""
+        return next((o for o in self.overrides if o.resolver == resolver and o.covers(version)), None)
 
 
 @dataclass(frozen=True)
@@ -160,7 +177,8 @@ class ActionSignature:
     """What the loader needs to know of one timeline action (testbed/timeline/actions.py registers them).
 
     ``params`` maps each parameter to its kind, which the loader checks: ``zone`` (a zone name), ``duration``
-    ("30d", "2h", "400s" or seconds), ``int``, ``bool``, ``text`` or ``any``. ``scalar`` names the parameter a
+    ("30d", "2h", "400s" or seconds), ``int``, ``bool``, ``text``, ``choice:a|b|c`` (one of those words) or ``any``.
+    ``scalar`` names the parameter a
     one-value form fills (``advance: 30d`` is ``advance: {by: 30d}``).
     """
 
@@ -211,3 +229,66 @@ class Scenario:
     @property
     def is_timeline(self) -> bool:
         return bool(self.phases)
+
+
+ParamKind = Literal["zone", "server", "name", "rrset", "int", "number", "bool", "choice", "offset", "text", "hex",
+                    "types"]
+
+
+@dataclass(frozen=True)
+class ParamType:
+    """The type of one fault parameter, which the loader checks (the fault registry declares one per parameter).
+
+    ``zone`` a zone name (normalised), ``server`` a host name, ``name`` a domain name, ``rrset`` ``owner/TYPE``
+    (``@`` is the apex; ``all`` too when ``all_word``), ``int`` and ``number`` within ``low``..``high`` (or one of
+    ``one_of``) and not in ``exclude``, ``bool``, ``choice`` one of ``choices``, ``offset`` a time offset
+    (``-2d``, ``+300s`` or seconds),
+    ``text`` a line of text, ``hex`` hexadecimal digits in pairs, ``types`` a list of record types.
+    """
+
+    kind: ParamKind
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    exclude: tuple[int, ...] = ()
+    one_of: tuple[int, ...] = ()
+    all_word: bool = False
+
+    def describe(self) -> str:
+        """The type in words, for messages and the fault catalog."""
+        if self.kind in ("int", "number"):
+            text = "a whole number" if self.kind == "int" else "a number"
+            if self.low is not None and self.high is not None:
+                text += f" from {self.low:g} to {self.high:g}"
+            if self.one_of:
+                text = "one of " + ", ".join(map(str, self.one_of))
+            if self.exclude:
+                text += f" other than {', '.join(map(str, self.exclude))}"
+            return text
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        words = {"zone": "a zone name", "server": "a server host name", "name": "a domain name",
+                 "rrset": "owner/TYPE" + (" or all" if self.all_word else ""), "bool": "true or false",
+                 "offset": "a time offset such as -2d, +300s, 30m or a number of seconds", "text": "text",
+                 "hex": "hexadecimal digits in pairs", "types": "a list of record types"}
+        return words[self.kind]
+
+
+@dataclass(frozen=True)
+class FaultSignature:
+    """What the loader checks of one fault: each parameter's type and which are required.
+
+    It is also the collection of its parameter names, so code that only asks 'is this a parameter' works with a
+    plain set of names as well (the loader's tests pass those)."""
+
+    params: dict[str, ParamType]
+    required: tuple[str, ...] = ()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.params
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.params)
+
+    def __len__(self) -> int:
+        return len(self.params)

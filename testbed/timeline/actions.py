@@ -13,9 +13,9 @@ Words follow RFC 7583's key timeline: a key is *published* (its DNSKEY is in the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import dns.exception
 import dns.name
@@ -33,8 +33,10 @@ from testbed.scenario.model import ActionSignature, Nsec3Params
 from testbed.timeline.state import KeyState, LabState, ZoneState
 
 if TYPE_CHECKING:
-    from testbed.lab.lab import Lab
-    from testbed.resolvers import ResolverAdapter
+    from testbed.build.topology import Topology
+    from testbed.resolvers import ResolverAdapter, ResolverContext
+
+T = TypeVar("T")
 
 ROLES = ("ksk", "zsk", "csk")
 ANCHOR_MODES = ("static", "managed", "none")
@@ -44,6 +46,31 @@ ANCHOR_REFRESH_EVERY_S = 2.0       # how often it asks the resolvers that need a
 DEFAULT_ANCHOR_TIMEOUT_S = 60
 
 
+class _RunningResolver(Protocol):
+    @property
+    def ctx(self) -> ResolverContext: ...
+
+
+class _Vantage(Protocol):
+    def in_lab(self, fn: Callable[[], T]) -> T: ...
+
+
+class LabControl(Protocol):
+    """What a ``needs_lab`` action uses of the running lab (``testbed.lab.lab.Lab``, which comes later in the flow:
+    the timeline names what it needs rather than importing it)."""
+
+    @property
+    def topology(self) -> Topology: ...
+
+    @property
+    def backend(self) -> _Vantage | None: ...
+
+    @property
+    def resolvers(self) -> Mapping[str, _RunningResolver]: ...
+
+    def resolver_exec(self, name: str, argv: list[str], timeout: float = 10.0) -> tuple[int, str]: ...
+
+
 @dataclass
 class ActionEnv:
     """What an action may use besides the state: the run's key store, and for ``needs_lab`` actions the lab and
@@ -51,12 +78,17 @@ class ActionEnv:
     clock: time then passes for real (the phase's changes so far are served first), and the clock stays put."""
 
     keystore: KeyStore
-    lab: Lab | None = None
+    lab: LabControl | None = None
     adapters: list[ResolverAdapter] = field(default_factory=list)
     wait_real: Callable[[int], None] | None = None
+    scenario: str = ""               # names for the registry's events
+    topology: Topology | None = None  # this timeline's plan (the lab's may still be the previous scenario's)
+    phase: str = ""
+    changed: bool = False            # a lab action sets it when it changed the state (the runner serves again)
 
 
 Apply = Callable[[LabState, dict[str, Any], ActionEnv], None]
+LabIf = Callable[[LabState, dict[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -69,6 +101,10 @@ class Action:
     scalar: str | None = None
     required: tuple[str, ...] = ()
     needs_lab: bool = False
+    lab_if: LabIf | None = None      # needs_lab only when this says so (submit-ds: only under strict acceptance)
+
+    def wants_lab(self, state: LabState, params: dict[str, Any]) -> bool:
+        return self.needs_lab and (self.lab_if is None or self.lab_if(state, params))
 
     def signature(self) -> ActionSignature:
         return ActionSignature(params={name: kind for name, (kind, _) in self.params.items()}, scalar=self.scalar,
@@ -84,8 +120,8 @@ _ACTIONS: dict[str, Action] = {}
 
 
 def action(id: str, *, summary: str, reference: str, params: dict[str, tuple[str, str]] | None = None,
-           scalar: str | None = None, required: tuple[str, ...] = (), needs_lab: bool = False
-           ) -> Callable[[Apply], Apply]:
+           scalar: str | None = None, required: tuple[str, ...] = (), needs_lab: bool = False,
+           lab_if: LabIf | None = None) -> Callable[[Apply], Apply]:
     """Register the decorated function as timeline action ``id``."""
 
     def register(fn: Apply) -> Apply:
@@ -95,7 +131,7 @@ def action(id: str, *, summary: str, reference: str, params: dict[str, tuple[str
         if scalar is not None and scalar not in given:
             raise ValueError(f"action {id!r}: scalar parameter {scalar!r} is not one of its parameters")
         _ACTIONS[id] = Action(id=id, summary=summary, reference=reference, apply=fn, params=given, scalar=scalar,
-                              required=required, needs_lab=needs_lab)
+                              required=required, needs_lab=needs_lab, lab_if=lab_if)
         return fn
 
     return register
@@ -259,23 +295,6 @@ def remove_key(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
 
 # ---- the parent's DS (the registrar path) ------------------------------------------------------------------------
 
-@action("submit-ds", reference="RFC 7583 section 3.3; RFC 4035 section 5.2",
-        params={"zone": ZONE, "key": KEY, "digest": ("int", "digest type, default: the zone's (2, SHA-256)"),
-                "typo": ("bool", "mistype one digit of the digest, as a registrant pasting it by hand might")},
-        required=("zone", "key"),
-        summary="the registrant submits the DS of one of its keys through the registrar; the parent publishes it")
-def submit_ds(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
-    zone = _signed_zone(state, params)
-    if zone.parent is None:
-        raise ScenarioError("the root has no parent to submit a DS to", fix="name a zone below the root")
-    key = zone.key(params["key"])
-    digests = (int(params["digest"]),) if "digest" in params else None
-    for ds in zone.ds_for(key, digests):
-        ds = _typo(ds) if params.get("typo") else ds
-        if ds not in zone.parent_ds:
-            zone.parent_ds.append(ds)
-
-
 @action("withdraw-ds", reference="RFC 7583 section 3.3; RFC 4035 section 4.4 (going insecure)",
         params={"zone": ZONE, "key": ("text", "withdraw only this key's DS (default: every DS of the zone)")},
         scalar="zone", required=("zone",),
@@ -345,7 +364,7 @@ def change_algorithm(state: LabState, params: dict[str, Any], env: ActionEnv) ->
         summary="change the zone's denial of existence: NSEC to NSEC3 and back, or the NSEC3 parameters")
 def set_denial(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
     zone = _signed_zone(state, params)
-    zone.denial = _choice(params, "denial", DENIALS)
+    zone.denial = "nsec3" if _choice(params, "denial", DENIALS) == "nsec3" else "nsec"
     salt = str(params.get("salt", zone.nsec3.salt))
     salt = "" if salt == "-" else salt
     try:
@@ -357,18 +376,44 @@ def set_denial(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
                              opt_out=bool(params.get("opt_out", zone.nsec3.opt_out)))
 
 
-@action("freeze-zone", reference="RFC 4035 section 5.3.1; RFC 6781 section 4.3.5.1", params={"zone": ZONE},
-        scalar="zone", required=("zone",),
-        summary="the zone's servers keep serving the version published last (a stalled signer or zone transfer): "
-                "changes made from now on wait, and its signatures age")
+_SERVER = ("text", "only this server of the zone (a secondary whose zone transfers stopped); default: all")
+
+
+def _server_of(state: LabState, params: dict[str, Any], env: ActionEnv) -> str | None:
+    zone = state.zone(params["zone"])
+    server = params.get("server")
+    if server is None:
+        return None
+    servers = env.topology.zones[zone.name].servers if env.topology is not None else None
+    if servers is not None and server not in servers:
+        raise ScenarioError(f"zone {zone.name} is not served by {server!r} (its servers: {', '.join(servers)})",
+                            fix=f"name one of its servers, or give {zone.name} more: zones: {{{zone.name} "
+                                f"{{servers: [child, child-b]}}}}")
+    return str(server)
+
+
+@action("freeze-zone", reference="RFC 4035 section 5.3.1; RFC 6781 section 4.3.5.1",
+        params={"zone": ZONE, "server": _SERVER}, scalar="zone", required=("zone",),
+        summary="the zone's servers (or one of them) keep serving the version published last (a stalled signer or "
+                "zone transfer): changes made from now on wait there, and its signatures age")
 def freeze_zone(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
-    state.zone(params["zone"]).frozen = True
+    server = _server_of(state, params, env)
+    if server is None:
+        state.zone(params["zone"]).frozen = True
+    else:
+        state.zone(params["zone"]).frozen_on.add(server)
 
 
-@action("unfreeze-zone", reference="RFC 4035 section 5.3.1", params={"zone": ZONE}, scalar="zone",
-        required=("zone",), summary="publication resumes: the zone's current state is signed and served again")
+@action("unfreeze-zone", reference="RFC 4035 section 5.3.1", params={"zone": ZONE, "server": _SERVER},
+        scalar="zone", required=("zone",),
+        summary="publication resumes (everywhere, or on one server): the zone's current state is signed and served")
 def unfreeze_zone(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
-    state.zone(params["zone"]).frozen = False
+    server = _server_of(state, params, env)
+    if server is None:
+        state.zone(params["zone"]).frozen = False
+        state.zone(params["zone"]).frozen_on.clear()
+    else:
+        state.zone(params["zone"]).frozen_on.discard(server)
 
 
 @action("resign", reference="RFC 4035 section 5.3.1; RFC 6781 section 4.4.2",
@@ -445,14 +490,39 @@ def advance(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
 
 
 @action("set-trust-anchor", reference="RFC 4033 section 5; RFC 5011",
-        params={"mode": ("text", "static (a fixed anchor), managed (RFC 5011 from that anchor) or none")},
+        params={"mode": ("text", "static (a fixed anchor), managed (RFC 5011 from that anchor) or none"),
+                "keys": ("any", "anchor these root keys, by name (default: the root's current KSKs): a resolver "
+                                "configured, or coming back, with an old key"),
+                "restart": ("bool", "start the resolvers afresh even if the anchor is unchanged: a resolver back "
+                                    "from a long outage, or reinstalled, with nothing but its configured anchor")},
         scalar="mode", required=("mode",),
-        summary="configure the resolvers' root trust anchor: the root's current KSKs, static or RFC 5011-managed, "
-                "or none at all (the resolvers restart, as after an operator's config change)")
+        summary="configure the resolvers' root trust anchor: the root's current KSKs (or the keys named), static or "
+                "RFC 5011-managed, or none at all (the resolvers restart, as after an operator's config change)")
 def set_trust_anchor(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
     mode = _choice(params, "mode", ANCHOR_MODES)
     state.anchor = [] if mode == "none" else state.root_anchor()
+    if mode != "none" and "keys" in params:
+        given = params["keys"]
+        names = [str(k) for k in (given if isinstance(given, list | tuple) else [given])]
+        keys = [state.zone(".").key(name) for name in names]
+        if not all(k.is_sep for k in keys):
+            raise ScenarioError("a trust anchor names the root's KSKs", fix="name root keys with role ksk or csk")
+        # the key as the operator copied it once: without the REVOKE bit it has since been given
+        state.anchor = [f". IN DS {make_ds(k.key, 2).to_text()}" for k in keys]
     state.anchor_managed = mode == "managed"
+    state.restart_resolvers = bool(params.get("restart", False))
+    if "keys" in params or state.restart_resolvers:
+        # an operator's own anchor change (not the initial setup): the roll checklist lists it
+        from testbed.registry.events import RegistryEvent
+
+        given = params.get("keys", "the root's current KSKs")
+        named = ", ".join(map(str, given)) if isinstance(given, list | tuple) else str(given)
+        state.events.append(RegistryEvent(
+            scenario=env.scenario, phase=env.phase, parent=".", child=".", action="set-trust-anchor", decision=mode,
+            reason=f"the operator configures a {mode} anchor for {named}" + (" and restarts" if params.get("restart")
+                                                                              else ""),
+            acceptance="-", policy="-", at=state.clock.now(), details=tuple(a.name for a in env.adapters),
+            zones=tuple(state.zones)))
 
 
 @action("await-anchor", reference="RFC 5011 section 2.4, 4", needs_lab=True,
@@ -500,6 +570,31 @@ def await_anchor(state: LabState, params: dict[str, Any], env: ActionEnv) -> Non
                            fix="give the resolvers more time (timeout: ...), or check that the phase before let "
                                "them see the key (its DNSKEY TTL, the hold-down)")
         time.sleep(ANCHOR_POLL_S)
+    record_anchor_states(state, env, want, key.name, seen)
+
+
+def record_anchor_states(state: LabState, env: ActionEnv, want: str, key_name: str,
+                         seen: dict[str, dict[int, str]]) -> None:
+    """What each resolver's RFC 5011 account said when the wait ended, by key name, for the reports: the ISP
+    operator's view of the roll (which keys each resolver trusts)."""
+    from testbed.registry.events import RegistryEvent
+
+    names: dict[int, str] = {}
+    for k in state.zone(".").keys.values():
+        names[k.key.key_tag] = k.name
+        names[k.key.with_flags(k.key.flags | REVOKE_FLAG).key_tag] = k.name
+    lines = []
+    for resolver, states in sorted(seen.items()):
+        trusted = sorted({names.get(tag, str(tag)) for tag, s in states.items() if s == "trusted"})
+        text = ", ".join(f"{names.get(tag, '?')} ({tag}) {s}" for tag, s in sorted(states.items()))
+        verdict = f"trusts only {trusted[0]}" if len(trusted) == 1 else \
+            f"trusts {', '.join(trusted)}" if trusted else "trusts no root key"
+        lines.append(f"{resolver}: {verdict}; {text}")
+    state.events.append(RegistryEvent(
+        scenario=env.scenario, phase=env.phase, parent=".", child=".", action="await-anchor", decision=want,
+        reason=f"root key {key_name} {want} at every resolver tracking the root anchor (RFC 5011): " + "; ".join(
+            lines), acceptance="-", policy="RFC 5011", at=state.clock.now(), details=tuple(lines),
+        zones=tuple(state.zones)))
 
 
 def _states_text(states: dict[int, str]) -> str:

@@ -19,6 +19,7 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.rrset
+import dns.zone
 
 from testbed.build.topology import Topology
 from testbed.build.zones import (
@@ -27,12 +28,12 @@ from testbed.build.zones import (
     KeyStore,
     ZoneBuild,
     add_ds,
+    parse_zone,
     prepare,
-    sign_build,
     sign_options,
 )
 from testbed.clock import LabClock
-from testbed.dnssec import Key, make_ds, sign_rrset
+from testbed.dnssec import Key, make_ds, sign_rrset, sign_zone
 from testbed.errors import ScenarioError
 from testbed.faults.common import find_rrset, replace_rrsigs
 from testbed.faults.registry import LAYER_ORDER, apply_faults
@@ -50,12 +51,14 @@ class PhaseBuilder:
         self.topology = topology
         self.keystore = keystore
         self.last: dict[str, ZoneBuild] = {}
+        self.served: dict[tuple[str, str], dns.zone.Zone] = {}     # (server, zone) -> what it serves now
 
     def build(self, state: LabState, serial: int) -> BuildContext:
-        ctx = prepare(self.topology, state.clock, self.keystore, serial)
+        ctx = prepare(delegated(self.topology, state), state.clock, self.keystore, serial)
         for build in ctx.zones.values():
             if not build.presigned:     # a signed zone file is served as it is (testbed/build/byo.py)
                 apply_zone_state(build, state.zones[build.name], state.clock)
+        add_signals(ctx, state)
         anchor = self.configured_anchor(ctx, state)
         for layer in LAYER_ORDER:
             if layer == "signed":
@@ -64,9 +67,24 @@ class PhaseBuilder:
         if anchor is not None and ctx.trust_anchor_override is None:
             ctx.trust_anchor_override = anchor      # the operator's anchor; a trust-anchor fault's own wins
         ctx.trust_anchor_managed = state.anchor_managed
+        for server in sorted(state.down):
+            ctx.network.setdefault(server, {}).update(down=True)
+        self.per_server(ctx, state)
         checks = [*self.scenario.checks, *(c for phase in self.scenario.phases for c in phase.checks)]
         ctx.probes = tuple(dict.fromkeys((c.qname, c.qtype) for c in checks))
         return ctx
+
+    def per_server(self, ctx: BuildContext, state: LabState) -> None:
+        """A server a zone is frozen on keeps what it served when it froze (a secondary whose zone transfers have
+        stopped); the zone's other servers serve the new version."""
+        for build in ctx.zones.values():
+            zone = state.zones[build.name]
+            for server in build.plan.servers:
+                key = (server, build.name)
+                if server in zone.frozen_on and key in self.served:
+                    ctx.server_zones[key] = self.served[key]
+                else:
+                    self.served[key] = ctx.zone_for(server, build.name)
 
     def configured_anchor(self, ctx: BuildContext, state: LabState) -> list[str] | None:
         """The state's anchor where it differs from the one the root's served keys give; None: derive it."""
@@ -103,10 +121,22 @@ class PhaseBuilder:
                 pass
             elif build.is_signed and build.keys:
                 assert build.options is not None
-                build.signed = sign_build(build)
+                build.sign()        # ours, or the zone's own signer (ZoneBuild.sign)
                 hide_unpublished(build, zone)
+                sign_cds_with(build, zone)
+                sign_per_operator(ctx, build, zone)
             zone.publish_once = False
             self.last[build.name] = build
+
+
+def delegated(topology: Topology, state: LabState) -> Topology:
+    """The topology with the delegations ``set-ns`` changed: the same servers under the DNS operator's names."""
+    renamed = {name: zone.ns_names for name, zone in state.zones.items() if zone.ns_names}
+    if not renamed:
+        return topology
+    zones = {name: dataclasses.replace(plan, ns_names=renamed.get(name, plan.ns_names))
+             for name, plan in topology.zones.items()}
+    return dataclasses.replace(topology, zones=zones)
 
 
 def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None:
@@ -125,16 +155,17 @@ def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None
         for text in texts:
             rdataset.add(dns.rdata.from_text(IN, rdtype, text, origin=origin))
     for (owner, rdtype), ttl in zone.ttls.items():
-        rdataset = build.unsigned.get_rdataset(dns.name.from_text(owner), dns.rdatatype.from_text(rdtype))
-        if rdataset is None:
+        existing = build.unsigned.get_rdataset(dns.name.from_text(owner), dns.rdatatype.from_text(rdtype))
+        if existing is None:
             raise ScenarioError(f"set-ttl: zone {zone.name} has no {owner} {rdtype} RRset",
                                 fix="name an RRset the zone has")
-        rdataset.ttl = ttl
+        existing.ttl = ttl
     # the parent publishes what the registry holds, whatever the child does (or whether it is signed at all)
     build.keys = [k.as_published() for k in zone.active_keys()] if zone.signed else []
     build.ds_override = None if zone.parent_ds == build.ds_records() else list(zone.parent_ds)
     if not zone.signed:
         return
+    add_cds(build, zone)
     # published but not signing (pre-published, retired): the signer keeps DNSKEYs already in the zone
     signing_keys = {id(k) for k in zone.active_keys()}
     extra = [k.as_published() for k in zone.published_keys() if id(k) not in signing_keys]
@@ -149,6 +180,93 @@ def apply_zone_state(build: ZoneBuild, zone: ZoneState, clock: LabClock) -> None
     if not zone.active_keys():
         raise ScenarioError(f"zone {zone.name} is signed but no key of it is active, so nothing would sign it",
                             fix="activate a key, or unsign the zone")
+
+
+CDS_TTL = 300
+DELETE = {"CDS": "0 0 0 00", "CDNSKEY": "0 3 0 AA=="}     # RFC 8078 section 4
+
+
+def cds_rdatas(zone: ZoneState) -> dict[str, list[dns.rdata.Rdata]]:
+    """The CDS and CDNSKEY records the child's state asks for (RFC 7344 section 3; RFC 8078 section 4)."""
+    rdatas: dict[str, list[dns.rdata.Rdata]] = {"CDS": [], "CDNSKEY": []}
+    if zone.cds == ["delete"]:
+        for rdtype, text in DELETE.items():
+            rdatas[rdtype].append(dns.rdata.from_text(IN, rdtype, text))
+    else:
+        for name in zone.cds or ():
+            key = zone.key(name)
+            for ds in zone.ds_for(key, zone.cds_digests or None):
+                rdatas["CDS"].append(dns.rdata.from_text(IN, "CDS", ds.to_text()))
+            rdatas["CDNSKEY"].append(dns.rdata.from_text(IN, "CDNSKEY", key.as_published().dnskey.to_text()))
+    if not zone.cdnskey:
+        del rdatas["CDNSKEY"]
+    return rdatas
+
+
+def _put(zone: dns.zone.Zone, owner: dns.name.Name, rdatas: dict[str, list[dns.rdata.Rdata]]) -> None:
+    node = zone.find_node(owner, create=True)
+    for rdtype, items in rdatas.items():
+        rdataset = node.find_rdataset(IN, dns.rdatatype.from_text(rdtype), create=True)
+        rdataset.update_ttl(CDS_TTL)
+        for rdata in items:
+            rdataset.add(rdata)
+
+
+def add_cds(build: ZoneBuild, zone: ZoneState) -> None:
+    """The CDS/CDNSKEY the child publishes at its apex, before signing: its KSKs sign them."""
+    if zone.cds:
+        _put(build.unsigned, build.origin, cds_rdatas(zone))
+
+
+def add_signals(ctx: BuildContext, state: LabState) -> None:
+    """RFC 9615 section 3: the DNS operator publishes each child's CDS/CDNSKEY under
+    ``_dsboot.<child>._signal.<ns>`` in the zone that holds the name server name, signed with that zone."""
+    for build in ctx.zones.values():
+        zone = state.zones[build.name]
+        if not (zone.signal and zone.cds and zone.signed):
+            continue
+        for ns in build.plan.ns_names:
+            owner = dns.name.from_text(f"_dsboot.{zone.name}_signal.{ns}")
+            holders = [b for b in ctx.zones.values() if owner.is_subdomain(b.origin) and b.name != zone.name]
+            if not holders:
+                continue
+            holder = max(holders, key=lambda b: len(b.origin.labels))
+            _put(holder.unsigned, owner, cds_rdatas(zone))
+
+
+def sign_per_operator(ctx: BuildContext, build: ZoneBuild, zone: ZoneState) -> None:
+    """Multi-signer (RFC 8901 section 2.1.2): each operator's server serves the zone signed by the shared KSKs and
+    its own ZSK alone, with a DNSKEY RRset that holds the other operators' ZSKs too (unless it ``omits`` them)."""
+    if not zone.operators or build.options is None:
+        return
+    text = build.unsigned.to_text(relativize=False)
+    ksks = [k for k in zone.active_keys() if k.is_sep]
+    for server, zsk_name in zone.operators.items():
+        own = zone.key(zsk_name)
+        unsigned = parse_zone(text, zone.name)
+        apex = unsigned.find_node(build.origin, create=True)
+        dnskeys = apex.find_rdataset(IN, dns.rdatatype.DNSKEY, create=True)
+        dnskeys.update_ttl(zone.dnskey_ttl if zone.dnskey_ttl is not None else _soa_ttl(build))
+        omitted = zone.omits.get(server, set())
+        for key in zone.published_keys():
+            if key is not own and key not in ksks and key.name not in omitted:
+                dnskeys.add(key.as_published().dnskey)
+        ctx.server_zones[(server, zone.name)] = sign_zone(unsigned, [k.as_published() for k in ksks] +
+                                                          [own.as_published()], build.options)
+
+
+def sign_cds_with(build: ZoneBuild, zone: ZoneState) -> None:
+    """``publish-cds: {signed_by: KEY}``: the CDS/CDNSKEY carry only that key's signatures."""
+    if not zone.cds or zone.cds_signer is None or build.signed is None:
+        return
+    assert build.options is not None
+    key = zone.key(zone.cds_signer).as_published()
+    for rdtype in (dns.rdatatype.CDS, dns.rdatatype.CDNSKEY):
+        if build.signed.get_rdataset(build.origin, rdtype) is None:
+            continue
+        rrset = find_rrset(build.signed, build.origin, rdtype)
+        replace_rrsigs(build.signed, build.origin, rdtype,
+                       [sign_rrset(rrset, key, build.options.inception, build.options.expiration)])
 
 
 def hide_unpublished(build: ZoneBuild, zone: ZoneState) -> None:

@@ -17,7 +17,8 @@ from testbed.clock import LabClock
 from testbed.dnssec import Key, make_ds
 from testbed.dnssec.keys import REVOKE_FLAG
 from testbed.errors import ScenarioError
-from testbed.scenario.model import Nsec3Params
+from testbed.registry.events import RegistryEvent
+from testbed.scenario.model import DenialKind, Nsec3Params
 
 # KeyStore slots for keys a timeline creates: well clear of the slots the fault modules use (1, 2), so a playbook's
 # "next" key is never a fault's decoy. Slots are reused by every timeline of a run: key generation (RSA above all)
@@ -61,7 +62,7 @@ class ZoneState:
     ds_digests: tuple[int, ...]
     keys: dict[str, KeyState] = field(default_factory=dict)
     parent_ds: list[dns.rdtypes.ANY.DS.DS] = field(default_factory=list)   # what the parent publishes for us
-    denial: str = "nsec"
+    denial: DenialKind = "nsec"
     nsec3: Nsec3Params = Nsec3Params()
     validity_days: int = 30
     inception_offset: int = 3600
@@ -70,6 +71,15 @@ class ZoneState:
     ttls: dict[tuple[str, str], int] = field(default_factory=dict)             # (owner, TYPE) -> TTL
     rrsets: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = field(default_factory=dict)  # replaced data
     frozen: bool = False                             # servers keep the last published version (signatures age)
+    frozen_on: set[str] = field(default_factory=set)  # servers that keep serving the version they have now
+    cds: list[str] | None = None                     # CDS/CDNSKEY the child publishes: key names, or ["delete"]
+    cdnskey: bool = True                             # with the CDS, publish the matching CDNSKEY
+    cds_digests: tuple[int, ...] = ()                # the CDS digest types (default: the zone's DS digests)
+    cds_signer: str | None = None                    # the one key that signs the CDS/CDNSKEY (None: the KSKs)
+    signal: bool = False                             # RFC 9615: the CDS/CDNSKEY also under _dsboot.<zone>._signal.<ns>
+    ns_names: tuple[str, ...] = ()                   # set-ns: the delegation's name server names (() = the plan's)
+    operators: dict[str, str] = field(default_factory=dict)        # multi-signer: server -> the ZSK it signs with
+    omits: dict[str, set[str]] = field(default_factory=dict)       # server -> keys its DNSKEY RRset leaves out
     publish_once: bool = False                       # a frozen zone is signed and published once more
 
     def key(self, name: str) -> KeyState:
@@ -90,6 +100,14 @@ class ZoneState:
 
 
 @dataclass
+class RegistrySettings:
+    """How the registry of one parent zone treats DS submissions and CDS scans (``registry-policy``)."""
+
+    acceptance: str = "none"                # strict: check every submitted DS; none: publish as submitted
+    policy: str = "lab"                     # a name from testbed/registry/policy.py
+
+
+@dataclass
 class LabState:
     """Everything a timeline carries from one phase to the next."""
 
@@ -97,7 +115,12 @@ class LabState:
     clock: LabClock
     anchor: list[str]                       # the resolvers' configured root anchor: DS texts ([] = none)
     anchor_managed: bool = False            # RFC 5011: the resolvers track the root's keys from that anchor
+    restart_resolvers: bool = False         # the next serve starts the resolvers afresh (set-trust-anchor restart)
+    down: set[str] = field(default_factory=set)                               # servers cut off (server-down)
     slots: dict[tuple[str, int, str], int] = field(default_factory=dict)      # next KeyStore slot per kind of key
+    registry: dict[str, RegistrySettings] = field(default_factory=dict)      # parent zone -> its registry's rules
+    events: list[RegistryEvent] = field(default_factory=list)                 # registry decisions not reported yet
+    scans: dict[str, tuple[int, frozenset[str]]] = field(default_factory=dict)   # child -> (streak, CDS last seen)
 
     def zone(self, name: str) -> ZoneState:
         key = name if name.endswith(".") else name + "."
@@ -106,6 +129,9 @@ class LabState:
             raise ScenarioError(f"no zone {name!r} in this topology",
                                 fix=f"use one of: {', '.join(self.zones)}")
         return self.zones[key]
+
+    def registry_for(self, parent: str) -> RegistrySettings:
+        return self.registry.get(parent) or self.registry.get("*") or RegistrySettings()
 
     def new_key(self, keystore: KeyStore, zone: ZoneState, algorithm: int, role: str) -> Key:
         """A key this timeline has not used yet for ``zone``/``algorithm``/``role``."""

@@ -57,15 +57,18 @@ class SuiteRun:
     scenarios: list[Scenario]
 
 
-@pytest.fixture(scope="module", params=["netns", pytest.param("docker", marks=pytest.mark.docker)])
+# docker-debian13: the same suite on Debian 13's resolvers (issue 12), judged by their version-keyed overrides
+@pytest.fixture(scope="module", params=["netns", pytest.param("docker", marks=pytest.mark.docker),
+                                        pytest.param("docker-debian13", marks=pytest.mark.docker)])
 def suite_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
-    backend = request.param
+    backend, _, generation = str(request.param).partition("-")
     if backend == "docker" and not docker_available():
         pytest.skip("the docker backend needs a running Docker daemon")
-    out = tmp_path_factory.mktemp(f"conformance-{backend}")
+    out = tmp_path_factory.mktemp(f"conformance-{request.param}")
     junit, html, result = out / "j.xml", out / "m.html", out / "c.json"
     # two labs side by side: most of the suite's time is resolvers waiting out unreachable servers, not CPU
-    proc = run_cli("run", str(SUITE), "--resolver", "all", "--backend", backend, "--jobs", "2", "--junit",
+    resolvers = f"all@{generation}" if generation else "all"
+    proc = run_cli("run", str(SUITE), "--resolver", resolvers, "--backend", backend, "--jobs", "2", "--junit",
                    str(junit), "--html", str(html), "--json", str(result), timeout=RUN_TIMEOUT_S)
     assert result.is_file(), f"the run wrote no result JSON (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
     document = json.loads(result.read_text(encoding="utf-8"))
@@ -97,7 +100,8 @@ def test_every_check_of_every_scenario_ran_on_every_resolver(suite_run: SuiteRun
     results = suite_run.document["results"]
     expected = expected_checks(suite_run.scenarios)
     assert len(results) == expected, f"{len(results)} results; the scenario files ask for {expected}"
-    assert {r["name"] for r in suite_run.document["resolvers"]} == set(registry())
+    # the software of each: unbound, or unbound@debian13 for a generation's run
+    assert {r.get("software", r["name"]) for r in suite_run.document["resolvers"]} == set(registry())
     assert all(r["version"] and r["version"] != "unknown" for r in suite_run.document["resolvers"])
     ran = Counter(Path(r["file"]).resolve() for r in results)
     silent = [str(s.file) for s in suite_run.scenarios if Path(s.file).resolve() not in ran]
@@ -119,7 +123,7 @@ def test_junit_has_one_testcase_per_scenario_resolver_check(suite_run: SuiteRun)
     for case in cases:
         props = {p.get("name"): p.get("value") for p in case.iter("property")}
         assert props.get("resolver_version") not in (None, "", "unknown"), case.get("name")
-        assert re.fullmatch(r".+ \[(\w+)\] .+", case.get("name", "")), case.get("name")
+        assert re.fullmatch(r".+ \[(\w+(?:@\w+)?)\] .+", case.get("name", "")), case.get("name")
 
 
 def test_html_matrix_has_a_cell_per_scenario_and_resolver(suite_run: SuiteRun) -> None:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from testbed.errors import LabError
 from testbed.lab.backends.netns import leftover_namespaces
+from testbed.lab.runtime import ENV as RUNTIME_ENV
 from testbed.resolvers.unbound import Unbound
 from testbed.run.runner import run
 from testbed.scenario import load_scenario
@@ -22,11 +24,18 @@ from tests.conftest import QUICKSTART, ROOT, requires_netns
 pytestmark = [pytest.mark.integration, requires_netns]
 
 
+# The CLI runs of this module keep their lab folders here, so that a lab is known to be theirs: other labs (other
+# test sessions on this machine) come and go meanwhile, and a namespace that merely appeared proves nothing.
+RUNTIME = Path(tempfile.mkdtemp(prefix="testbed-teardown-"))        # 0700, ours: what the runtime dir needs
+ENV = {**os.environ, RUNTIME_ENV: str(RUNTIME)}
+
+
 def wait_for_lab(before: set[str], timeout: float = 60) -> str:
-    """The id of the lab whose resolver namespace appears after ``before`` was taken."""
+    """The id of the lab, one of this module's CLI runs', whose resolver namespace appears after ``before``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        new = [n for n in set(leftover_namespaces()) - before if n.endswith("-unbound")]
+        ours = {p.name for p in RUNTIME.iterdir()}
+        new = [n for n in set(leftover_namespaces()) - before if n.endswith("-unbound") and n.split("-")[1] in ours]
         if new:
             return new[0].split("-")[1]
         time.sleep(0.05)
@@ -36,13 +45,13 @@ def wait_for_lab(before: set[str], timeout: float = 60) -> str:
 def lab_processes(lab_id: str) -> list[str]:
     """Processes started from this lab's folder (every server and resolver command names its folder)."""
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if f"/dnssec-testbed/{lab_id}/" in line]
+    return [line for line in out.splitlines() if f"/{lab_id}/hosts/" in line]
 
 
 def start_cli_run() -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "testbed.cli.main", "run", str(QUICKSTART), "--resolver", "unbound",
                              "--backend", "netns"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, env=ENV)
 
 
 def test_ctrl_c_tears_everything_down() -> None:
@@ -75,7 +84,7 @@ def test_down_all_removes_what_a_killed_run_left() -> None:
     proc.communicate(timeout=30)
     assert leftover_namespaces(lab_id) != []
     down = subprocess.run([sys.executable, "-m", "testbed.cli.main", "down", "--all"], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+                          cwd=ROOT, timeout=120, env=ENV)
     assert down.returncode == 0, down.stderr
     assert f"namespace testbed-{lab_id}-" in down.stdout
     assert leftover_namespaces(lab_id) == []
@@ -116,7 +125,7 @@ def test_ctrl_c_still_writes_the_checks_that_ran(tmp_path: Path) -> None:
     out = tmp_path / "partial.json"
     proc = subprocess.Popen([sys.executable, "-m", "testbed.cli.main", "run", str(QUICKSTART), "--resolver", "unbound",
                              "--backend", "netns", "--json", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, env=ENV)
     assert proc.stdout is not None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:          # the first verdict line: a check has run

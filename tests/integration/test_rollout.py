@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from testbed.report.readiness import BROKEN, NOT_READY, OK, READY, readiness
 from testbed.run.runner import LabPool, RunResult, run
 from testbed.run.select import known_names
 from testbed.scenario import load_scenario
 from testbed.scenario.model import Scenario
-from testbed.timeline.readiness import BROKEN, NOT_READY, OK, READY, readiness
 from tests.conftest import ROOT, requires_netns
 from tests.integration.test_resolvers_quickstart import ADAPTERS, available, netns_problem
 
@@ -117,8 +117,14 @@ def test_jp_plan_passes_end_to_end(pool: LabPool, record_property: pytest.Record
         assert outcome[("jp-signed-island", resolver, "jp. SOA")] == "insecure"
         assert outcome[("jp-ds-in-root", resolver, "jp. SOA")] == "secure"
         assert outcome[("registrants-submit-ds", resolver, "www.shop.jp. A")] == "secure"
-        assert outcome[("registrant-wrong-ds", resolver, "www.travel.jp. A")] == "bogus"
+        # the registry's strict check refused the mistyped DS: insecure, not bogus (jp-plan-wrong-ds shows bogus)
+        assert outcome[("registrant-wrong-ds", resolver, "www.travel.jp. A")] == "insecure"
         assert outcome[("registrant-wrong-ds", resolver, "www.shop.jp. A")] == "secure"
+        assert outcome[("registrant-corrects-ds", resolver, "www.travel.jp. A")] == "secure"
+    decisions = [(e.phase, e.child, e.decision) for e in result.registry]
+    assert ("registrant-wrong-ds", "travel.jp.", "rejected") in decisions
+    assert ("registrant-corrects-ds", "travel.jp.", "accepted") in decisions
+    assert [d for d in decisions if d[2] != "accepted"] == [("registrant-wrong-ds", "travel.jp.", "rejected")]
     record_property("wall_s", round(wall, 2))
     print(f"\njp-plan: {len(scenario.phases)} phases, {len(result.verdicts)} checks in {wall:.1f} s")
 
@@ -140,3 +146,29 @@ def test_wrong_ds_variant_prints_not_ready_naming_the_child(tmp_path: Path) -> N
     cells = document["readiness"]["jp-plan-wrong-ds"]
     assert set(cells["registrant-wrong-ds"].values()) == {BROKEN}
     assert all(set(phase.values()) == {OK} for name, phase in cells.items() if name != "registrant-wrong-ds")
+    # acceptance: none published the mistyped DS as submitted, and every resolver found travel.jp. bogus
+    travel = {r["resolver"]: r["outcome"] for r in document["results"]
+              if r["phase"] == "registrant-wrong-ds" and r["query"] == "www.travel.jp. A"}
+    assert travel == {name: "bogus" for name in travel} and len(travel) == len(ADAPTERS)
+    events = [e for e in document["registry"]["events"] if e["child"] == "travel.jp."]
+    assert [(e["decision"], e["acceptance"]) for e in events] == [("published", "none")]
+
+
+def test_strict_jp_plan_prints_ready_and_the_refused_ds_with_its_reason(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "run", str(ROLLOUT / "jp-plan.yaml"),
+                           "--resolver", "all", "--backend", "netns", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert "READY" in lines and "NOT READY" not in lines, proc.stdout[-3000:]
+    refused = lines[lines.index("registry refused:") + 1]
+    assert "registrant-wrong-ds" in refused and "travel.jp." in refused and "REJECTED" in refused, refused
+    assert "digest does not match DNSKEY" in refused, refused
+    document = json.loads(out.read_text())
+    assert document["readiness"]["verdict"] == READY
+    travel = document["registry"]["registrants"]["jp-plan"]["travel.jp."]
+    assert [e["decision"] for e in travel["events"]] == ["rejected", "accepted"]
+    assert "mistyped" in travel["events"][0]["reason"] and travel["events"][0]["ds_after"] == []
+    assert set(travel["seen"]["registrant-wrong-ds"].values()) == {"insecure"}
+    assert set(travel["seen"]["registrant-corrects-ds"].values()) == {"secure"}

@@ -7,10 +7,10 @@ import pytest
 
 from testbed.lab.backends.docker_env import docker_available
 from testbed.lab.lab import Lab
+from testbed.report.readiness import BROKEN, NOT_READY, readiness
 from testbed.run.runner import LabPool, run
 from testbed.run.select import known_names
 from testbed.scenario import load_scenario
-from testbed.timeline.readiness import BROKEN, NOT_READY, readiness
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker,

@@ -43,6 +43,31 @@ def test_up_prints_addresses_answers_dig_and_tears_down_on_ctrl_c() -> None:
     assert leftover_namespaces(lab_id) == []
 
 
+def test_up_prints_a_dig_line_per_host_that_works() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "testbed.cli.main", "up", str(QUICKSTART / "secure-a.yaml"),
+                             "--resolver", "unbound", "--backend", "netns"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "Ctrl-C" in line or not line:
+            break
+    text = "".join(lines)
+    try:
+        hosts = re.findall(r"^  (?:server|resolver) +(\S+)", text, re.MULTILINE)
+        commands = re.findall(r"^    dig: +(.*)$", text, re.MULTILINE)
+        assert hosts and len(commands) == len(hosts), text
+        for command in commands:
+            dig = subprocess.run(command.split(), capture_output=True, text=True, timeout=30)
+            assert "status: NOERROR" in dig.stdout, (command, dig.stdout, dig.stderr)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+
+
 def test_doctor_reports_backends_and_resolvers() -> None:
     proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "doctor"], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)

@@ -97,7 +97,7 @@ def test_cname_loop_does_not_hang() -> None:
 def test_observation_json_is_the_observed_object() -> None:
     obs = observe(response(dns.rcode.SERVFAIL, ede=((6, ""),)), response(answer=(WWW,), cd=True))
     assert obs.to_json() == {"rcode": "SERVFAIL", "ad": False, "ede": [{"code": 6, "text": ""}], "answer": [],
-                             "cd_answer": ["192.0.2.80"]}
+                             "cd_rcode": "NOERROR", "cd_answer": ["192.0.2.80"]}
 
 
 # ---- verdicts ------------------------------------------------------------------------------------------------------

@@ -100,3 +100,21 @@ def test_outcome_says_torn_down_only_when_nothing_is_left() -> None:
     assert lines[1] == "the lab was torn down"
     assert "NOT everything" in lines[2] and "container testbed-bbbbbb-unbound" in lines[2]
     assert "network testbed-bbbbbb" in lines[3] and "testbed down --all" in lines[3]
+
+
+def test_ctrl_c_inside_dnspython_parsing_still_reads_as_interrupted() -> None:
+    """dnspython wraps any exception in rdata parsing, KeyboardInterrupt included, in a SyntaxError."""
+    import dns.exception
+
+    from testbed.cli.main import _caused_by_interrupt
+    from testbed.errors import ScenarioError
+
+    try:
+        try:
+            with dns.exception.ExceptionWrapper(dns.exception.SyntaxError):
+                raise KeyboardInterrupt
+        except dns.exception.SyntaxError as exc:
+            raise ScenarioError(f"zone jp. does not parse: {exc}") from exc
+    except ScenarioError as wrapped:
+        assert _caused_by_interrupt(wrapped)
+    assert not _caused_by_interrupt(ScenarioError("a real syntax error"))

@@ -62,7 +62,8 @@ def test_json_follows_design_md(tmp_path: Path) -> None:
         assert set(result) == {"scenario", "file", "resolver", "phase", "query", "expected", "observed", "outcome",
                                "status", "reason", "duration_ms"}
         assert set(result["expected"]) == {"outcome", "rcode", "ede", "answer"}
-        assert set(result["observed"]) == {"rcode", "ad", "ede", "answer", "cd_answer"}
+        # DESIGN.md's observed object: cd_rcode says what the CD=1 re-query returned (None: not asked)
+        assert set(result["observed"]) == {"rcode", "ad", "ede", "answer", "cd_rcode", "cd_answer"}
 
     first, xfail, fail, error, _ = doc["results"]
     assert first == {
@@ -70,7 +71,7 @@ def test_json_follows_design_md(tmp_path: Path) -> None:
         "phase": None, "query": "www.example.jp. A",
         "expected": {"outcome": "bogus", "rcode": None, "ede": [7], "answer": None},
         "observed": {"rcode": "SERVFAIL", "ad": False, "ede": [{"code": 7, "text": "signature expired"}],
-                     "answer": [], "cd_answer": ["192.0.2.80"]},
+                     "answer": [], "cd_rcode": "NOERROR", "cd_answer": ["192.0.2.80"]},
         "outcome": "bogus", "status": "pass", "reason": "", "duration_ms": 12.0,
     }
     # the expectation reported is the one used: bind's override

@@ -11,10 +11,10 @@ from rich.console import Console
 
 from testbed.report import ConsoleReporter, write_json
 from testbed.report.console import readiness_lines
+from testbed.report.readiness import NOT_READY, READY, readiness
 from testbed.run.checks import Verdict, evaluate
 from testbed.run.observation import Observation
 from testbed.scenario.model import Check, Expectation, Override
-from testbed.timeline.readiness import NOT_READY, READY, readiness
 
 SECURE = Observation("NOERROR", True, [], ["192.0.2.80"])
 INSECURE = Observation("NOERROR", False, [], ["192.0.2.80"])

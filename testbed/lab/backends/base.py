@@ -32,6 +32,10 @@ class HostSpec:
     image: str
     env: dict[str, str] = field(default_factory=dict)
     needs_net_admin: bool = False
+    # docker mounts the host's own folder only: read-write, or read-only for a host that only reads it
+    writable: bool = True
+    # other lab folders the host reads (the time shim, the clock): mounted read-only at the same path
+    shared: tuple[Path, ...] = ()
 
 
 class Host(ABC):
@@ -76,6 +80,11 @@ class Backend(ABC):
     @abstractmethod
     def in_lab(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` where sockets it opens can reach lab addresses (the probe's vantage point)."""
+
+    def capture_argv(self) -> list[str] | None:
+        """The start of a command that runs tcpdump on the lab network's bridge (the caller adds the options), or
+        None when this backend cannot capture."""
+        return None
 
     @abstractmethod
     def destroy(self) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 
 from testbed.errors import EnvironmentProblem, LabError
 from testbed.lab import interrupts
+from testbed.lab.backends import docker_firewall
 from testbed.lab.backends.base import LABEL, NAME_PREFIX, OWNER_LABEL, Backend, Host, HostSpec, T
 
 HOST_LABEL = "dnssec-testbed.host"
@@ -144,6 +145,7 @@ class DockerBackend(Backend):
         self.exec_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"docker-exec-{lab_id}")
         self._lock = threading.Lock()
         self._destroyed = False
+        self._firewalled = False
 
     @property
     def client(self) -> Any:
@@ -156,8 +158,12 @@ class DockerBackend(Backend):
         """The lab network's interface on this machine: short and recognisable, tb-<lab id>."""
         return f"tb-{self.lab_id}"[:15]
 
+    def capture_argv(self) -> list[str] | None:
+        return ["tcpdump", "-i", self.bridge]
+
     def container_name(self, host: str) -> str:
-        return f"{NAME_PREFIX}-{self.lab_id}-{host}"
+        # host names may carry a generation (unbound@debian13); '@' is not allowed in a container name
+        return f"{NAME_PREFIX}-{self.lab_id}-{host.replace('@', '-')}"
 
     @property
     def labels(self) -> dict[str, str]:
@@ -182,6 +188,12 @@ class DockerBackend(Backend):
                            f"{exc.explanation or exc}",
                            fix="if the subnet overlaps another Docker network, remove that one, or run "
                                "'testbed down --all'") from exc
+        # before any container joins: no IPv6 on the bridge (no link-local chatter, no address to reach us by),
+        # and no connection from the lab to this machine
+        _disable_ipv6(self.bridge)
+        with interrupts.creating():
+            self._firewalled = True
+            docker_firewall.install(self.lab_id, self.bridge)
         (self.workdir / "docker-resolv.conf").write_text(RESOLV_CONF)
 
     # ---- hosts ----------------------------------------------------------------------------------------------
@@ -221,8 +233,7 @@ class DockerBackend(Backend):
         api = self.client.api
         host_config = api.create_host_config(
             network_mode=self.network_name,
-            binds={str(self.workdir): {"bind": str(self.workdir), "mode": "rw"},
-                   str(self.workdir / "docker-resolv.conf"): {"bind": "/etc/resolv.conf", "mode": "ro"}},
+            binds=self._binds(spec),
             mem_limit=MEM_LIMIT, pids_limit=PIDS_LIMIT, init=True,
             cap_add=["NET_ADMIN"] if spec.needs_net_admin else None,
             # as on the netns backend: no IPv6 at all, so nothing tries an address the lab does not have
@@ -237,7 +248,7 @@ class DockerBackend(Backend):
                 created = api.create_container(image, command=list(spec.argv), name=name, labels=labels,
                                                environment=dict(spec.env), working_dir=str(spec.folder),
                                                host_config=host_config, networking_config=networking,
-                                               hostname=spec.name, detach=True)
+                                               hostname=spec.name.replace('@', '-'), detach=True)
             except docker.errors.APIError as exc:
                 raise LabError(f"cannot create container {name} ({image}): {exc.explanation or exc}") from exc
             container = self.client.containers.get(created["Id"])
@@ -249,7 +260,18 @@ class DockerBackend(Backend):
             raise LabError(f"cannot start {spec.name} ({image}) at {spec.address}: {exc.explanation or exc}",
                            fix="see the message above; a missing command means the image lacks it") from exc
         self._drop_default_route(host)
+        for port in _bridge_ports(self.bridge):     # this machine's end of the container's veth pair
+            _disable_ipv6(port)
         return host
+
+    def _binds(self, spec: HostSpec) -> dict[str, dict[str, str]]:
+        """The host's own folder and what it reads of the lab, nothing else: a vendor's image must not read
+        another host's keys or rewrite its zones."""
+        binds = {str(spec.folder): {"bind": str(spec.folder), "mode": "rw" if spec.writable else "ro"},
+                 str(self.workdir / "docker-resolv.conf"): {"bind": "/etc/resolv.conf", "mode": "ro"}}
+        for folder in spec.shared:
+            binds[str(folder)] = {"bind": str(folder), "mode": "ro"}
+        return binds
 
     def _drop_default_route(self, host: DockerHost) -> None:
         """Leave the container a route to the lab subnet only, as on the netns backend.
@@ -293,6 +315,10 @@ class DockerBackend(Backend):
                 with steps:
                     self._remove_leftovers()
             self.network = None
+            if self._firewalled:
+                with steps:
+                    docker_firewall.remove(self.lab_id)
+                self._firewalled = False
             with steps:
                 self.exec_pool.shutdown(wait=False, cancel_futures=True)
             if self._client is not None:
@@ -303,13 +329,14 @@ class DockerBackend(Backend):
             steps.done()
 
     def leftovers(self) -> list[str]:
-        return lab_resources(self.lab_id)
+        return lab_resources(self.lab_id) + docker_firewall.describe(self.lab_id)
 
     def _remove_leftovers(self) -> None:
         """Whatever carries this lab's label, including a container created but never registered."""
         client = self.client
         with contextlib.suppress(Exception):
-            for container in client.containers.list(all=True, filters={"label": f"{LABEL}={self.lab_id}"}):
+            for container in client.containers.list(all=True, filters={"label": f"{LABEL}={self.lab_id}"},
+                                                    ignore_removed=True):
                 with contextlib.suppress(Exception):
                     container.remove(force=True)
         for attempt in range(5):
@@ -322,6 +349,20 @@ class DockerBackend(Backend):
                 if attempt == 4:
                     return
                 time.sleep(0.2)
+
+
+def _disable_ipv6(interface: str) -> None:
+    """IPv6 off on one of this machine's interfaces (the lab bridge or a port of it); absent IPv6: nothing to do."""
+    path = Path("/proc/sys/net/ipv6/conf") / interface / "disable_ipv6"
+    with contextlib.suppress(OSError):
+        path.write_text("1")
+
+
+def _bridge_ports(bridge: str) -> list[str]:
+    base = Path("/sys/class/net") / bridge / "brif"
+    with contextlib.suppress(OSError):
+        return sorted(p.name for p in base.iterdir())
+    return []
 
 
 def _quietly_remove(host: DockerHost) -> None:
@@ -338,7 +379,7 @@ def lab_resources(lab_id: str | None = None) -> list[str]:
     client = docker_client(timeout=API_TIMEOUT)
     try:
         flt = {"label": f"{LABEL}={lab_id}" if lab_id else LABEL}
-        found = [f"container {c.name}" for c in client.containers.list(all=True, filters=flt)]
+        found = [f"container {c.name}" for c in client.containers.list(all=True, filters=flt, ignore_removed=True)]
         found += [f"network {n.name}" for n in client.networks.list(filters=flt)]
         return found
     finally:

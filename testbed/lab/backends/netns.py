@@ -109,7 +109,11 @@ class NetnsBackend(Backend):
         self._lock = threading.Lock()
 
     def ns_name(self, host: str) -> str:
-        return f"{NAME_PREFIX}-{self.lab_id}-{host}"
+        return f"{NAME_PREFIX}-{self.lab_id}-{host.replace('@', '-')}"
+
+    def capture_argv(self) -> list[str] | None:
+        # every host's veth ends on br0 in the switch namespace: one capture sees all the lab's traffic
+        return ["ip", "netns", "exec", self.switch, "tcpdump", "-i", "br0"]
 
     def create_network(self, probe_address: str | None = None) -> None:
         require_netns()

@@ -29,10 +29,15 @@ INT = "tag:yaml.org,2002:int"
 BOOL = "tag:yaml.org,2002:bool"
 NULL = "tag:yaml.org,2002:null"
 FLOAT = "tag:yaml.org,2002:float"
-# Zone and server names are host names; anything else is almost always a typo or a pasted comment.
-_ZONE_NAME_RE = re.compile(r"^(\.|([A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\.?)+)$")
+# Zone and server names are host names; anything else is almost always a typo or a pasted comment. Labels are
+# separated by exactly one dot: a pattern where the dot is optional backtracks exponentially on "aaaa...a!".
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?"
+_ZONE_NAME_RE = re.compile(rf"\.|{_LABEL}(?:\.{_LABEL})*\.?")
+MAX_NAME_CHARS = 255  # a domain name's limit in text, checked before any pattern runs over it
 
 Fields = dict[str, tuple[yaml.Node, yaml.Node]]
+# Tab separates fields in zone files; every other C0/C1 control and Unicode line separator is refused in a line.
+LINE_BREAK_OR_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _MAX_NUMBER_CHARS = 30  # far above any DNS number, far below Python's 4,300-digit int() limit
 
 
@@ -55,6 +60,8 @@ class ReadContext:
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     """A 'did you mean' hint, or '' when nothing is close."""
+    if len(word) > 100:  # no key or id is that long, and difflib's cost grows with the word
+        return ""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}? " if close else ""
 
@@ -112,7 +119,7 @@ class NodeReader:
         out: Fields = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == NULL:
-                self.fail(key_node, f"keys in {what} must be plain words.")
+                self.fail(key_node, f"keys in {what} must be plain words.", "write each key as a word, 'key: value'.")
             key = str(key_node.value)
             if key not in allowed:
                 self.fail(key_node, f"unknown key {key!r} in {what}.",
@@ -150,7 +157,13 @@ class NodeReader:
         """Any scalar as its literal text: record and rdata lines may look like numbers to YAML (``"10"``)."""
         if not isinstance(node, yaml.ScalarNode) or node.tag == NULL or not str(node.value).strip():
             self.fail(node, f"{what} must be a line of text, got {describe(node)}.", "put the line in quotes.")
-        return str(node.value).strip()
+        text = str(node.value).strip()
+        control = LINE_BREAK_OR_CONTROL.search(text)
+        if control is not None:
+            # One line is one record or one rdata: a "\n" escape would smuggle a second one (or a $GENERATE).
+            self.fail(node, f"{what} {excerpt(text)} contains U+{ord(control.group()):04X}, a line break or control "
+                            "character: it must be exactly one line.", "write one line per list item.")
+        return text
 
     def boolean(self, node: yaml.Node, what: str) -> bool:
         if not isinstance(node, yaml.ScalarNode) or node.tag != BOOL:
@@ -162,10 +175,11 @@ class NodeReader:
             self.fail(node, f"{what} must be a whole number, got {describe(node)}.", "write a number without quotes.")
         if len(str(node.value)) > _MAX_NUMBER_CHARS:
             self.fail(node, f"{what} must be between {low} and {high}, got a number of {len(str(node.value))} "
-                            "digits.")
+                            "digits.", f"write a number from {low} to {high}.")
         value = int(self.construct(node, what))
         if not low <= value <= high:
-            self.fail(node, f"{what} must be between {low} and {high}, got {value}.")
+            self.fail(node, f"{what} must be between {low} and {high}, got {value}.",
+                      f"write a number from {low} to {high}.")
         return value
 
     def choice(self, node: yaml.Node, what: str, choices: Iterable[str]) -> str:
@@ -199,7 +213,7 @@ class NodeReader:
 
     def zone_name(self, node: yaml.Node, what: str) -> str:
         text = self.text(node, what)
-        if not _ZONE_NAME_RE.match(text):
+        if len(text) > MAX_NAME_CHARS or not _ZONE_NAME_RE.fullmatch(text):
             self.fail(node, f"{what}: {text!r} is not a valid zone name.",
                       "use a domain name such as 'example.jp.' (letters, digits and hyphens; no spaces).")
         try:

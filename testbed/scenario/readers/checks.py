@@ -13,13 +13,16 @@ import dns.rdataclass
 import dns.rdatatype
 import yaml
 
+from testbed.errors import ScenarioError
 from testbed.scenario.model import OUTCOMES, Check, Expectation, Override, QueryFlags
 from testbed.scenario.readers.base import INT, NULL, NodeReader, ReadContext, describe, dns_problem, getter, suggest
 from testbed.scenario.readers.resolvers import ResolversReader
 
 _CHECK_KEYS = ("query", "expect", "rcode", "ede", "answer", "reference", "resolver_overrides", "flags", "readiness")
 _FLAG_KEYS = ("do", "ad", "cd")
-_OVERRIDE_KEYS = ("expect", "rcode", "ede", "answer", "reason", "reference")
+_OVERRIDE_KEYS = ("expect", "rcode", "ede", "answer", "reason", "reference", "versions", "log")
+# Overrides that expect a servfail without EDE must name the log line that tells the fault apart (see override())
+REQUIRE_LOG = True
 
 # The rcodes each outcome word implies (DESIGN.md, "Outcome words").
 IMPLIED_RCODES: dict[str, tuple[str, ...]] = {
@@ -140,13 +143,23 @@ class ChecksReader(NodeReader):
         if not isinstance(node, yaml.MappingNode):
             self.fail(node, f"'resolver_overrides' in {what} must map resolver names to their differences, "
                             f"got {describe(node)}.", "write e.g. 'bind: {ede: [], reason: \"...\"}'.")
-        out: dict[str, Override] = {}
+        out: list[Override] = []
+        seen: set[str] = set()
         for key_node, value_node in node.value:
             resolver = self.resolvers.resolver_name(key_node, f"'resolver_overrides' of {what}")
-            if resolver in out:
-                self.fail(key_node, f"resolver {resolver!r} has two overrides in {what}.", "merge them.")
-            out[resolver] = self.override(resolver, key_node, value_node, base, qtype, what)
-        return tuple(out.values())
+            if resolver in seen:
+                self.fail(key_node, f"resolver {resolver!r} has two overrides in {what}.",
+                          "merge them, or give one list of overrides with distinct 'versions' each.")
+            seen.add(resolver)
+            # one override, or a list of them for different versions (measured on 9.18: this; on 9.20: that)
+            items = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            mine = [self.override(resolver, key_node, item, base, qtype, what) for item in items]
+            if len(mine) > 1 and any(o.versions is None for o in mine):
+                self.fail(value_node, f"the {resolver} overrides of {what} are a list, but not every one says "
+                                      "which versions it was measured on.",
+                          "give each a 'versions' range, e.g. versions: \"<9.20\" and versions: \">=9.20\".")
+            out += mine
+        return tuple(out)
 
     def override(self, resolver: str, key_node: yaml.Node, node: yaml.Node, base: Expectation, qtype: str,
                  what: str) -> Override:
@@ -173,4 +186,37 @@ class ChecksReader(NodeReader):
                       "list only the fields that differ for this resolver (expect, rcode, ede, answer), "
                       "or remove the override.")
         reference = self.text(get("reference"), f"'reference' in {where}") if "reference" in fields else None
-        return Override(resolver=resolver, expectation=expectation, reason=reason, reference=reference)
+        versions = self.versions(get("versions"), where) if "versions" in fields else None
+        log = self.log_pattern(get("log"), where) if "log" in fields else None
+        if log is None and expectation.outcome == "servfail" and not expectation.ede and REQUIRE_LOG:
+            # A plain SERVFAIL is what every failure looks like: without the log line the override would be met by
+            # any breakage at all, so it must say what this resolver writes for this fault.
+            self.fail(key_node, f"{where} expects a servfail without EDE but names no 'log' pattern, so any "
+                                "failure at all would meet it.",
+                      "add log: \"<regular expression>\" matching the line the resolver logs for this query "
+                      "(see the evidence of a failing check in the JSON report, or a run with --keep).")
+        return Override(resolver=resolver, expectation=expectation, reason=reason, reference=reference,
+                        versions=versions, log=log, where=self.where(key_node))
+
+    def versions(self, node: yaml.Node, where: str) -> str:
+        """A version range (testbed/scenario/versions.py); an unquoted 9.18 arrives as a number, so any scalar."""
+        from testbed.scenario.versions import EXAMPLES, parse_range
+
+        if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
+            self.fail(node, f"'versions' in {where} must be a version range.", f"write e.g. {EXAMPLES}.")
+        text = str(node.value).strip()
+        try:
+            parse_range(text)
+        except ScenarioError as exc:
+            self.fail(node, f"'versions' in {where}: {exc.message}", exc.fix or f"write e.g. {EXAMPLES}.")
+        return text
+
+    def log_pattern(self, node: yaml.Node, where: str) -> str:
+        text = self.text(node, f"'log' in {where}")
+        try:
+            re.compile(text)
+        except re.error as exc:
+            self.fail(node, f"'log' in {where} is not a regular expression: {exc}.",
+                      "escape regex characters such as ( ) [ ] . with a backslash, and quote the text in single "
+                      "quotes so backslashes stay as written.")
+        return text

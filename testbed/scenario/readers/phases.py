@@ -19,6 +19,8 @@ _DURATION_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 # When no action registry is given, a one-value action ("advance: 30d") keeps its value under this key.
 SCALAR_PARAM = "value"
 
+CHOICE = "choice:"       # an action parameter kind "choice:a|b|c": one of those words (ActionSignature)
+
 
 def parse_duration(text: str) -> int:
     """``"30d"`` -> 2592000. Units w, d, h, m, s may be combined (``"1d12h"``); a bare number is seconds.
@@ -41,14 +43,15 @@ class PhasesReader(NodeReader):
         if not items:
             self.fail(node, "'phases' is empty: a timeline needs at least one phase.",
                       "add '- name: ...' with 'actions:' and 'checks:' under it.")
-        phases: dict[str, Phase] = {}
+        phases: dict[str | None, Phase] = {}    # loaded phases always have a name
         for index, item in enumerate(items, 1):
             phase = self.phase(item, index, reference)
-            if phase.name in phases:
-                first = phases[phase.name].where
-                self.fail(item, f"two phases are named {phase.name!r} (first on line {first.line if first else '?'}).",
+            name = phase.name or ""  # always set: phase() requires 'name' (only a static scenario's one phase has none)
+            if name in phases:
+                first = phases[name].where
+                self.fail(item, f"two phases are named {name!r} (first on line {first.line if first else '?'}).",
                           "give every phase its own name: reports and the readiness grid show phases by name.")
-            phases[phase.name] = phase
+            phases[name] = phase
         if not any(p.checks for p in phases.values()):
             self.fail(node, "no phase has checks: a timeline must check something.",
                       "add 'checks:' to the phases, at least after the last step.")
@@ -151,4 +154,6 @@ class PhasesReader(NodeReader):
             return self.boolean(node, what)
         if kind == "text":
             return self.loose_text(node, what)
+        if kind.startswith(CHOICE):
+            return self.choice(node, what, kind[len(CHOICE):].split("|"))
         return self.plain(node, what)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import yaml
 
 from testbed.scenario.readers.base import STR, NodeReader, suggest
 
 
 class ResolversReader(NodeReader):
-    def resolvers(self, node: yaml.Node) -> tuple[str, ...] | str:
+    def resolvers(self, node: yaml.Node) -> tuple[str, ...] | Literal["all"]:
         if isinstance(node, yaml.ScalarNode) and node.tag == STR and node.value == "all":
             return "all"
         if isinstance(node, yaml.SequenceNode) and not node.value:

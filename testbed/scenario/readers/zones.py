@@ -14,16 +14,30 @@ import dns.rdatatype
 import dns.zone
 import yaml
 
+from testbed.dnssec.crypto import SUPPORTED_ALGORITHMS
 from testbed.scenario.bounded_yaml import excerpt
 from testbed.scenario.model import SERVER_SOFTWARE, SIGNERS, Nsec3Params, SigningSpec, ZoneSpec
-from testbed.scenario.readers.base import BOOL, INT, NULL, STR, NodeReader, describe, dns_problem, getter, suggest
+from testbed.scenario.readers.base import (
+    BOOL,
+    INT,
+    LINE_BREAK_OR_CONTROL,
+    MAX_NAME_CHARS,
+    NULL,
+    STR,
+    NodeReader,
+    describe,
+    dns_problem,
+    getter,
+    suggest,
+)
 
-_ZONE_KEYS = ("records", "replace_records", "servers", "signing", "server", "file", "ds", "keys", "signer")
+_ZONE_KEYS = ("records", "replace_records", "servers", "signing", "delegations", "server", "file", "ds", "keys",
+              "signer")
+MAX_DELEGATIONS = 5_000_000  # .jp has 1.7M; five million signs in minutes and some GB
 _SIGNING_KEYS = ("signed", "algorithm", "keys", "denial", "nsec3", "ds_digests", "validity_days", "inception_offset")
 _NSEC3_KEYS = ("iterations", "salt", "opt_out")
-_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
-# Tab is a field separator in zone files; every other C0/C1 control and Unicode line separator is refused.
-_LINE_BREAK_OR_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_DS_DIGESTS = (1, 2, 4)  # what dnspython's make_ds computes
+_HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?")
 
 
 class ZonesReader(NodeReader):
@@ -58,6 +72,8 @@ class ZonesReader(NodeReader):
             signing=self.signing(get("signing"), what) if "signing" in fields else None,
             servers=servers,
             where=self.where(key_node),
+            delegations=self.integer(get("delegations"), f"'delegations' of {what}", 0, MAX_DELEGATIONS)
+            if "delegations" in fields else 0,
             server=self.choice(get("server"), f"'server' of {what}", SERVER_SOFTWARE) if "server" in fields else None,
             file=self.path(get("file"), f"'file' of {what}", folder=False) if "file" in fields else None,
             ds=tuple(self.ds_text(item, f"'ds' of {what}") for item in self.one_or_many(get("ds")))
@@ -92,7 +108,7 @@ class ZonesReader(NodeReader):
 
     def host(self, node: yaml.Node, what: str) -> str:
         name = self.text(node, what)
-        if not _HOST_RE.match(name):
+        if len(name) > MAX_NAME_CHARS or not _HOST_RE.fullmatch(name):
             self.fail(node, f"{what}: {name!r} is not a valid host name.",
                       "use letters, digits and hyphens, e.g. 'child'.")
         return name
@@ -121,7 +137,7 @@ class ZonesReader(NodeReader):
             self.fail(line, f"record line {text!r} in zone {zone!r} is a zone-file directive, not a record.", fix)
         # The build joins record lines into one zone file: a line break inside one line (an escape such as "\n"
         # in a quoted string) would start a line of its own there, a $GENERATE or $ORIGIN directive say.
-        control = _LINE_BREAK_OR_CONTROL.search(text)
+        control = LINE_BREAK_OR_CONTROL.search(text)
         if control is not None:
             self.fail(line, f"record line {excerpt(text)} in zone {zone!r} contains U+{ord(control.group()):04X}, a "
                             "line break or control character: a record line is exactly one line.", fix)
@@ -168,26 +184,41 @@ class ZonesReader(NodeReader):
         return SigningSpec(**spec)
 
     def algorithm(self, node: yaml.Node, where: str) -> int:
-        # Any algorithm number is allowed on purpose: unsupported and private algorithms are test cases too.
         if isinstance(node, yaml.ScalarNode) and node.tag == INT:
-            return self.integer(node, f"'algorithm' in {where}", 0, 255)
-        name = self.text(node, f"'algorithm' in {where}")
-        try:
-            return int(dns.dnssec.Algorithm.from_text(name.upper()))
-        except (ValueError, dns.exception.DNSException):
-            known = [a.name for a in dns.dnssec.Algorithm]
-            self.fail(node, f"unknown DNSSEC algorithm {name!r} in {where}.",
-                      f"{suggest(name.upper(), known)}Use a number (13) or a name such as ECDSAP256SHA256, "
-                      "RSASHA256, ED25519.")
+            number = self.integer(node, f"'algorithm' in {where}", 0, 255)
+        else:
+            name = self.text(node, f"'algorithm' in {where}")
+            try:
+                number = int(dns.dnssec.Algorithm.from_text(name.upper()))
+            except (ValueError, dns.exception.DNSException):
+                known = [a.name for a in dns.dnssec.Algorithm]
+                self.fail(node, f"unknown DNSSEC algorithm {name!r} in {where}.",
+                          f"{suggest(name.upper(), known)}Use a number (13) or a name such as ECDSAP256SHA256, "
+                          "RSASHA256, ED25519.")
+        # A zone is signed with real keys, so only algorithms the signer can make keys for; unsupported, unknown
+        # and private algorithms are test cases of the faults instead (zone-algorithm-unsupported, ...).
+        if number not in SUPPORTED_ALGORITHMS:
+            self.fail(node, f"'algorithm' in {where} is {number}, which the test-bed cannot sign a zone with "
+                            f"(it signs with {', '.join(map(str, sorted(SUPPORTED_ALGORITHMS)))}).",
+                      "pick one of those; for a zone signed with an unsupported or unknown algorithm use the faults "
+                      "zone-algorithm-unsupported or dnskey-algorithm-changed ('testbed faults').")
+        return number
 
     def digest(self, node: yaml.Node, where: str) -> int:
         if isinstance(node, yaml.ScalarNode) and node.tag == INT:
-            return self.integer(node, f"a DS digest type in {where}", 0, 255)
-        name = self.text(node, f"a DS digest type in {where}")
-        try:
-            return int(dns.dnssec.DSDigest.from_text(name.upper()))
-        except (ValueError, dns.exception.DNSException):
-            self.fail(node, f"unknown DS digest type {name!r} in {where}.", "use 1 (SHA1), 2 (SHA256) or 4 (SHA384).")
+            number = self.integer(node, f"a DS digest type in {where}", 0, 255)
+        else:
+            name = self.text(node, f"a DS digest type in {where}")
+            try:
+                number = int(dns.dnssec.DSDigest.from_text(name.upper()))
+            except (ValueError, dns.exception.DNSException):
+                self.fail(node, f"unknown DS digest type {name!r} in {where}.",
+                          "use 1 (SHA1), 2 (SHA256) or 4 (SHA384).")
+        if number not in _DS_DIGESTS:
+            self.fail(node, f"DS digest type {number} in {where} is not one the test-bed can compute.",
+                      "use 1 (SHA1), 2 (SHA256) or 4 (SHA384); for an unsupported digest type use the fault "
+                      "ds-digest-type-unsupported.")
+        return number
 
     def nsec3(self, node: yaml.Node, where: str) -> Nsec3Params:
         what = f"'nsec3' in {where}"

@@ -35,9 +35,14 @@ REAL_WAIT_ENV = "TESTBED_REAL_WAIT_MAX"
 class Resources(Protocol):
     """What a timeline takes from the run (the runner's ``LabPool``): the run's keys and its resolvers."""
 
-    keystore: KeyStore
-    resolvers: list[str]
-    adapters: Mapping[str, ResolverAdapter]
+    @property
+    def keystore(self) -> KeyStore: ...
+
+    @property
+    def resolvers(self) -> list[str]: ...
+
+    @property
+    def adapters(self) -> Mapping[str, ResolverAdapter]: ...
 
 
 def scenario_phases(scenario: Scenario) -> tuple[Phase, ...]:
@@ -84,7 +89,8 @@ class TimelineRun:
         self.state: LabState = initial_state(topology, pool.keystore, LabClock())
         self.builder = PhaseBuilder(scenario, topology, pool.keystore)
         self.adapters = scenario_resolvers(scenario, pool.adapters.values())
-        self.env = ActionEnv(keystore=pool.keystore, lab=lab, adapters=self.adapters)
+        self.env = ActionEnv(keystore=pool.keystore, lab=lab, adapters=self.adapters, topology=topology,
+                             scenario=scenario.name)
         real_time = [a.name for a in self.adapters if not lab.on_virtual_clock(a.name)]
         if real_time:
             self.env.wait_real = self.wait_real
@@ -98,7 +104,9 @@ class TimelineRun:
         build = self.builder.build(self.state, self.lab.next_serial())
         first = self.loads == 0
         # the first phase starts from empty caches, and with an RFC 5011 anchor from resolvers that know nothing yet
-        self.lab.load(build, flush=first or phase.flush, restart=first and self.state.anchor_managed)
+        restart = (first and self.state.anchor_managed) or self.state.restart_resolvers
+        self.lab.load(build, flush=first or phase.flush, restart=restart)
+        self.state.restart_resolvers = False
         self.loads += 1
         self.pending = False
 
@@ -127,14 +135,20 @@ class TimelineRun:
                 raise _at(spec, ScenarioError(f"unknown action {spec.action!r}",
                                               fix=f"known actions: {', '.join(actions)}"))
             params = action_params(act, spec)
-            if act.needs_lab and self.pending:
+            needs_lab = act.wants_lab(self.state, params)
+            if needs_lab and self.pending:
                 self.serve(phase)     # what the lab is asked about must be what the phase has done so far
+            self.env.phase, self.env.changed = phase.name or "", False
             try:
                 act.apply(self.state, params, self.env)
             except ScenarioError as exc:
                 raise _at(spec, exc) from None
-            if not act.needs_lab:
+            if not needs_lab or self.env.changed:
                 self.pending = True
         if self.pending:
             self.serve(phase)
 
+    def registry_events(self) -> list[Any]:
+        """The registry's decisions since the last call (``RegistryEvent``), for the run's reports."""
+        events, self.state.events = self.state.events, []
+        return events

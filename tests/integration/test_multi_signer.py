@@ -1,0 +1,50 @@
+"""Multi-signer (RFC 8901 model 2) on the four resolvers (netns): adding a second operator validates whichever
+operator's server answers; the twin whose DNSKEY RRset lacks the other operator's ZSK is bogus exactly when a
+resolver holds keys from one operator and gets data from the other (pinned by cutting one server off)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from testbed.cli.main import known_names
+from testbed.report.readiness import BROKEN, NOT_READY, OK, READY, readiness
+from testbed.run.runner import LabPool, run
+from testbed.scenario import load_scenario
+from tests.conftest import ROOT, requires_netns
+from tests.integration.test_resolvers_quickstart import ADAPTERS, available, netns_problem
+
+pytestmark = [pytest.mark.integration, requires_netns]
+FOLDER = ROOT / "scenarios" / "multi-signer"
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[LabPool]:
+    resolvers = available()
+    if len(resolvers) < len(ADAPTERS):
+        pytest.skip("needs all four resolvers: " + "; ".join(filter(None, map(netns_problem, ADAPTERS))))
+    with LabPool("netns", resolvers) as pool:
+        yield pool
+
+
+def test_adding_an_operator_validates_through_either(pool: LabPool) -> None:
+    scenario = load_scenario(FOLDER / "multi-signer-add-operator.yaml", **known_names())
+    result = run([scenario], pool.resolvers, pool.backend, pool=pool)
+    assert all(v.status == "pass" for v in result.verdicts), [v.reason for v in result.verdicts if v.reason]
+    grid = readiness(result.verdicts)
+    assert grid is not None and grid.verdict == READY
+
+
+def test_missing_zsk_breaks_only_when_keys_and_data_come_from_different_operators(pool: LabPool) -> None:
+    scenario = load_scenario(FOLDER / "multi-signer-missing-zsk-too-early.yaml", **known_names())
+    result = run([scenario], pool.resolvers, pool.backend, pool=pool)
+    unmet = [f"{v.resolver} [{v.phase}] {v.status} {v.observation.outcome}: {v.reason}" for v in result.verdicts
+             if v.status not in ("pass", "xfail")]
+    assert not unmet, unmet
+    grid = readiness(result.verdicts)
+    assert grid is not None and grid.verdict == NOT_READY
+    cells = grid.grid[scenario.name]
+    assert all(c.status == OK for c in cells["b-signs-without-zsk-a"].values())     # B's keys and B's data: fine
+    assert {r for r, c in cells["data-from-a-keys-from-b"].items() if c.status == BROKEN} == set(pool.resolvers)
+    assert all(c.status == OK for c in cells["key-exchange-fixed"].values())
