@@ -1,8 +1,10 @@
 """Two result JSONs, cell by cell: where do the verdicts of one run (the builtin server, say) differ from another's
 (the same scenarios on NSD)? A cell is one scenario x phase x check x resolver.
 
-``python -m testbed.report.differential BASE.json OTHER.json [--markdown]`` prints the differing cells. The
-comparison itself (``compare``) is plain data in, plain data out, so a general ``testbed diff`` can reuse it.
+``python -m testbed.report.differential BASE.json OTHER.json [--markdown]`` prints the differing cells. Unlike
+``testbed diff`` (testbed/report/merge.py: what the resolvers answered, outcome, rcode, AD, EDE), it compares each
+cell's status too and quotes the lab's reason: a zone a real server sanitised often keeps the resolvers' outcome
+and turns the cell into an ``error``. ``compare`` is plain data in, plain data out.
 """
 
 from __future__ import annotations
