@@ -16,6 +16,7 @@ fi
 packages=(
     python3 python3-venv python3-pip iproute2      # the harness and the netns backend
     unbound bind9 knot-resolver pdns-recursor      # the four resolvers, run directly by the netns backend
+    nsd knot                                       # real authoritative servers (--auth nsd|knot; bind9 above)
     ldnsutils bind9-utils bind9-dnsutils           # independent zone verifiers for the tests; dig, delv
     tcpdump                                        # the no-leak test captures every packet the resolvers send
     chromium                                       # renders the HTML matrix in the screenshot test
@@ -43,7 +44,7 @@ fi
 # On a host that runs systemd, the packages' own resolver services would answer on this machine's port 53 with
 # the real root key and hints. The test-bed starts its own copies inside labs; keep the system ones off.
 if [ -d /run/systemd/system ]; then
-    systemctl disable --now unbound named pdns-recursor kresd@1 nsd >/dev/null 2>&1 || true
+    systemctl disable --now unbound named pdns-recursor kresd@1 nsd knot >/dev/null 2>&1 || true
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from testbed.build.zonefile_source import file_name_servers
 from testbed.errors import ScenarioError
-from testbed.scenario.model import Scenario, SigningSpec, ZoneSpec
+from testbed.scenario.model import BUILTIN_SERVER, Scenario, SigningSpec, Where, ZoneSpec
 
 DEFAULT_SUBNET = ipaddress.IPv4Network("10.53.0.0/24")
 PROBE_HOST = 250          # the probe (our query client) always sits at .250
@@ -43,6 +45,12 @@ class ZonePlan:
     signing: SigningSpec
     servers: tuple[str, ...]
     ns_names: tuple[str, ...] = ()
+    # bring your own (ZoneSpec's fields of the same names): testbed/build/byo.py reads them
+    file: Path | None = None
+    ds: tuple[str, ...] = ()
+    keys_dir: Path | None = None
+    signer: str | None = None
+    where: Where | None = None
     delegations: int = 0                # generated delegations (``delegations: N`` in the scenario)
 
 
@@ -138,33 +146,62 @@ def plan(scenario: Scenario, resolvers: list[str], subnet: ipaddress.IPv4Network
                                signing=SigningSpec(signed=spec.get("signed", True)), servers=spec["servers"])
     for zspec in scenario.zones:
         _apply_zone_spec(zones, hosts, zspec)
+    software = _server_software(zones, hosts, scenario)
 
     ordered = sorted(zones.values(), key=lambda z: (0 if z.name == "." else len(z.name.rstrip(".").split("."))))
     names = {z.name for z in ordered}
     for z in ordered:
         z.parent = parent_of(z.name, names)
         z.ns_names = ns_names_for(z.name, len(z.servers))
+        if z.file is not None:
+            z.ns_names, z.servers = file_name_servers(z.file, z.name, z.servers, z.where)
 
     servers: dict[str, ServerPlan] = {}
     for name, host in hosts.items():
         served = tuple(z.name for z in ordered if name in z.servers)
         if served:
-            servers[name] = ServerPlan(name=name, host=host, zones=served)
+            servers[name] = ServerPlan(name=name, host=host, zones=served, software=software.get(name, BUILTIN_SERVER))
     resolver_plans = {r: ResolverPlan(r, FIRST_RESOLVER_HOST + i) for i, r in enumerate(resolvers)}
     return Topology(subnet=subnet, zones={z.name: z for z in ordered}, servers=servers, resolvers=resolver_plans)
+
+
+def _server_software(zones: dict[str, ZonePlan], hosts: dict[str, int], scenario: Scenario) -> dict[str, str]:
+    """Which software each server host runs: its zones' choice (``server:`` on the zone, else the scenario's, else
+    the builtin server). One host runs one program, so a zone whose choice differs from the other zones of its
+    host moves to a host of its own, ``<host>-<software>`` (a mixed hierarchy on the preset's shared hosts)."""
+    chosen = {z.name: z.server for z in scenario.zones if z.server}
+    by_host: dict[str, str] = {}
+    # zones that name no software of their own first: the host keeps the default, the zones that chose move
+    for zone in sorted(zones.values(), key=lambda z: (z.name in chosen, len(z.name.rstrip(".").split(".")), z.name)):
+        want = chosen.get(zone.name) or scenario.server or BUILTIN_SERVER
+        servers = []
+        for server in zone.servers:
+            if by_host.setdefault(server, want) != want:
+                server = f"{server}-{want}"
+                if server not in hosts:
+                    hosts[server] = FIRST_EXTRA_SERVER_HOST + len([h for h in hosts.values()
+                                                                   if h >= FIRST_EXTRA_SERVER_HOST])
+                by_host[server] = want
+            servers.append(server)
+        zone.servers = tuple(servers)
+    return by_host
 
 
 def _apply_zone_spec(zones: dict[str, ZonePlan], hosts: dict[str, int], zspec: ZoneSpec) -> None:
     for server in zspec.servers:
         if server not in hosts:
             hosts[server] = FIRST_EXTRA_SERVER_HOST + len([h for h in hosts.values() if h >= FIRST_EXTRA_SERVER_HOST])
+    own = {"file": zspec.file, "ds": zspec.ds, "keys_dir": zspec.keys_dir, "signer": zspec.signer,
+           "where": zspec.where}
     existing = zones.get(zspec.name)
     if existing is None:
         zones[zspec.name] = ZonePlan(name=zspec.name, parent=None, records=list(zspec.records),
                                      signing=zspec.signing or SigningSpec(), servers=zspec.servers or ("child",),
-                                     delegations=zspec.delegations)
+                                     delegations=zspec.delegations, **own)
         return
-    records = list(zspec.records) if zspec.replace_records else existing.records + list(zspec.records)
+    # a zone file replaces the preset's records: the file is the zone
+    replaced = zspec.replace_records or zspec.file is not None
+    records = list(zspec.records) if replaced else existing.records + list(zspec.records)
     zones[zspec.name] = replace(existing, records=records, signing=zspec.signing or existing.signing,
                                 servers=zspec.servers or existing.servers,
-                                delegations=zspec.delegations or existing.delegations)
+                                delegations=zspec.delegations or existing.delegations, **own)

@@ -31,7 +31,7 @@ from testbed.clock import LabClock
 from testbed.dnssec import Key, SignOptions, generate_key, make_ds, sign_zone
 from testbed.dnssec.zonefile import sign_zone_text
 from testbed.errors import ScenarioError
-from testbed.scenario.model import FaultSpec, SigningSpec
+from testbed.scenario.model import OUR_SIGNER, FaultSpec, SigningSpec
 
 SOA_TIMERS = "3600 900 604800 300"     # refresh retry expire minimum: short negative TTL for quick tests
 DELEGATION_TTL = 3600
@@ -63,7 +63,8 @@ class ZoneBuild:
 
     def __init__(self, plan: ZonePlan, unsigned: dns.zone.Zone | None = None, *, unsigned_text: str | None = None,
                  keys: list[Key] | None = None, ds_override: list[dns.rdtypes.ANY.DS.DS] | None = None,
-                 signed: dns.zone.Zone | None = None, options: SignOptions | None = None) -> None:
+                 signed: dns.zone.Zone | None = None, options: SignOptions | None = None,
+                 presigned: bool = False) -> None:
         if (unsigned is None) == (unsigned_text is None):
             raise ValueError("give the unsigned zone either as a dnspython zone or as text")
         self.plan = plan
@@ -75,6 +76,7 @@ class ZoneBuild:
         self.ds_override = ds_override          # None: DS computed from the SEP keys
         self.options = options
         self._written: tuple[Path, str] | None = None   # (first file written, the text it holds)
+        self.presigned = presigned      # a signed zone file (testbed/build/byo.py): served as it is, never re-signed
 
     # -- the data, as dnspython zones (for faults and timelines) -------------------------------------------------
     @property
@@ -167,6 +169,12 @@ class ZoneBuild:
         """Sign with the zone's keys and options: text to text while the unsigned zone is text (our fast path),
         ``sign_zone`` on the dnspython zone once a fault has taken it. Both are our signer's one engine."""
         assert self.options is not None
+        if self.plan.signer not in (None, OUR_SIGNER):
+            # a real tool (testbed/build/signers.py), its output verified before it is used
+            from testbed.build.signers import sign_with_tool
+
+            self.signed = sign_with_tool(self.plan.signer, self.unsigned, self.keys, self.options)
+            return
         if self._unsigned_text is not None:
             self._signed_text, _ = sign_zone_text(self._unsigned_text, self.plan.name, self.keys, self.options,
                                                   source=f"zone {self.plan.name}")
@@ -231,6 +239,8 @@ class BuildContext:
     zones: dict[str, ZoneBuild]
     trust_anchor_override: list[str] | None = None          # DS texts; None: the root's SEP keys
     trust_anchor_managed: bool = False                      # RFC 5011: resolvers track the anchored zone's keys
+    # (name, type) of the scenario's checks: a real server's answers to them are compared with the builtin's
+    probes: tuple[tuple[str, str], ...] = ()
     server_behaviour: dict[str, dict[str, Any]] = field(default_factory=dict)   # server -> Behaviour fields
     network: dict[str, dict[str, Any]] = field(default_factory=dict)            # host -> netem/iptables settings
     # (server, zone) -> what that one server serves instead of the zone's current form: a stalled secondary's
@@ -276,6 +286,8 @@ class BuildContext:
         if self.trust_anchor_override is not None:
             return list(self.trust_anchor_override)
         root = self.zones["."]
+        if not root.keys and root.ds_override:      # a root brought signed, keys unknown: its DS set is the anchor
+            return [f". IN DS {ds.to_text()}" for ds in root.ds_override]
         return [f". IN DS {make_ds(k, 2).to_text()}" for k in root.sep_keys()]
 
     def trust_anchor_dnskey(self) -> list[str]:
@@ -353,9 +365,31 @@ def sign_options(signing: SigningSpec, clock: LabClock) -> SignOptions:
                        nsec3_opt_out=signing.nsec3.opt_out)
 
 
+def _file_build(plan: ZonePlan, topology: Topology, serial: int, lab_text: str, keystore: KeyStore,
+                clock: LabClock) -> ZoneBuild:
+    """A zone from the scenario's own file (testbed/build/byo.py): signed, it is served as it is."""
+    from testbed.build import byo
+
+    zone, presigned = byo.file_zone(plan, topology, serial, lab_text)
+    if not presigned:
+        build = ZoneBuild(plan=plan, unsigned=zone, keys=zone_keys(plan, keystore),
+                          options=sign_options(plan.signing, clock))
+        if plan.ds:
+            build.ds_override = byo.scenario_ds(plan)
+        return build
+    byo.verify_signatures(plan, zone)
+    return ZoneBuild(plan=plan, unsigned=zone, signed=zone, ds_override=byo.presigned_ds(plan, zone), presigned=True)
+
+
 def zone_keys(plan: ZonePlan, keystore: KeyStore) -> list[Key]:
     if not plan.signing.signed:
         return []
+    if plan.keys_dir is not None:
+        from testbed.dnssec.keyfiles import load_key_folder
+
+        where = plan.where
+        return load_key_folder(plan.keys_dir, plan.name, file=where.file if where else None,
+                               line=where.line if where else None)
     alg = plan.signing.algorithm
     if plan.signing.keys == "csk":
         return [keystore.get(plan.name, alg, "csk")]
@@ -376,7 +410,11 @@ def prepare(topology: Topology, clock: LabClock, keystore: KeyStore, serial: int
     """Steps 1-2: unsigned zones and their keys."""
     zones = {}
     for plan in topology.zones.values():
-        build = ZoneBuild(plan=plan, unsigned_text=unsigned_zone_text(plan, topology, serial))
+        text = unsigned_zone_text(plan, topology, serial)
+        if plan.file is not None:
+            zones[plan.name] = _file_build(plan, topology, serial, text, keystore, clock)
+            continue
+        build = ZoneBuild(plan=plan, unsigned_text=text)
         build.keys = zone_keys(plan, keystore)
         build.options = sign_options(plan.signing, clock)
         zones[plan.name] = build

@@ -33,6 +33,8 @@ def cli() -> None:
 @click.option("--junit", "junit_out", type=click.Path(path_type=Path), help="write JUnit XML here")
 @click.option("--html", "html_out", type=click.Path(path_type=Path), help="write the HTML matrix here")
 @click.option("--keep", is_flag=True, help="keep the lab's folder (zones, configs, logs) after the run")
+@click.option("--auth", type=click.Choice(["builtin", "nsd", "knot", "bind"]), default=None,
+              help="authoritative server software for every zone without a 'server:' of its own")
 @click.option("--evidence", type=click.Choice(["failing", "all"]), default="failing", show_default=True,
               help="which checks carry evidence (log lines, both answers, the chain of trust, why)")
 @click.option("--shard", help="run shard K of N (K/N): a deterministic, cost-balanced 1/N of the scenarios")
@@ -40,7 +42,7 @@ def cli() -> None:
               help="write a folder per non-passing check: zones, keys, config, log, answers, chain, pcap")
 def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs: int, json_out: Path | None,
         junit_out: Path | None, html_out: Path | None, keep: bool, evidence: str, shard: str | None,
-        evidence_dir: Path | None) -> None:
+        evidence_dir: Path | None, auth: str | None) -> None:
     """Run scenario files or folders (default: the bundled quickstart)."""
     from testbed.report.console import ConsoleReporter
     from testbed.run.runner import run as run_scenarios
@@ -51,6 +53,8 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
 
         scenarios = select_shard(scenarios, *parse_shard(shard))
     backend = pick_backend(backend, say=lambda line: click.echo(line, err=True))
+    if auth is not None:
+        scenarios = with_auth(scenarios, auth, backend)
     names = pick_resolvers(resolvers, backend)
     if jobs < 1:
         raise click.UsageError("--jobs takes a number of labs, 1 or more")
@@ -68,8 +72,23 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     reporter.summary(result)
     reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
     write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out, registry=result.registry,
-                  info=result.resolver_info)
+                  info=result.resolver_info, servers=result.servers)
     sys.exit(result.exit_code)
+
+
+def with_auth(scenarios: list, auth: str, backend: str) -> list:
+    """``--auth``: every scenario's default server software becomes ``auth`` (a zone's own ``server:`` stays)."""
+    from dataclasses import replace
+
+    from testbed.auth.servers import BUILTIN_SERVER, get_server
+
+    if auth != BUILTIN_SERVER and backend == "netns":
+        adapter = get_server(auth)
+        if not adapter.available_locally():
+            raise EnvironmentProblem(f"{adapter.display_name} ({adapter.binary}) is not installed for the netns "
+                                     "backend", fix=f"apt-get install -y {adapter.debian_package}, or use "
+                                                    "--backend docker")
+    return [replace(s, server=auth) for s in scenarios]
 
 
 def _say_kept(lab: object) -> None:
@@ -78,12 +97,13 @@ def _say_kept(lab: object) -> None:
 
 def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_out: Path | None,
                   junit_out: Path | None, html_out: Path | None, registry: list | None = None,
-                  info: dict[str, dict[str, str]] | None = None) -> None:
+                  info: dict[str, dict[str, str]] | None = None, servers: dict[str, str] | None = None) -> None:
     versions = sorted(resolvers.items()) or sorted({(v.resolver, "unknown") for v in verdicts})
     if json_out:
         from testbed.report.json_report import write_json
 
-        write_json(json_out, verdicts, backend=backend, resolvers=versions, registry=registry or [], info=info)
+        write_json(json_out, verdicts, backend=backend, resolvers=versions, registry=registry or [], info=info,
+                   servers=servers)
     if junit_out:
         from testbed.report.junit import write_junit
 

@@ -26,6 +26,7 @@ import yaml
 from testbed.build.topology import DEFAULT_SUBNET, PROBE_HOST, Topology, plan
 from testbed.build.zones import BuildContext, KeyStore, zone_file_name
 from testbed.clock import LabClock
+from testbed.errors import LabError
 from testbed.lab.images import image_tag, write_context
 from testbed.lab.lab import AUTH_IMAGE
 from testbed.lab.netfaults import NetFault, fault_commands
@@ -87,6 +88,10 @@ def compose_document(topology: Topology, resolvers: list[str], network_faults: d
     subnet = topology.subnet
     services: dict[str, Any] = {}
     for name in topology.servers:
+        if topology.servers[name].software != "builtin":
+            raise LabError(f"testbed compose exports the builtin server only; {name} runs "
+                           f"{topology.servers[name].software}",
+                           fix="export the scenario without 'server:' (or --auth), or run it with testbed run")
         services[name] = _service(AUTH_IMAGE, topology.server_address(name),
                                   ["python3", "-m", "testbed.auth", f"{LAB}/servers/{name}/config.json"],
                                   [f"./servers/{name}:{LAB}/servers/{name}:ro"])

@@ -22,6 +22,9 @@ from pathlib import Path
 import dns.rdatatype
 
 from testbed import timeshim
+from testbed.auth.servers import BUILTIN_SERVER, ServerAdapter, ServerContext, get_server
+from testbed.auth.servers.base import ServerCannotExpress, ServerRefusedZone
+from testbed.auth.servers.served import denial_differences, differences
 from testbed.build.topology import Topology
 from testbed.build.zones import BuildContext, zone_file_name
 from testbed.errors import LabError
@@ -127,6 +130,12 @@ class Lab:
         self.generation = 0
         self.loads_done = 0          # loads that completed: a lab that never completed one never came up
         self.timings: dict[str, float] = {}
+        # real authoritative servers (testbed/auth/servers/): versions, the zones each was configured with (a
+        # change of zones restarts it), where its log stood before the last load, and the zones it sanitised
+        self.server_versions: dict[str, str] = {}
+        self._server_zones: dict[str, tuple[str, ...]] = {}
+        self._log_marks: dict[str, int] = {}
+        self.sanitised: dict[str, str] = {}
         self.evidence = "failing"    # which checks carry evidence (run/evidence.py): failing (not passed) or all
         self.evidence_dir: Path | None = None   # --evidence-dir: a bundle per non-passing check (run/bundle.py)
 
@@ -215,19 +224,15 @@ class Lab:
         # (jp-plan adds registrants' zones to the child server), so serve them as this build's topology says.
         self.topology = build.topology
         t0 = time.monotonic()
+        self._refuse_inexpressible(build)
         self._clear_network()
         for server in self.topology.servers.values():
             self._write_server(server.name, build)
         for server in self.topology.servers.values():
-            host = self.servers.get(server.name)
-            if host is None or not host.alive():
-                self._server_loads[server.name] = ServerLoad.starting(server.name, host)
-                self.servers[server.name] = self.backend.start_host(self._server_spec(server.name))
-            else:
-                self._server_loads[server.name] = ServerLoad.reloading(server.name, host)
-                host.signal(signal.SIGHUP)
+            self._start_or_reload(server.name)
         for server in self.topology.servers.values():
             self._wait_server(server.name, build)
+        self.sanitised = self._check_served(build)
         # Misbehaviour after the wait: a server that truncates, refuses or drops everything could not show that it
         # serves this build's zones. Network faults last: an "unreachable" server must still have loaded its zones.
         self._apply_behaviour(build)
@@ -245,8 +250,9 @@ class Lab:
         elif flush or backward:
             self.flush()
         # any misbehaviour since the last restart counts: a timeline may cut a server off in one phase and bring it
-        # back in the next, and the resolvers still remember it as down (PowerDNS throttles it)
-        misbehaving = any(build.server_behaviour.values()) or any(build.network.values())
+        # back in the next, and the resolvers still remember it as down (PowerDNS throttles it); so does a real
+        # server that changed or dropped answers (Knot DNS sends none where it cannot build a proof)
+        misbehaving = any(build.server_behaviour.values()) or any(build.network.values()) or bool(self.sanitised)
         self._servers_misbehaved = misbehaving or (self._servers_misbehaved and not restarted)
         self.timings["resolvers_s"] = time.monotonic() - t0
         self.timings.setdefault("first_load_s", self.timings["servers_s"] + self.timings["resolvers_s"])
@@ -270,6 +276,80 @@ class Lab:
             apply_netem(self.servers[name], **settings)
         self._faulted_hosts = set(build.network)
 
+    # ---- real authoritative servers ---------------------------------------------------------------------------
+    def server_adapter(self, name: str) -> ServerAdapter | None:
+        """The adapter of server host ``name``, or None for the builtin server."""
+        software = self.topology.servers[name].software
+        return None if software == BUILTIN_SERVER else get_server(software)
+
+    def _server_ctx(self, name: str) -> ServerContext:
+        server = self.topology.servers[name]
+        return ServerContext(name=name, address=self.topology.server_address(name), folder=self._server_folder(name),
+                             zones=tuple((zone, zone_file_name(zone)) for zone in server.zones))
+
+    def _refuse_inexpressible(self, build: BuildContext) -> None:
+        """Server-behaviour faults are acts of the builtin server: a real server's host cannot take one."""
+        for name, behaviour in build.server_behaviour.items():
+            adapter = self.server_adapter(name) if name in self.topology.servers else None
+            if behaviour and adapter is not None:
+                raise ServerCannotExpress(
+                    f"the server cannot express this fault: {adapter.display_name} on {name} has no switch for "
+                    f"{', '.join(sorted(behaviour))} (a behaviour of the builtin server only)",
+                    fix=f"serve the zones of {name} with the builtin server (server: builtin on the zone, or no "
+                        "--auth) for this scenario")
+
+    def _start_or_reload(self, name: str) -> None:
+        assert self.backend is not None
+        host = self.servers.get(name)
+        adapter = self.server_adapter(name)
+        zones = self.topology.servers[name].zones
+        self._log_marks[name] = len(host.log_text()) if host is not None else 0
+        if host is not None and host.alive() and adapter is not None and self._server_zones.get(name) != zones:
+            host.stop()             # other zones than it was started with: a real server rereads its config anew
+        if host is None or not host.alive():
+            self._log_marks[name] = 0
+            if adapter is None:
+                self._server_loads[name] = ServerLoad.starting(name, host)
+            host = self.servers[name] = self.backend.start_host(self._server_spec(name))
+            if adapter is not None:
+                self.server_versions[name] = f"{adapter.name} {self._server_version(adapter, host)}"
+        elif adapter is None:
+            self._server_loads[name] = ServerLoad.reloading(name, host)
+            host.signal(signal.SIGHUP)
+        else:
+            adapter.reload(host, self._server_ctx(name))
+        self._server_zones[name] = zones
+
+    def _server_version(self, adapter: ServerAdapter, host: Host) -> str:
+        if self.backend_name == "netns":
+            return adapter.local_version()
+        _, out = host.exec([adapter.binary, *adapter.version_argv])
+        return adapter.parse_version(out)
+
+    def server_log(self, name: str) -> str:
+        return self.servers[name].log_text()
+
+    def _check_served(self, build: BuildContext) -> dict[str, str]:
+        """Zones a real server serves otherwise than built -> what it served, in words (see served.py)."""
+        assert self.backend is not None
+        found: dict[str, str] = {}
+        for name, server in self.topology.servers.items():
+            adapter = self.server_adapter(name)
+            if adapter is None:
+                continue
+            address = self.topology.server_address(name)
+            for zone in server.zones:
+                if zone in found:
+                    continue
+                diffs = self.backend.in_lab(lambda z=zone, a=address: differences(build.zones[z].zone(), a))
+                if build.zones[zone].signed is not None:
+                    diffs += self.backend.in_lab(lambda z=zone, a=address: denial_differences(
+                        build.zones[z].zone(), a, build.probes))
+                if diffs:
+                    found[zone] = f"{adapter.display_name} on {name} served {zone} otherwise than built: " + \
+                        "; ".join(diffs)
+        return found
+
     def _server_folder(self, name: str) -> Path:
         return self.workdir / "hosts" / name
 
@@ -278,8 +358,17 @@ class Lab:
         folder = self._server_folder(name)
         folder.mkdir(parents=True, exist_ok=True)
         for zone in server.zones:
-            build.write_zone_for(name, zone, folder / zone_file_name(zone))    # written once, linked for others
-        self._write_config(name, {})      # well-behaved until the lab has seen it serve (_apply_behaviour)
+            path = folder / zone_file_name(zone)
+            before = path.stat().st_mtime_ns if path.exists() else None
+            build.write_zone_for(name, zone, path)    # written once, linked for others
+            _newer_than(path, before)
+        adapter = self.server_adapter(name)
+        if adapter is None:
+            self._write_config(name, {})      # well-behaved until the lab has seen it serve (_apply_behaviour)
+            return
+        for rel, text in adapter.render(self._server_ctx(name)).items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_text(text)
 
     def _write_config(self, name: str, behaviour: dict) -> None:
         server = self.topology.servers[name]
@@ -313,6 +402,10 @@ class Lab:
 
     def _server_spec(self, name: str) -> HostSpec:
         folder = self._server_folder(name)
+        adapter = self.server_adapter(name)
+        if adapter is not None:
+            return HostSpec(name=name, address=self.topology.server_address(name), folder=folder, image=adapter.image,
+                            argv=tuple(adapter.command(self._server_ctx(name))), needs_net_admin=True)
         python = sys.executable if self.backend_name == "netns" else "python3"
         # NET_ADMIN: network faults (tc) act inside a server's own namespace; docker grants it only at creation
         return HostSpec(name=name, address=self.topology.server_address(name), folder=folder, image=AUTH_IMAGE,
@@ -326,6 +419,7 @@ class Lab:
         backend = self.backend
         address = self.topology.server_address(name)
         host = self.servers[name]
+        adapter = self.server_adapter(name)
         load = self._server_loads.get(name)
         for zone in self.topology.servers[name].zones:
             want = build.serial_for(name, zone)
@@ -333,6 +427,13 @@ class Lab:
 
             def serves(zone: str = zone, want: int | None = want, seen: list[str] = seen) -> bool | None:
                 # tries as long as a second: a server may hold its answers back on purpose (delay_ms)
+                refused = adapter.refusal(host.log_text()[self._log_marks.get(name, 0):], zone) if adapter else None
+                if refused is not None:
+                    assert adapter is not None
+                    raise ServerRefusedZone(f"the server sanitised the fault: {adapter.display_name} on {name} "
+                                            f"refused {zone} as built, saying: {refused}",
+                                            fix="this fault cannot be served by this server; run it on the "
+                                                "builtin server")
                 reply = backend.in_lab(lambda: query_once(address, zone, "SOA", try_timeout=1.0))
                 if reply is None:
                     seen[:] = ["no answer"]
@@ -492,3 +593,13 @@ class Lab:
         """Run ``fn`` where the sockets it opens reach lab addresses (the probe stage queries resolvers this way)."""
         assert self.backend is not None
         return self.backend.in_lab(fn)
+
+
+def _newer_than(path: Path, before: int | None) -> None:
+    """Give ``path`` an mtime later than ``before`` (its mtime before it was rewritten): real servers reload a zone
+    file only when its mtime changed, and two loads within one clock tick would otherwise look unchanged."""
+    if before is None:
+        return
+    if path.stat().st_mtime_ns <= before + 1_000_000_000:
+        stamp = before + 1_000_000_000          # a whole second: some servers compare mtimes in seconds
+        os.utime(path, ns=(stamp, stamp))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,8 @@ def result_record(verdict: Verdict) -> dict[str, Any]:
 
 
 def run_document(verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]],
-                 registry: Sequence[RegistryEvent] = (), info: dict[str, dict[str, str]] | None = None
-                 ) -> dict[str, Any]:
+                 registry: Sequence[RegistryEvent] = (), info: dict[str, dict[str, str]] | None = None,
+                 servers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The whole run as a JSON-ready dict (the HTML report can render from this too)."""
     verdicts = list(verdicts)
     info = info or {}
@@ -57,6 +57,10 @@ def run_document(verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[
         "results": [result_record(v) for v in verdicts],
         "summary": summary_counts(verdicts),
     }
+    if servers:
+        # real authoritative servers only (an addition): host -> software and version; the rest are builtin
+        document["servers"] = [{"host": host, "software": text.split(" ", 1)[0], "version": text.split(" ", 1)[-1]}
+                               for host, text in sorted(servers.items())]
     # timelines only (an addition to DESIGN.md's shape): {scenario: {phase: {resolver: "ok"|"broken"}}, "verdict"}
     grid = readiness(verdicts)
     if grid is not None:
@@ -68,6 +72,7 @@ def run_document(verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[
 
 
 def write_json(path: Path, verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]],
-               registry: Sequence[RegistryEvent] = (), info: dict[str, dict[str, str]] | None = None) -> None:
-    document = run_document(verdicts, backend, resolvers, registry, info)
+               registry: Sequence[RegistryEvent] = (), info: dict[str, dict[str, str]] | None = None,
+               servers: Mapping[str, str] | None = None) -> None:
+    document = run_document(verdicts, backend, resolvers, registry, info, servers)
     Path(path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

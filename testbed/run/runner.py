@@ -14,6 +14,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import dns.name
+
+from testbed.auth.servers.base import ServerCannotExpress, ServerRefusedZone
 from testbed.build.topology import DEFAULT_SUBNET, plan
 from testbed.build.zones import KeyStore
 from testbed.clock import LabClock
@@ -43,6 +46,7 @@ class RunResult:
     backend: str
     verdicts: list[Verdict] = field(default_factory=list)
     resolvers: dict[str, str] = field(default_factory=dict)      # name -> version
+    servers: dict[str, str] = field(default_factory=dict)        # real authoritative server host -> "nsd 4.6.1"
     resolver_info: dict[str, dict[str, str]] = field(default_factory=dict)   # name -> software, generation, ...
     timings: dict[str, float] = field(default_factory=dict)
     registry: list[Any] = field(default_factory=list)            # timelines: RegistryEvent, in the order decided
@@ -154,6 +158,11 @@ def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], b
                 t_scenario = time.monotonic()
                 run_scenario(lab, scenario, pool, result, on_verdict)
                 result.timings.setdefault("first_scenario_s", time.monotonic() - t_scenario)
+            except (ServerCannotExpress, ServerRefusedZone) as exc:
+                # a real server that cannot serve this scenario's fault: the scenario's finding, not the lab's
+                record_lab_error(scenario, exc, pool, result, result.verdicts[done:], on_verdict)
+                if isinstance(exc, ServerRefusedZone):
+                    pool.discard(scenario)
             except LabError as exc:
                 if lab is None or not lab.loads_done:
                     raise       # the lab never came up at all: the machine's problem, not one scenario's
@@ -163,6 +172,7 @@ def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], b
                 record_lab_error(scenario, exc, pool, result, result.verdicts[done:], on_verdict)
                 pool.discard(scenario)
         result.resolvers = pool.versions()
+        result.servers = {name: v for lab in pool.labs.values() for name, v in lab.server_versions.items()}
         result.resolver_info = pool.resolver_info()
         labs = list(pool.labs.values())
         if labs and pool.network_s:
@@ -207,6 +217,7 @@ def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapt
         result.verdicts.extend(part.verdicts)
         result.registry.extend(part.registry)
         result.resolvers.update(part.resolvers)
+        result.servers.update(part.servers)
         result.resolver_info.update(part.resolver_info)
     # the report reads in the order the scenarios were given, whichever lab answered first
     result.verdicts.sort(key=lambda v: position.get((v.scenario, str(v.file)), 0))
@@ -224,7 +235,8 @@ def record_lab_error(scenario: Scenario, exc: LabError, pool: LabPool, result: R
             for check in phase.checks:
                 if (adapter.name, phase.name, check) in seen:
                     continue
-                verdict = replace(evaluate(check, adapter.name, Observation(error=f"lab error: {exc}"),
+                why = exc.message if isinstance(exc, (ServerCannotExpress, ServerRefusedZone)) else f"lab error: {exc}"
+                verdict = replace(evaluate(check, adapter.name, Observation(error=why),
                                            family=family(adapter)),
                                   scenario=scenario.name, file=scenario.file, phase=phase.name)
                 result.verdicts.append(verdict)
@@ -246,6 +258,19 @@ def run_scenario(lab: Lab, scenario: Scenario, pool: LabPool, result: RunResult,
         verdicts += run_checks(lab, scenario, phase.checks, timeline.adapters, result, on_verdict, phase=phase.name,
                                isolate=not scenario.is_timeline)
     return verdicts
+
+
+def sanitised_verdict(verdict: Verdict, sanitised: dict[str, str]) -> Verdict:
+    """A check under a zone a real server did not serve as built judges the server's repair, not the fault: it
+    becomes an error that says what the server served, and what the resolver made of it, never a resolver verdict."""
+    qname = dns.name.from_text(verdict.check.qname)
+    zones = [z for z in sanitised if qname.is_subdomain(dns.name.from_text(z))]
+    if not zones:
+        return verdict
+    zone = max(zones, key=len)
+    return replace(verdict, status="error",
+                   reason=f"the server sanitised the fault: {sanitised[zone]} (the resolver answered "
+                          f"{verdict.observation.outcome}; not judged)")
 
 
 def needs_log(override: Override) -> bool:
@@ -300,6 +325,7 @@ def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: 
                               duration_ms=round((time.monotonic() - t0) * 1000, 1), software=info["software"],
                               generation=info["generation"], resolver_version=info["version"],
                               package_version=info["package_version"])
+            verdict = sanitised_verdict(verdict, lab.sanitised)
             if verdict.status != "pass" or lab.evidence == "all":
                 # evidence: what the resolver logged while it answered this check and nothing older, both answers,
                 # and our own walk of the chain of trust

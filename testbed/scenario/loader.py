@@ -17,7 +17,7 @@ import yaml
 
 from testbed.errors import ScenarioError
 from testbed.scenario.bounded_yaml import compose, read_text, yaml_error
-from testbed.scenario.model import ActionSignature, Scenario
+from testbed.scenario.model import SERVER_SOFTWARE, ActionSignature, Scenario
 from testbed.scenario.readers.base import FaultParams, NodeReader, ReadContext, getter, suggest
 from testbed.scenario.readers.checks import IMPLIED_RCODES, ChecksReader
 from testbed.scenario.readers.faults import FaultsReader
@@ -30,7 +30,7 @@ __all__ = ["IMPLIED_RCODES", "SCALAR_PARAM", "SCENARIO_SUFFIXES", "FaultParams",
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 
-_TOP_KEYS = ("name", "summary", "reference", "topology", "zones", "faults", "resolvers", "checks", "phases")
+_TOP_KEYS = ("name", "summary", "reference", "topology", "zones", "faults", "resolvers", "checks", "phases", "server")
 
 
 class ScenarioReader(NodeReader):
@@ -74,6 +74,7 @@ class ScenarioReader(NodeReader):
             resolvers=self.resolvers.resolvers(get("resolvers")) if "resolvers" in top else "all",
             checks=self.checks.checks(get("checks"), reference or None) if "checks" in top else (),
             phases=self.phases.phases(get("phases"), reference or None) if "phases" in top else (),
+            server=self.choice(get("server"), "'server'", SERVER_SOFTWARE) if "server" in top else None,
         )
 
 

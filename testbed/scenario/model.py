@@ -15,6 +15,12 @@ Outcome = Literal["secure", "insecure", "bogus", "servfail"]
 OUTCOMES: tuple[str, ...] = ("secure", "insecure", "bogus", "servfail")
 DenialKind = Literal["nsec", "nsec3"]
 KeyLayout = Literal["ksk-zsk", "csk"]
+# Authoritative server software a zone can be served by (testbed/auth/servers/ has one adapter per real one)
+BUILTIN_SERVER = "builtin"
+SERVER_SOFTWARE: tuple[str, ...] = (BUILTIN_SERVER, "nsd", "knot", "bind")
+# Signers a zone can be signed by: ours (testbed/dnssec) or a real tool run by the lab (testbed/build/signers.py)
+OUR_SIGNER = "ours"
+SIGNERS: tuple[str, ...] = (OUR_SIGNER, "dnssec-signzone", "kzonesign", "ldns-signzone")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,13 @@ class ZoneSpec:
     signing: SigningSpec | None = None       # None: keep the preset's (or the default) policy
     servers: tuple[str, ...] = ()            # server host names; () = the preset's choice
     where: Where | None = None
+    server: str | None = None                # server software (SERVER_SOFTWARE); None: the scenario's default
+    # bring your own: an RFC 1035 zone file (unsigned: we sign it; signed: served as is), the DS its parent gets
+    # (presentation rdata; () = from the SEP keys), BIND-format key files that sign it, the signer that does
+    file: Path | None = None
+    ds: tuple[str, ...] = ()
+    keys_dir: Path | None = None
+    signer: str | None = None
     delegations: int = 0                     # generated delegations (registry scale), see testbed/build/generated.py
 
 
@@ -211,6 +224,7 @@ class Scenario:
     resolvers: tuple[str, ...] | Literal["all"] = "all"
     checks: tuple[Check, ...] = ()
     phases: tuple[Phase, ...] = ()           # a timeline: either phases or top-level checks, never both
+    server: str | None = None                # default server software of every zone (`--auth` sets it too)
 
     @property
     def is_timeline(self) -> bool:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import dns.dnssec
 import dns.exception
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 import dns.zone
 import yaml
 
 from testbed.dnssec.crypto import SUPPORTED_ALGORITHMS
 from testbed.scenario.bounded_yaml import excerpt
-from testbed.scenario.model import Nsec3Params, SigningSpec, ZoneSpec
+from testbed.scenario.model import SERVER_SOFTWARE, SIGNERS, Nsec3Params, SigningSpec, ZoneSpec
 from testbed.scenario.readers.base import (
     BOOL,
     INT,
@@ -27,7 +31,8 @@ from testbed.scenario.readers.base import (
     suggest,
 )
 
-_ZONE_KEYS = ("records", "replace_records", "servers", "signing", "delegations")
+_ZONE_KEYS = ("records", "replace_records", "servers", "signing", "delegations", "server", "file", "ds", "keys",
+              "signer")
 MAX_DELEGATIONS = 5_000_000  # .jp has 1.7M; five million signs in minutes and some GB
 _SIGNING_KEYS = ("signed", "algorithm", "keys", "denial", "nsec3", "ds_digests", "validity_days", "inception_offset")
 _NSEC3_KEYS = ("iterations", "salt", "opt_out")
@@ -69,7 +74,37 @@ class ZonesReader(NodeReader):
             where=self.where(key_node),
             delegations=self.integer(get("delegations"), f"'delegations' of {what}", 0, MAX_DELEGATIONS)
             if "delegations" in fields else 0,
+            server=self.choice(get("server"), f"'server' of {what}", SERVER_SOFTWARE) if "server" in fields else None,
+            file=self.path(get("file"), f"'file' of {what}", folder=False) if "file" in fields else None,
+            ds=tuple(self.ds_text(item, f"'ds' of {what}") for item in self.one_or_many(get("ds")))
+            if "ds" in fields else (),
+            keys_dir=self.path(get("keys"), f"'keys' of {what}", folder=True) if "keys" in fields else None,
+            signer=self.choice(get("signer"), f"'signer' of {what}", SIGNERS) if "signer" in fields else None,
         )
+
+    # ---- bring your own zone, keys, signer ---------------------------------------------------------------------
+
+    def path(self, node: yaml.Node, what: str, *, folder: bool) -> Path:
+        """A file or folder named relative to the scenario file; it must exist now."""
+        path = (self.file.parent / self.text(node, what)).resolve()
+        if not (path.is_dir() if folder else path.is_file()):
+            self.fail(node, f"{what}: {path} is not {'a folder' if folder else 'a file'}.",
+                      "paths are relative to the scenario file's folder.")
+        return path
+
+    def ds_text(self, node: yaml.Node, what: str) -> str:
+        """A DS record's rdata, "12345 13 2 ABCD..." (an owner, class and type in front are allowed)."""
+        text = self.loose_text(node, what)
+        tokens = text.split()
+        upper = [t.upper() for t in tokens]
+        if "DS" in upper:
+            tokens = tokens[upper.index("DS") + 1:]
+        try:
+            rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DS, " ".join(tokens))
+        except (dns.exception.DNSException, ValueError) as exc:
+            self.fail(node, f"{what}: {text!r} is not a DS record ({dns_problem(exc)}).",
+                      "write the DS rdata: key tag, algorithm, digest type, digest, e.g. '12345 13 2 ABCD...'.")
+        return rdata.to_text()
 
     def host(self, node: yaml.Node, what: str) -> str:
         name = self.text(node, what)

@@ -1,0 +1,102 @@
+"""What every real authoritative server adapter provides: a config rendered from the built zone files, a
+foreground command, a reload, a way to read a refused zone from its log, and a version.
+
+As with resolvers, the config is the same on every backend: paths are absolute and the host folder is visible at
+the same path inside a container. The zone files are the lab's (``zone_file_name``), written before the start.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from testbed.errors import LabError
+
+
+class Signalable(Protocol):
+    """What a reload needs of a lab host (testbed.lab.backends.base.Host has it; auth does not import the lab)."""
+
+    def signal(self, sig: signal.Signals) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServerContext:
+    """One authoritative host: where it listens, its folder, and its zones (name -> file name in ``folder``)."""
+
+    name: str
+    address: str
+    folder: Path
+    zones: tuple[tuple[str, str], ...]
+
+    def zone_path(self, file_name: str) -> Path:
+        return self.folder / file_name
+
+
+class ServerAdapter(ABC):
+    """One file per server software under testbed/auth/servers/."""
+
+    name: ClassVar[str]                   # what `server:` and `--auth` say: nsd, knot, bind
+    display_name: ClassVar[str]
+    binary: ClassVar[str]                 # the daemon, as found on PATH (netns backend)
+    debian_package: ClassVar[str]
+    image: ClassVar[str]                  # compose/<image>/Dockerfile (docker backend)
+    version_argv: ClassVar[tuple[str, ...]]
+    version_pattern: ClassVar[str] = r"(\d+\.\d+(?:\.\d+)?)"
+    # a regular expression, formatted with the zone name without its trailing dot (``{zone}``, escaped), whose
+    # match in the log says the server refused to load that zone; group 0 is quoted to the user
+    refused_pattern: ClassVar[str] = ""
+
+    @abstractmethod
+    def render(self, ctx: ServerContext) -> dict[str, str]:
+        """Config files to write, by path relative to ``ctx.folder``."""
+
+    @abstractmethod
+    def command(self, ctx: ServerContext) -> list[str]:
+        """The foreground daemon command, logging to stdout/stderr."""
+
+    def reload(self, host: Signalable, ctx: ServerContext) -> None:
+        """Make a running server read its changed zone files (the lab bumps each file's mtime). SIGHUP by default:
+        NSD, knotd and named all reread changed zone files on it."""
+        host.signal(signal.SIGHUP)
+
+    def refusal(self, log: str, zone: str) -> str | None:
+        """The server's own words if ``log`` (what it wrote since the last load) says it refused ``zone``."""
+        if not self.refused_pattern:
+            return None
+        label = re.escape(zone.rstrip(".") or ".")
+        lines = log.splitlines()
+        for at, line in enumerate(lines):
+            if re.search(self.refused_pattern.format(zone=label), line):
+                # the server's reason is usually on the lines about the zone just before its verdict
+                about = [text.strip() for text in lines[max(0, at - 8):at + 1] if zone.rstrip(".") in text]
+                return " / ".join(about[-4:])
+        return None
+
+    def available_locally(self) -> bool:
+        return shutil.which(self.binary) is not None
+
+    def local_version(self) -> str:
+        try:
+            proc = subprocess.run([self.binary, *self.version_argv], capture_output=True, text=True, timeout=10,
+                                  check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return "unknown"
+        return self.parse_version(proc.stdout + proc.stderr)
+
+    def parse_version(self, text: str) -> str:
+        match = re.search(self.version_pattern, text)
+        return match.group(1) if match else "unknown"
+
+
+class ServerCannotExpress(LabError):
+    """A fault only the builtin server can act out (a server behaviour) aimed at a real server's host."""
+
+
+class ServerRefusedZone(LabError):
+    """A real server would not load a zone as the build made it (its own log line is quoted)."""
