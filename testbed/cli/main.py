@@ -40,9 +40,11 @@ def cli() -> None:
 @click.option("--shard", help="run shard K of N (K/N): a deterministic, cost-balanced 1/N of the scenarios")
 @click.option("--evidence-dir", type=click.Path(file_okay=False, path_type=Path),
               help="write a folder per non-passing check: zones, keys, config, log, answers, chain, pcap")
+@click.option("--profile", type=click.Choice(["defaults", "rfc2026"]), default="defaults", show_default=True,
+              help="resolver configuration: vendor defaults, or the current RFCs (SHA-1 off, RFC 9276 limit)")
 def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs: int, json_out: Path | None,
         junit_out: Path | None, html_out: Path | None, keep: bool, evidence: str, shard: str | None,
-        evidence_dir: Path | None, auth: str | None) -> None:
+        evidence_dir: Path | None, auth: str | None, profile: str = "defaults") -> None:
     """Run scenario files or folders (default: the bundled quickstart)."""
     from testbed.report.console import ConsoleReporter
     from testbed.run.runner import run as run_scenarios
@@ -56,6 +58,10 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     if auth is not None:
         scenarios = with_auth(scenarios, auth, backend)
     names = pick_resolvers(resolvers, backend)
+    for adapter in names:
+        adapter.profile = profile      # testbed/resolvers/profiles.py: what each adapter renders for it
+    if profile != "defaults":
+        click.echo(f"profile: {profile} (resolver configuration for the current RFCs, where a knob exists)", err=True)
     if jobs < 1:
         raise click.UsageError("--jobs takes a number of labs, 1 or more")
     reporter = ConsoleReporter()
@@ -67,12 +73,12 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
     except (TestbedError, KeyboardInterrupt):
         # whatever stopped the run, the checks that did run are worth a report: write it, then fail as usual
         if reporter.verdicts:
-            write_reports(reporter.verdicts, backend, {}, json_out, junit_out, html_out)
+            write_reports(reporter.verdicts, backend, {}, json_out, junit_out, html_out, profile=profile)
         raise
     reporter.summary(result)
     reporter.readiness(result)     # timelines: the phase x resolver grid and READY / NOT READY
     write_reports(result.verdicts, backend, result.resolvers, json_out, junit_out, html_out, registry=result.registry,
-                  info=result.resolver_info, servers=result.servers)
+                  info=result.resolver_info, servers=result.servers, profile=profile)
     sys.exit(result.exit_code)
 
 
@@ -97,13 +103,14 @@ def _say_kept(lab: object) -> None:
 
 def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_out: Path | None,
                   junit_out: Path | None, html_out: Path | None, registry: list | None = None,
-                  info: dict[str, dict[str, str]] | None = None, servers: dict[str, str] | None = None) -> None:
+                  info: dict[str, dict[str, str]] | None = None, servers: dict[str, str] | None = None,
+                  profile: str = "defaults") -> None:
     versions = sorted(resolvers.items()) or sorted({(v.resolver, "unknown") for v in verdicts})
     if json_out:
         from testbed.report.json_report import write_json
 
         write_json(json_out, verdicts, backend=backend, resolvers=versions, registry=registry or [], info=info,
-                   servers=servers)
+                   servers=servers, profile=profile)
     if junit_out:
         from testbed.report.junit import write_junit
 

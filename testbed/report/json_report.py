@@ -73,6 +73,7 @@ def run_document(verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[
 
 def write_json(path: Path, verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]],
                registry: Sequence[RegistryEvent] = (), info: dict[str, dict[str, str]] | None = None,
-               servers: Mapping[str, str] | None = None) -> None:
+               servers: Mapping[str, str] | None = None, profile: str = "defaults") -> None:
     document = run_document(verdicts, backend, resolvers, registry, info, servers)
+    document["profile"] = profile      # the resolver configuration the run held (testbed/resolvers/profiles.py)
     Path(path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

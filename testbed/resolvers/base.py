@@ -73,6 +73,8 @@ class ResolverAdapter(ABC):
             "generation": generation, "image": f"{cls.image.partition('@')[0]}@{generation}",
             **cls.generation_differences.get(generation, {})})
         return sub()
+    # the standards profile the config is rendered for (testbed/resolvers/profiles.py); set per run
+    profile: str = "defaults"
     # rendered files that hold a secret (a control-channel key): written 0600, see write_rendered
     secret_files: ClassVar[tuple[str, ...]] = ()
 

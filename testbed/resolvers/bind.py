@@ -22,6 +22,7 @@ import dns.rdatatype
 import dns.rdtypes.ANY.DS
 
 from testbed.resolvers.base import ResolverAdapter, ResolverContext
+from testbed.resolvers.profiles import bind_options
 
 RNDC_PORT = 953
 RNDC_KEY_NAME = "testbed-rndc"
@@ -118,7 +119,7 @@ options {{
     empty-zones-enable no;
     // without a cap named sizes its (lazy) cache to 90% of RAM
     max-cache-size 64m;
-}};
+{bind_options(self.profile)}}};
 // Everything on stderr, as -g would (which ignores this statement): the default categories at info, and the
 // query-errors category at debug 1, so a SERVFAIL says why in one line ("query failed (timed out) for ..."), the
 // evidence an override names; named runs with -d 1 only for that channel.

@@ -14,6 +14,7 @@ import json
 from testbed.resolvers.base import ResolverAdapter, ResolverContext
 from testbed.resolvers.bind import parse_ds
 from testbed.resolvers.knot import lua_string
+from testbed.resolvers.profiles import pdns_old_style, pdns_yaml
 
 
 class PowerDNSRecursor(ResolverAdapter):
@@ -64,7 +65,7 @@ quiet=yes
 threads=1
 pdns-distributes-queries=no
 statistics-interval=0
-"""
+{pdns_old_style(self.profile)}"""
         lines = ["-- rendered by dnssec-testbed: static anchors only (pdns has no RFC 5011), nothing read from files"]
         owners = sorted({parse_ds(r).owner for r in ctx.trust_anchor_ds} | {"."})
         # clearTA first: pdns carries the real root DS compiled in, and addTA would add ours beside it
@@ -116,7 +117,7 @@ dnssec:
 {ta_lines or "    []"}
   # no negative trust anchors (NTAs): every zone the lab serves is validated
   negative_trustanchors: []
-logging:
+{pdns_yaml(self.profile)}logging:
   disable_syslog: true
   timestamp: true
   loglevel: 6

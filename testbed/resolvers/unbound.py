@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from testbed.resolvers.base import ResolverAdapter, ResolverContext
+from testbed.resolvers.profiles import unbound_server
 
 AUTOTRUST_FILE = "root.autokey"
 # autotrust file lines: "... DNSKEY 257 3 13 ... ;{id = 12345 (ksk), size = 256b} ;;state=2 [  VALID  ] ..."
@@ -62,7 +63,7 @@ class Unbound(ResolverAdapter):
     trust-anchor-signaling: no
     module-config: "validator iterator"
     ede: yes
-    # lab servers live on private addresses; nothing here is on loopback
+{unbound_server(self.profile)}    # lab servers live on private addresses; nothing here is on loopback
     do-not-query-localhost: yes
 remote-control:
     control-enable: yes

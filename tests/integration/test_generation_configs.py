@@ -14,6 +14,7 @@ from testbed.lab.backends.docker_env import docker_available
 from testbed.resolvers import registry
 from testbed.resolvers.base import ResolverContext
 from testbed.resolvers.generations import GENERATIONS
+from testbed.resolvers.profiles import PROFILES
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker,
               pytest.mark.skipif(not docker_available(), reason="needs a running Docker daemon")]
@@ -29,12 +30,16 @@ DS = ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237
 @pytest.mark.parametrize("generation", list(GENERATIONS))
 @pytest.mark.parametrize("software", sorted(CHECKERS))
 @pytest.mark.parametrize("managed", [False, True])
-def test_config_passes_the_daemons_own_checker(software: str, generation: str, managed: bool,
+@pytest.mark.parametrize("profile", PROFILES)
+def test_config_passes_the_daemons_own_checker(software: str, generation: str, managed: bool, profile: str,
                                                tmp_path: Path) -> None:
     cls = registry()[software]
     if managed and not cls.supports_managed_anchor:
         pytest.skip(f"{software} has no RFC 5011 anchor")
+    if managed and profile != "defaults":
+        pytest.skip("a profile's knobs do not touch the anchor: checked once, with a static anchor")
     adapter = cls.for_generation(generation)
+    adapter.profile = profile
     tag = images.image_tag(adapter.image)
     if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode != 0:
         pytest.skip(f"image {tag} is not built (testbed images build --generation {generation})")

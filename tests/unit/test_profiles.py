@@ -1,0 +1,74 @@
+"""Standards profiles: ``defaults`` renders each resolver's config unchanged, ``rfc2026`` adds the knobs each
+software has for RFC 9905 (SHA-1 algorithms unsupported) and RFC 9276 (NSEC3 iteration limit), and nothing else.
+The daemons' own checkers accept both renders: tests/integration/test_generation_configs.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from testbed.cli.main import cli
+from testbed.errors import TestbedError
+from testbed.resolvers import registry
+from testbed.resolvers.base import ResolverContext
+from testbed.resolvers.profiles import ITERATION_LIMIT, KNOBS, PROFILES, check_profile
+
+DS = ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D"
+# the text each knob renders, per software and generation config dialect
+SHA1_TEXT = {"bind": 'disable-algorithms "." { RSASHA1; NSEC3RSASHA1; };',
+             "pdns@debian13": "disabled_algorithms: [RSASHA1, RSASHA1-NSEC3-SHA1]"}
+ITERATIONS_TEXT = {"unbound": f'val-nsec3-keysize-iterations: "1024 {ITERATION_LIMIT} 2048 {ITERATION_LIMIT} '
+                              f'4096 {ITERATION_LIMIT}"',
+                   "pdns": f"nsec3-max-iterations={ITERATION_LIMIT}",
+                   "pdns@debian13": f"nsec3_max_iterations: {ITERATION_LIMIT}"}
+
+
+def render(software: str, generation: str | None, profile: str, folder: Path) -> str:
+    cls = registry()[software]
+    adapter = cls.for_generation(generation) if generation else cls()
+    adapter.profile = profile
+    ctx = ResolverContext(address="10.53.0.101", subnet="10.53.0.0/24", folder=folder,
+                          root_hints=(("a.root-servers.test.", "10.53.0.2"),), trust_anchor_ds=(DS,))
+    return "\n".join(text for rel, text in sorted(adapter.render(ctx).items()) if rel not in cls.secret_files)
+
+
+@pytest.mark.parametrize("generation", [None, "debian13"])
+@pytest.mark.parametrize("software", sorted(KNOBS))
+def test_rfc2026_adds_exactly_the_knobs_of_each_software(software: str, generation: str | None,
+                                                         tmp_path: Path) -> None:
+    key = f"{software}@{generation}" if generation and f"{software}@{generation}" in {**SHA1_TEXT,
+                                                                                     **ITERATIONS_TEXT} else software
+    defaults = render(software, generation, "defaults", tmp_path)
+    rfc2026 = render(software, generation, "rfc2026", tmp_path)
+    for table in (SHA1_TEXT, ITERATIONS_TEXT):
+        want = table.get(key)
+        assert want is None or (want in rfc2026 and want not in defaults), (software, generation, want)
+    added = [line for line in rfc2026.splitlines() if line not in defaults.splitlines()]
+    expected = [table[key] for table in (SHA1_TEXT, ITERATIONS_TEXT) if key in table]
+    # every added line is a comment or one of the knobs above: the profile changes nothing else
+    assert sorted(line.strip() for line in added if not line.strip().startswith(("#", "//"))) == sorted(expected), added
+    if not expected:
+        assert rfc2026 == defaults       # Knot Resolver 5: no knob, so the same config
+
+
+def test_an_adapter_renders_defaults_unless_a_profile_is_set(tmp_path: Path) -> None:
+    """Default behaviour is unchanged: a fresh adapter is the defaults profile (rendered files that hold a fresh
+    secret, BIND's rndc.key, left out of the comparison)."""
+    ctx = ResolverContext(address="10.53.0.101", subnet="10.53.0.0/24", folder=tmp_path,
+                          root_hints=(("a.root-servers.test.", "10.53.0.2"),), trust_anchor_ds=(DS,))
+    for cls in registry().values():
+        fresh, chosen = cls(), cls()
+        chosen.profile = "defaults"
+        assert fresh.profile == "defaults"
+        public = [rel for rel in fresh.render(ctx) if rel not in cls.secret_files]
+        assert {r: fresh.render(ctx)[r] for r in public} == {r: chosen.render(ctx)[r] for r in public}
+
+
+def test_unknown_profile_is_refused() -> None:
+    assert check_profile("rfc2026") == "rfc2026" and set(PROFILES) == {"defaults", "rfc2026"}
+    with pytest.raises(TestbedError, match="unknown profile"):
+        check_profile("rfc1999")
+    result = CliRunner().invoke(cli, ["run", "--profile", "rfc1999", "scenarios/quickstart"])
+    assert result.exit_code == 2 and "rfc1999" in result.output
