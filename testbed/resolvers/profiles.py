@@ -69,4 +69,5 @@ def pdns_yaml(profile: str) -> str:
     if profile != "rfc2026":
         return ""
     return f"  # RFC 9276 section 3.2 and RFC 9905 section 2\n  nsec3_max_iterations: {ITERATION_LIMIT}\n" \
-           "  disabled_algorithms: [RSASHA1, RSASHA1-NSEC3-SHA1]\n"
+           "  # RSASHA1 and RSASHA1-NSEC3-SHA1, as numbers: 5.4.9 reads the list with stoull\n" \
+           '  disabled_algorithms: ["5", "7"]\n'

@@ -303,6 +303,7 @@ def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: 
         resolver = adapter.name
         info = lab.resolvers[resolver].info
         for index, check in enumerate(checks):
+            check = check.for_profile(adapter.profile)    # the expectation under the profile its config was for
             if isolate and index:
                 lab.flush_resolver(resolver)
             mark = log_mark(lab, resolver)

@@ -160,6 +160,12 @@ class Check:
     # Timelines: "ok" says a validation failure this check expects is the right answer (a registrant's own broken
     # DS, say), not an outage of the rollout; the readiness verdict then does not count it as broken.
     readiness: Literal["ok"] | None = None
+    # Standards profiles (testbed/resolvers/profiles.py): under a profile named here the check is the one given
+    # (its own expectation and overrides, measured under that profile); under any other profile it is this one.
+    by_profile: tuple[tuple[str, Check], ...] = ()
+
+    def for_profile(self, profile: str) -> Check:
+        return next((check for name, check in self.by_profile if name == profile), self)
 
     @property
     def query_text(self) -> str:

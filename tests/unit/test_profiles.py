@@ -18,7 +18,7 @@ from testbed.resolvers.profiles import ITERATION_LIMIT, KNOBS, PROFILES, check_p
 DS = ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D"
 # the text each knob renders, per software and generation config dialect
 SHA1_TEXT = {"bind": 'disable-algorithms "." { RSASHA1; NSEC3RSASHA1; };',
-             "pdns@debian13": "disabled_algorithms: [RSASHA1, RSASHA1-NSEC3-SHA1]"}
+             "pdns@debian13": 'disabled_algorithms: ["5", "7"]'}
 ITERATIONS_TEXT = {"unbound": f'val-nsec3-keysize-iterations: "1024 {ITERATION_LIMIT} 2048 {ITERATION_LIMIT} '
                               f'4096 {ITERATION_LIMIT}"',
                    "pdns": f"nsec3-max-iterations={ITERATION_LIMIT}",
@@ -72,3 +72,42 @@ def test_unknown_profile_is_refused() -> None:
         check_profile("rfc1999")
     result = CliRunner().invoke(cli, ["run", "--profile", "rfc1999", "scenarios/quickstart"])
     assert result.exit_code == 2 and "rfc1999" in result.output
+
+
+SCENARIO = """name: p
+summary: s
+reference: RFC 9905 section 2
+zones:
+  example.jp.:
+    signing: {algorithm: 5}
+checks:
+  - query: www.example.jp. A
+    expect: secure
+    profiles:
+      %s:
+        expect: insecure
+        resolver_overrides:
+          knot: {versions: "5.6.0", expect: secure, reason: "no knob"}
+"""
+
+
+def test_a_check_has_its_own_expectation_under_a_profile(tmp_path: Path) -> None:
+    from testbed.scenario.loader import load_scenario
+
+    path = tmp_path / "p.yaml"
+    path.write_text(SCENARIO % "rfc2026")
+    check = load_scenario(path).checks[0]
+    assert check.for_profile("defaults") is check and check.expect.outcome == "secure" and not check.overrides
+    under = check.for_profile("rfc2026")
+    assert under.expect.outcome == "insecure" and under.qname == check.qname
+    assert [(o.resolver, o.expectation.outcome, o.versions) for o in under.overrides] == [("knot", "secure", "5.6.0")]
+
+
+def test_an_unknown_profile_in_a_scenario_is_refused_with_its_line(tmp_path: Path) -> None:
+    from testbed.scenario.loader import load_scenario
+
+    path = tmp_path / "p.yaml"
+    path.write_text(SCENARIO % "rfc1999")
+    with pytest.raises(TestbedError) as info:
+        load_scenario(path)
+    assert "rfc1999" in info.value.message and info.value.line == 11

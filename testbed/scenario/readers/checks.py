@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import dns.edns
 import dns.exception
@@ -18,7 +19,10 @@ from testbed.scenario.model import OUTCOMES, Check, Expectation, Override, Query
 from testbed.scenario.readers.base import INT, NULL, NodeReader, ReadContext, describe, dns_problem, getter, suggest
 from testbed.scenario.readers.resolvers import ResolversReader
 
-_CHECK_KEYS = ("query", "expect", "rcode", "ede", "answer", "reference", "resolver_overrides", "flags", "readiness")
+_CHECK_KEYS = ("query", "expect", "rcode", "ede", "answer", "reference", "resolver_overrides", "flags", "readiness",
+               "profiles")
+# what a profile's block may say: the check's expectation and overrides under that profile
+_PROFILE_KEYS = ("expect", "rcode", "ede", "answer", "reference", "resolver_overrides")
 _FLAG_KEYS = ("do", "ad", "cd")
 _OVERRIDE_KEYS = ("expect", "rcode", "ede", "answer", "reason", "reference", "versions", "log")
 # Overrides that expect a servfail without EDE must name the log line that tells the fault apart (see override())
@@ -50,6 +54,20 @@ class ChecksReader(NodeReader):
         get = getter(fields)
         qname, qtype = self.query(get("query"), index)
         what = f"check {index} ({qname} {qtype})"
+        expect, own_reference, overrides = self.expectation(fields, qtype, what)
+        flags = self.flags(get("flags"), what) if "flags" in fields else QueryFlags()
+        readiness = self.choice(get("readiness"), f"'readiness' in {what}", ("ok",)) if "readiness" in fields else None
+        check = Check(qname=qname, qtype=qtype, expect=expect, overrides=overrides,
+                      reference=own_reference or reference, where=self.where(node), flags=flags,
+                      readiness=readiness)  # type: ignore[arg-type]  # validated by choice() above
+        if "profiles" in fields:
+            check = replace(check, by_profile=self.profiles(get("profiles"), check, what))
+        return check
+
+    def expectation(self, fields: dict, qtype: str, what: str
+                    ) -> tuple[Expectation, str | None, tuple[Override, ...]]:
+        """expect/rcode/ede/answer, reference and resolver_overrides: of a check, or of one profile's block."""
+        get = getter(fields)
         outcome = self.outcome(get("expect"), what)
         expect = Expectation(
             outcome=outcome,  # type: ignore[arg-type]  # validated against OUTCOMES above
@@ -61,11 +79,24 @@ class ChecksReader(NodeReader):
         overrides: tuple[Override, ...] = ()
         if "resolver_overrides" in fields:
             overrides = self.overrides(get("resolver_overrides"), expect, qtype, what)
-        flags = self.flags(get("flags"), what) if "flags" in fields else QueryFlags()
-        readiness = self.choice(get("readiness"), f"'readiness' in {what}", ("ok",)) if "readiness" in fields else None
-        return Check(qname=qname, qtype=qtype, expect=expect, overrides=overrides,
-                     reference=own_reference or reference, where=self.where(node), flags=flags,
-                     readiness=readiness)  # type: ignore[arg-type]  # validated by choice() above
+        return expect, own_reference, overrides
+
+    def profiles(self, node: yaml.Node, check: Check, what: str) -> tuple[tuple[str, Check], ...]:
+        """``profiles: {rfc2026: {expect: insecure, resolver_overrides: ...}}``: the check under another profile."""
+        from testbed.resolvers.profiles import DEFAULT_PROFILE, PROFILES
+
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, f"'profiles' in {what} must map a profile name to its expectation, got {describe(node)}.",
+                      "write e.g. 'profiles: {rfc2026: {expect: insecure, reason: ...}}'.")
+        out: list[tuple[str, Check]] = []
+        for key_node, value_node in node.value:
+            name = self.choice(key_node, f"a profile name in {what}", tuple(p for p in PROFILES
+                                                                         if p != DEFAULT_PROFILE))
+            fields = self.mapping(value_node, f"the {name} profile of {what}", _PROFILE_KEYS, required=("expect",))
+            expect, own_reference, overrides = self.expectation(fields, check.qtype, f"the {name} profile of {what}")
+            out.append((name, replace(check, expect=expect, overrides=overrides,
+                                      reference=own_reference or check.reference)))
+        return tuple(out)
 
     def flags(self, node: yaml.Node, what: str) -> QueryFlags:
         """``flags: {cd: true}``: the query's DO, AD and CD bits; the ones not named keep the default."""
