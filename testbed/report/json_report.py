@@ -75,5 +75,8 @@ def write_json(path: Path, verdicts: Iterable[Verdict], backend: str, resolvers:
                registry: Sequence[RegistryEvent] = (), info: dict[str, dict[str, str]] | None = None,
                servers: Mapping[str, str] | None = None, profile: str = "defaults") -> None:
     document = run_document(verdicts, backend, resolvers, registry, info, servers)
-    document["profile"] = profile      # the resolver configuration the run held (testbed/resolvers/profiles.py)
+    if profile != "defaults":
+        # the resolver configuration the run held (testbed/resolvers/profiles.py); absent: vendor defaults, so a
+        # default run's document is exactly what it was before profiles existed
+        document["profile"] = profile
     Path(path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -111,3 +111,14 @@ def test_an_unknown_profile_in_a_scenario_is_refused_with_its_line(tmp_path: Pat
     with pytest.raises(TestbedError) as info:
         load_scenario(path)
     assert "rfc1999" in info.value.message and info.value.line == 11
+
+
+def test_the_json_report_names_a_profile_other_than_defaults(tmp_path: Path) -> None:
+    import json
+
+    from testbed.report.json_report import write_json
+
+    write_json(tmp_path / "a.json", [], backend="netns", resolvers=[], profile="rfc2026")
+    write_json(tmp_path / "b.json", [], backend="netns", resolvers=[])
+    assert json.loads((tmp_path / "a.json").read_text())["profile"] == "rfc2026"
+    assert "profile" not in json.loads((tmp_path / "b.json").read_text())
