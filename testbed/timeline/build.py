@@ -109,7 +109,8 @@ class PhaseBuilder:
                 pass
             elif build.is_signed and build.keys:
                 assert build.options is not None
-                build.sign()        # text to text by ours unless a fault took the zone as data, or the zone's own signer
+                # text to text by ours unless a fault took the zone as data, or the zone's own signer
+                build.sign()
                 hide_unpublished(build, zone)
                 sign_cds_with(build, zone)
                 sign_per_operator(ctx, build, zone)
