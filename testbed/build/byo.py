@@ -125,7 +125,7 @@ def presigned_ds(plan: ZonePlan, zone: dns.zone.Zone) -> list[dns.rdtypes.ANY.DS
     if not sep:
         raise _error(plan, f"the signed zone file of {plan.name} has no SEP key (DNSKEY flags 257) for a DS",
                      "publish the KSK with flags 257, or give the DS in the scenario (ds: [...])")
-    return [dns.dnssec.make_ds(zone.origin, key, dns.dnssec.DSDigest(digest),  # type: ignore[misc]
+    return [dns.dnssec.make_ds(zone.origin, key, dns.dnssec.DSDigest(digest),
                                policy=dns.dnssec.allow_all_policy)
             for key in sep for digest in plan.signing.ds_digests]
 

@@ -191,17 +191,17 @@ def _apply_zone_spec(zones: dict[str, ZonePlan], hosts: dict[str, int], zspec: Z
     for server in zspec.servers:
         if server not in hosts:
             hosts[server] = FIRST_EXTRA_SERVER_HOST + len([h for h in hosts.values() if h >= FIRST_EXTRA_SERVER_HOST])
-    own = {"file": zspec.file, "ds": zspec.ds, "keys_dir": zspec.keys_dir, "signer": zspec.signer,
-           "where": zspec.where}
     existing = zones.get(zspec.name)
     if existing is None:
         zones[zspec.name] = ZonePlan(name=zspec.name, parent=None, records=list(zspec.records),
                                      signing=zspec.signing or SigningSpec(), servers=zspec.servers or ("child",),
-                                     delegations=zspec.delegations, **own)
+                                     delegations=zspec.delegations, file=zspec.file, ds=zspec.ds,
+                                     keys_dir=zspec.keys_dir, signer=zspec.signer, where=zspec.where)
         return
     # a zone file replaces the preset's records: the file is the zone
     replaced = zspec.replace_records or zspec.file is not None
     records = list(zspec.records) if replaced else existing.records + list(zspec.records)
     zones[zspec.name] = replace(existing, records=records, signing=zspec.signing or existing.signing,
                                 servers=zspec.servers or existing.servers,
-                                delegations=zspec.delegations or existing.delegations, **own)
+                                delegations=zspec.delegations or existing.delegations, file=zspec.file, ds=zspec.ds,
+                                keys_dir=zspec.keys_dir, signer=zspec.signer, where=zspec.where)

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import dns.rdatatype
@@ -341,10 +342,10 @@ class Lab:
             for zone in server.zones:
                 if zone in found:
                     continue
-                diffs = self.backend.in_lab(lambda z=zone, a=address: differences(build.zones[z].zone(), a))
+                built = build.zones[zone].zone()
+                diffs: list[str] = self.backend.in_lab(partial(differences, built, address))
                 if build.zones[zone].signed is not None:
-                    diffs += self.backend.in_lab(lambda z=zone, a=address: denial_differences(
-                        build.zones[z].zone(), a, build.probes))
+                    diffs += self.backend.in_lab(partial(denial_differences, built, address, build.probes))
                 if diffs:
                     found[zone] = f"{adapter.display_name} on {name} served {zone} otherwise than built: " + \
                         "; ".join(diffs)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from typing import cast
 
+from testbed.discovery import adapters_in
 from testbed.resolvers.base import ResolverAdapter, ResolverContext
 
 __all__ = ["ResolverAdapter", "ResolverContext", "registry", "get_adapter"]
@@ -16,15 +16,7 @@ def registry() -> dict[str, type[ResolverAdapter]]:
     """Every adapter class in this package, by its ``name``."""
     global _REGISTRY
     if _REGISTRY is None:
-        found: dict[str, type[ResolverAdapter]] = {}
-        for module in pkgutil.iter_modules(__path__):
-            if module.name == "base":
-                continue
-            mod = importlib.import_module(f"{__name__}.{module.name}")
-            for obj in vars(mod).values():
-                if isinstance(obj, type) and issubclass(obj, ResolverAdapter) and obj is not ResolverAdapter:
-                    found[obj.name] = obj
-        _REGISTRY = dict(sorted(found.items()))
+        _REGISTRY = cast(dict[str, type[ResolverAdapter]], adapters_in(__name__, __path__, ResolverAdapter))
     return _REGISTRY
 
 

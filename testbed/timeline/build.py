@@ -109,8 +109,7 @@ class PhaseBuilder:
                 pass
             elif build.is_signed and build.keys:
                 assert build.options is not None
-                # text to text by ours unless a fault took the zone as data, or the zone's own signer
-                build.sign()
+                build.sign()        # ours, text to text unless a fault took the zone as data; or the zone's own signer
                 hide_unpublished(build, zone)
                 sign_cds_with(build, zone)
                 sign_per_operator(ctx, build, zone)

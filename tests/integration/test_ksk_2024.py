@@ -5,7 +5,6 @@ breaks at its phase, on every resolver it targets, not before, and recovers in i
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +14,6 @@ from testbed.run.runner import LabPool, RunResult, run
 from testbed.scenario import load_scenario
 from testbed.scenario.model import Scenario
 from tests.conftest import ROOT, requires_netns
-from tests.integration.test_resolvers_quickstart import ADAPTERS, available, netns_problem
 
 pytestmark = [pytest.mark.integration, requires_netns]
 
@@ -24,15 +22,6 @@ PLAYBOOKS = ("ksk-2024-rfc5011", "ksk-2024-pdns-static")
 TWINS = {"ksk-2024-pdns-never-updated-too-early": "ksk-2024-signs-anchor-not-updated",
          "ksk-2024-resolver-was-down-too-early": "resolvers-back-with-ksk-2017",
          "ksk-2024-started-after-revocation-too-early": "started-with-only-ksk-2017"}
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[LabPool]:
-    resolvers = available()
-    if len(resolvers) < len(ADAPTERS):
-        pytest.skip("needs all four resolvers: " + "; ".join(filter(None, map(netns_problem, ADAPTERS))))
-    with LabPool("netns", resolvers) as pool:
-        yield pool
 
 
 def load(name: str) -> Scenario:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from testbed.run.runner import LabPool, RunResult, run
 from testbed.run.select import known_names
 from testbed.scenario import load_scenario
 from tests.conftest import ROOT, requires_netns
-from tests.integration.test_resolvers_quickstart import ADAPTERS, available, netns_problem
 
 pytestmark = [pytest.mark.integration, requires_netns]
 
@@ -40,15 +38,6 @@ TURNS = {"cds-delete": ("ds-gone", "www.example.jp. A", "insecure"),
          "cds-bootstrap-wait": ("accepted-after-delay", "www.shop.jp. A", "secure"),
          "cds-bootstrap-unsigned-signal": ("scan-refused", "www.shop.jp. A", "insecure")}
 CHILD = {name: "shop.jp." for name in ("cds-bootstrap-rfc9615", "cds-bootstrap-wait", "cds-bootstrap-unsigned-signal")}
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[LabPool]:
-    resolvers = available()
-    if len(resolvers) < len(ADAPTERS):
-        pytest.skip("needs all four resolvers: " + "; ".join(filter(None, map(netns_problem, ADAPTERS))))
-    with LabPool("netns", resolvers) as pool:
-        yield pool
 
 
 def unmet(result: RunResult) -> list[str]:

@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from testbed.run.select import known_names
 from testbed.scenario import load_scenario
 from testbed.scenario.model import Scenario
 from tests.conftest import ROOT, requires_netns
-from tests.integration.test_resolvers_quickstart import ADAPTERS, available, netns_problem
+from tests.integration.test_resolvers_quickstart import ADAPTERS
 
 pytestmark = [pytest.mark.integration, requires_netns]
 
@@ -28,15 +27,6 @@ ROLLOUT = ROOT / "scenarios" / "rollout"
 TWINS = sorted(p for p in ROLLOUT.glob("*-too-early.yaml"))
 PLAYBOOKS = sorted(p for p in ROLLOUT.glob("*.yaml") if p not in TWINS and not p.name.startswith("jp-plan"))
 OUTAGES = ("bogus", "servfail")
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[LabPool]:
-    resolvers = available()
-    if len(resolvers) < len(ADAPTERS):
-        pytest.skip("needs all four resolvers: " + "; ".join(filter(None, map(netns_problem, ADAPTERS))))
-    with LabPool("netns", resolvers) as pool:
-        yield pool
 
 
 def load(path: Path) -> Scenario:

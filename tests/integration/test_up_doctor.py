@@ -16,7 +16,8 @@ from tests.conftest import QUICKSTART, ROOT, requires_netns
 pytestmark = [pytest.mark.integration, requires_netns]
 
 
-def test_up_prints_addresses_answers_dig_and_tears_down_on_ctrl_c() -> None:
+def start_up() -> tuple[subprocess.Popen[str], str]:
+    """`testbed up` on the quickstart's secure-a, read until it says how to stop it (its banner with the hosts)."""
     proc = subprocess.Popen([sys.executable, "-m", "testbed.cli.main", "up", str(QUICKSTART / "secure-a.yaml"),
                              "--resolver", "unbound", "--backend", "netns"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -28,7 +29,11 @@ def test_up_prints_addresses_answers_dig_and_tears_down_on_ctrl_c() -> None:
         lines.append(line)
         if "Ctrl-C" in line or not line:
             break
-    text = "".join(lines)
+    return proc, "".join(lines)
+
+
+def test_up_prints_addresses_answers_dig_and_tears_down_on_ctrl_c() -> None:
+    proc, text = start_up()
     try:
         command = re.search(r"try:\s+(.*)", text)
         assert command, text
@@ -44,18 +49,7 @@ def test_up_prints_addresses_answers_dig_and_tears_down_on_ctrl_c() -> None:
 
 
 def test_up_prints_a_dig_line_per_host_that_works() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "testbed.cli.main", "up", str(QUICKSTART / "secure-a.yaml"),
-                             "--resolver", "unbound", "--backend", "netns"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    deadline = time.monotonic() + 120
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        lines.append(line)
-        if "Ctrl-C" in line or not line:
-            break
-    text = "".join(lines)
+    proc, text = start_up()
     try:
         hosts = re.findall(r"^  (?:server|resolver) +(\S+)", text, re.MULTILINE)
         commands = re.findall(r"^    dig: +(.*)$", text, re.MULTILINE)

@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 def test_a_signal_during_creation_is_raised_once_the_step_is_done() -> None:
     done = []
     with pytest.raises(KeyboardInterrupt), interrupts.creating():
-        os.kill(os.getpid(), signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
         done.append("made")
         done.append("recorded")
     assert done == ["made", "recorded"]
@@ -29,9 +29,9 @@ def test_a_signal_during_teardown_never_stops_it() -> None:
     try:
         steps_done = []
         with interrupts.tearing_down():
-            os.kill(os.getpid(), signal.SIGTERM)
+            signal.raise_signal(signal.SIGTERM)
             steps_done.append(1)
-            os.kill(os.getpid(), signal.SIGTERM)      # a second one: counted, teardown still goes on
+            signal.raise_signal(signal.SIGTERM)      # a second one: counted, teardown still goes on
             steps_done.append(2)
         assert steps_done == [1, 2]
         assert seen == [signal.SIGTERM]               # handed to the caller's own handler once, afterwards
@@ -68,12 +68,12 @@ def test_second_signal_says_still_tearing_down_and_the_third_says_what_is_left()
         interrupts.install()
         interrupts.lab_opened("abc123", lambda: ["namespace testbed-abc123-sw", "folder /run/x/abc123"])
         try:
-            os.kill(os.getpid(), signal.SIGINT)      # the first: a KeyboardInterrupt, as Ctrl-C always was
+            signal.raise_signal(signal.SIGINT)      # the first: a KeyboardInterrupt, as Ctrl-C always was
         except KeyboardInterrupt:
             with interrupts.tearing_down():
-                os.kill(os.getpid(), signal.SIGINT)
+                signal.raise_signal(signal.SIGINT)
                 print("teardown goes on", flush=True)
-                os.kill(os.getpid(), signal.SIGINT)
+                signal.raise_signal(signal.SIGINT)
                 print("not reached", flush=True)
     """)
     assert proc.returncode == 130, proc.stderr

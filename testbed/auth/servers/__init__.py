@@ -6,10 +6,10 @@ builtin server needs no adapter: the lab starts it itself (testbed/lab/lab.py)."
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from typing import cast
 
 from testbed.auth.servers.base import ServerAdapter, ServerContext
+from testbed.discovery import adapters_in
 from testbed.scenario.model import BUILTIN_SERVER, SERVER_SOFTWARE
 
 __all__ = ["BUILTIN_SERVER", "SERVER_SOFTWARE", "ServerAdapter", "ServerContext", "get_server", "registry"]
@@ -22,15 +22,8 @@ def registry() -> dict[str, type[ServerAdapter]]:
     """Every real-server adapter class in this package, by its ``name``."""
     global _REGISTRY
     if _REGISTRY is None:
-        found: dict[str, type[ServerAdapter]] = {}
-        for module in pkgutil.iter_modules(__path__):
-            if module.name in _NOT_ADAPTERS:
-                continue
-            mod = importlib.import_module(f"{__name__}.{module.name}")
-            for obj in vars(mod).values():
-                if isinstance(obj, type) and issubclass(obj, ServerAdapter) and obj is not ServerAdapter:
-                    found[obj.name] = obj
-        _REGISTRY = dict(sorted(found.items()))
+        found = adapters_in(__name__, __path__, ServerAdapter, skip=_NOT_ADAPTERS)
+        _REGISTRY = cast(dict[str, type[ServerAdapter]], found)
     return _REGISTRY
 
 
