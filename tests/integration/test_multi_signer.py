@@ -6,8 +6,6 @@ DS while its server still serves is bogus via that server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from testbed.cli.main import known_names
@@ -15,19 +13,9 @@ from testbed.report.readiness import BROKEN, NOT_READY, OK, READY, readiness
 from testbed.run.runner import LabPool, run
 from testbed.scenario import load_scenario
 from tests.conftest import ROOT, requires_netns
-from tests.integration.test_resolvers_quickstart import ADAPTERS, available, netns_problem
 
 pytestmark = [pytest.mark.integration, requires_netns]
 FOLDER = ROOT / "scenarios" / "multi-signer"
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[LabPool]:
-    resolvers = available()
-    if len(resolvers) < len(ADAPTERS):
-        pytest.skip("needs all four resolvers: " + "; ".join(filter(None, map(netns_problem, ADAPTERS))))
-    with LabPool("netns", resolvers) as pool:
-        yield pool
 
 
 def test_adding_an_operator_validates_through_either(pool: LabPool) -> None:
