@@ -83,6 +83,18 @@ def test_serial_written_once_and_faults_still_apply(tmp_path):
     assert first.stat().st_ino != second.stat().st_ino and second.read_text() == build.text()
 
 
+def test_a_build_kept_by_a_frozen_server_is_never_linked_to_its_successor(tmp_path):
+    """A secondary whose transfers stopped keeps serving the old build while the primary's file is replaced by
+    the new one: the old build's next file holds the old text, not a link to what now stands at its first path."""
+    old, new = built(False).zones["example.jp."], built(False).zones["example.jp."]
+    primary, secondary = tmp_path / "primary.zone", tmp_path / "secondary.zone"
+    old.write_file(primary)
+    new.write_file(primary)            # the next phase: the primary serves the new version
+    old.write_file(secondary)          # the frozen secondary: still the old one
+    assert secondary.read_text() == old.text() != new.text()
+    assert primary.read_text() == new.text()
+
+
 def test_the_run_path_keeps_untouched_zones_as_text(tmp_path):
     """build_scenario (labs, testbed build) never turns a zone no fault touches into dnspython objects: that cost
     a 1M-delegation lab minutes and gigabytes. A fault on one zone takes only that zone."""
