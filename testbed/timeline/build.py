@@ -50,6 +50,7 @@ class PhaseBuilder:
             if not build.presigned:     # a signed zone file is served as it is (testbed/build/byo.py)
                 apply_zone_state(build, state.zones[build.name], state.clock)
         add_signals(ctx, state)
+        drop_left_ns(ctx, state)
         anchor = self.configured_anchor(ctx, state)
         for layer in LAYER_ORDER:
             if layer == "signed":
@@ -222,24 +223,52 @@ def add_signals(ctx: BuildContext, state: LabState) -> None:
 
 
 def sign_per_operator(ctx: BuildContext, build: ZoneBuild, zone: ZoneState) -> None:
-    """Multi-signer (RFC 8901 section 2.1.2): each operator's server serves the zone signed by the shared KSKs and
-    its own ZSK alone, with a DNSKEY RRset that holds the other operators' ZSKs too (unless it ``omits`` them)."""
+    """Multi-signer (RFC 8901 section 2.1.2): each operator's server serves the zone signed by its own ZSK alone and
+    by the shared KSKs, or by its own KSK where it has one (model 2 with a KSK per operator: the parent's DS set
+    covers each). Its DNSKEY RRset holds the other operators' ZSKs too (unless it ``omits`` them), but not their
+    KSKs: each operator's KSK signs its own DNSKEY RRset only."""
     if not zone.operators or build.options is None:
         return
     text = build.unsigned.to_text(relativize=False)
-    ksks = [k for k in zone.active_keys() if k.is_sep]
+    own_ksks = set(zone.operator_ksks.values())
+    shared = [k for k in zone.active_keys() if k.is_sep and k.name not in own_ksks]
     for server, zsk_name in zone.operators.items():
         own = zone.key(zsk_name)
+        ksks = [zone.key(zone.operator_ksks[server])] if server in zone.operator_ksks else shared
         unsigned = parse_zone(text, zone.name)
         apex = unsigned.find_node(build.origin, create=True)
         dnskeys = apex.find_rdataset(IN, dns.rdatatype.DNSKEY, create=True)
         dnskeys.update_ttl(zone.dnskey_ttl if zone.dnskey_ttl is not None else _soa_ttl(build))
+        dnskeys.clear()         # the main build's DNSKEYs (published, not signing): chosen here per operator
         omitted = zone.omits.get(server, set())
         for key in zone.published_keys():
-            if key is not own and key not in ksks and key.name not in omitted:
+            if key is not own and key not in ksks and key.name not in omitted and key.name not in own_ksks:
                 dnskeys.add(key.as_published().dnskey)
+        if len(dnskeys) == 0:
+            apex.delete_rdataset(IN, dns.rdatatype.DNSKEY)
         ctx.server_zones[(server, zone.name)] = sign_zone(unsigned, [k.as_published() for k in ksks] +
                                                           [own.as_published()], build.options)
+
+
+def drop_left_ns(ctx: BuildContext, state: LabState) -> None:
+    """``leave-ns``: the leaving servers' names out of the child's apex NS RRset and the parent's delegation, their
+    address records (glue, or the child's own) with them. Done on the unsigned data, so both zones are signed so."""
+    for build in ctx.zones.values():
+        left = state.zones[build.name].ns_left
+        if not left:
+            continue
+        names = [dns.name.from_text(ns) for ns, server in zip(build.plan.ns_names, build.plan.servers, strict=True)
+                 if server in left]
+        holders = [build] + ([ctx.zones[build.plan.parent]] if build.plan.parent in ctx.zones else [])
+        for holder in holders:
+            ns_rdataset = holder.unsigned.get_rdataset(build.origin, dns.rdatatype.NS)
+            if ns_rdataset is not None:
+                for rdata in [r for r in ns_rdataset if r.target in names]:
+                    ns_rdataset.discard(rdata)
+            for name in names:
+                if name.is_subdomain(holder.origin) and holder.unsigned.get_node(name) is not None:
+                    for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+                        holder.unsigned.delete_rdataset(name, rdtype)
 
 
 def sign_cds_with(build: ZoneBuild, zone: ZoneState) -> None:

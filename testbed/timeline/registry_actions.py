@@ -359,10 +359,12 @@ def set_ns(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
 @action("add-operator", reference="RFC 8901 section 2.1.2 (model 2: a ZSK per operator)",
         params={"zone": ZONE, "server": ("text", "the operator's server (one of the zone's servers)"),
                 "key": ("text", "the operator's own ZSK, by name (a new name makes a new ZSK, published)"),
+                "ksk": ("text", "the operator's own KSK, by name (a new name makes a new KSK, published; its DS is "
+                                "submitted separately); default: the zone's shared KSKs"),
                 "omit": ("any", "keys the operator's DNSKEY RRset leaves out (a broken key exchange)")},
         required=("zone", "server", "key"),
-        summary="a DNS operator signs the zone on its own server with the shared KSKs and its own ZSK; its DNSKEY "
-                "RRset carries the other operators' ZSKs too, unless it omits them")
+        summary="a DNS operator signs the zone on its own server with the shared KSKs (or its own KSK) and its own "
+                "ZSK; its DNSKEY RRset carries the other operators' ZSKs too, unless it omits them")
 def add_operator(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
     zone = _signed_zone(state, params)
     server = str(params["server"])
@@ -379,10 +381,59 @@ def add_operator(state: LabState, params: dict[str, Any], env: ActionEnv) -> Non
         raise ScenarioError(f"key {name} is a {key.role}; an operator signs with its own ZSK", fix="name a ZSK")
     key.published = key.active = True
     zone.operators[server] = name
+    if "ksk" in params:
+        ksk_name = str(params["ksk"])
+        if ksk_name not in zone.keys:
+            _make_key(state, env, zone, {"key": ksk_name, "role": "ksk"}, published=True, active=True)
+        ksk = zone.key(ksk_name)
+        if not ksk.is_sep:
+            raise ScenarioError(f"key {ksk_name} is a {ksk.role}; an operator's own KSK signs its DNSKEY RRset",
+                                fix="name a KSK (or a new name, which makes one)")
+        ksk.published = ksk.active = True
+        zone.operator_ksks[server] = ksk_name
+    else:
+        zone.operator_ksks.pop(server, None)
     omit = params.get("omit")
     zone.omits[server] = {str(k) for k in (omit if isinstance(omit, list | tuple) else [omit])} if omit else set()
     for other in zone.omits[server]:
         zone.key(other)
+
+
+def _zone_server(state: LabState, params: dict[str, Any], env: ActionEnv) -> tuple[ZoneState, str]:
+    zone = _signed_zone(state, params)
+    server = str(params["server"])
+    servers = env.topology.zones[zone.name].servers if env.topology is not None else (server,)
+    if server not in servers:
+        raise ScenarioError(f"zone {zone.name} is not served by {server!r} (its servers: {', '.join(servers)})",
+                            fix=f"name one of {zone.name}'s servers")
+    return zone, server
+
+
+@action("remove-operator", reference="RFC 8901 sections 2.1.2, 8 (a provider leaves)",
+        params={"zone": ZONE, "server": ("text", "the leaving operator's server")}, required=("zone", "server"),
+        summary="the operator on server stops signing: the server serves the remaining operators' signed zone, as "
+                "a plain secondary, until it leaves the NS set; its keys stay until remove-key withdraws them")
+def remove_operator(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    zone, server = _zone_server(state, params, env)
+    if server not in zone.operators:
+        raise ScenarioError(f"{server!r} signs nothing of {zone.name} on its own (operators: "
+                            f"{', '.join(zone.operators) or 'none'})", fix="add-operator it first, or drop this action")
+    del zone.operators[server]
+    zone.omits.pop(server, None)
+    zone.operator_ksks.pop(server, None)
+
+
+@action("leave-ns", reference="RFC 1034 section 4.2.2; RFC 8901 section 8 (a provider leaves the NS set)",
+        params={"zone": ZONE, "server": ("text", "the server whose name leaves the NS set")},
+        required=("zone", "server"),
+        summary="take one server's name out of the zone's NS RRset, at the parent (delegation and glue) and at the "
+                "child's apex; the server itself keeps running until server-down stops it")
+def leave_ns(state: LabState, params: dict[str, Any], env: ActionEnv) -> None:
+    zone, server = _zone_server(state, params, env)
+    if env.topology is not None and set(env.topology.zones[zone.name].servers) <= zone.ns_left | {server}:
+        raise ScenarioError(f"{server!r} is the last server left in {zone.name}'s NS set",
+                            fix="keep at least one server in the NS set")
+    zone.ns_left.add(server)
 
 
 @action("server-down", reference="RFC 1034 section 4.3.4 (any server of a zone may answer)",

@@ -80,6 +80,8 @@ class ZoneState:
     ns_names: tuple[str, ...] = ()                   # set-ns: the delegation's name server names (() = the plan's)
     operators: dict[str, str] = field(default_factory=dict)        # multi-signer: server -> the ZSK it signs with
     omits: dict[str, set[str]] = field(default_factory=dict)       # server -> keys its DNSKEY RRset leaves out
+    operator_ksks: dict[str, str] = field(default_factory=dict)    # server -> its operator's own KSK (model 2)
+    ns_left: set[str] = field(default_factory=set)   # servers taken out of the NS set (leave-ns)
     publish_once: bool = False                       # a frozen zone is signed and published once more
 
     def key(self, name: str) -> KeyState:

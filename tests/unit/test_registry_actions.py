@@ -8,6 +8,7 @@ from pathlib import Path
 import dns.dnssec
 import dns.name
 import dns.rdatatype
+import dns.zone
 import pytest
 
 from testbed.errors import ScenarioError
@@ -121,3 +122,50 @@ def test_validate_catches_an_unknown_policy_at_its_line(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario(path, **known_names())
     assert info.value.line == 5 and "dk-like" in str(info.value) and "ch-like" in str(info.value)
+
+
+def _tags(zone: dns.zone.Zone, rdtype: str, covers: str | None = None) -> set[int]:
+    origin = dns.name.from_text(EXAMPLE)
+    if covers is None:
+        return {dns.dnssec.key_id(k) for k in zone.get_rdataset(origin, dns.rdatatype.DNSKEY) or []}
+    sigs = zone.get_rdataset(origin, dns.rdatatype.RRSIG, dns.rdatatype.from_text(covers)) or []
+    return {s.key_tag for s in sigs}
+
+
+def test_operators_with_their_own_ksks_then_one_leaves_the_ns_set() -> None:
+    t = Timeline(ZoneSpec(name=EXAMPLE, servers=("child", "child-b")))
+    t.do("add-operator", zone=EXAMPLE, server="child", key="zsk", ksk="ksk")
+    t.do("add-operator", zone=EXAMPLE, server="child-b", key="zsk-b", ksk="ksk-b")
+    t.do("submit-ds", zone=EXAMPLE, key="ksk-b")
+    ctx = t.build()
+    tag = {name: dns.dnssec.key_id(k.as_published().dnskey) for name, k in t.state.zone(EXAMPLE).keys.items()}
+    a, b = ctx.zone_for("child", EXAMPLE), ctx.zone_for("child-b", EXAMPLE)
+    # RFC 8901 figure 2: each DNSKEY RRset has its own KSK and both ZSKs, signed by its own KSK alone
+    assert _tags(a, "DNSKEY") == {tag["ksk"], tag["zsk"], tag["zsk-b"]}
+    assert _tags(b, "DNSKEY") == {tag["ksk-b"], tag["zsk"], tag["zsk-b"]}
+    assert _tags(a, "DNSKEY", "DNSKEY") == {tag["ksk"]} and _tags(b, "DNSKEY", "DNSKEY") == {tag["ksk-b"]}
+    assert {ds.key_tag for ds in rrset(ctx, "jp.", EXAMPLE, "DS") or []} == {tag["ksk"], tag["ksk-b"]}
+    ns_b = [ns for ns in (r.target.to_text() for r in rrset(ctx, "jp.", EXAMPLE, "NS") or [])
+            if ns.startswith("ns2.")]
+    assert ns_b
+    t.do("remove-operator", zone=EXAMPLE, server="child-b")
+    t.do("remove-key", zone=EXAMPLE, key="zsk-b")
+    t.do("remove-key", zone=EXAMPLE, key="ksk-b")
+    t.do("leave-ns", zone=EXAMPLE, server="child-b")
+    ctx = t.build()
+    b = ctx.zone_for("child-b", EXAMPLE)       # a plain secondary of A's zone now
+    assert _tags(b, "DNSKEY") == {tag["ksk"], tag["zsk"]} and _tags(b, "DNSKEY", "DNSKEY") == {tag["ksk"]}
+    assert ns_b[0] not in {r.target.to_text() for r in rrset(ctx, "jp.", EXAMPLE, "NS") or []}
+    assert ns_b[0] not in {r.target.to_text() for r in rrset(ctx, EXAMPLE, EXAMPLE, "NS") or []}
+    assert rrset(ctx, "jp.", ns_b[0], "A") is None and rrset(ctx, EXAMPLE, ns_b[0], "A") is None
+    validates(ctx, EXAMPLE, EXAMPLE, "NS")      # the shrunk NS RRset is signed as served
+
+
+def test_bad_multi_signer_input_is_refused_with_a_fix() -> None:
+    t = Timeline(ZoneSpec(name=EXAMPLE, servers=("child", "child-b")))
+    with pytest.raises(ScenarioError, match="signs nothing") as info:
+        t.do("remove-operator", zone=EXAMPLE, server="child-b")
+    assert "add-operator it first" in info.value.fix
+    with pytest.raises(ScenarioError, match="is a zsk") as info:
+        t.do("add-operator", zone=EXAMPLE, server="child-b", key="zsk-b", ksk="zsk")
+    assert "name a KSK" in info.value.fix
