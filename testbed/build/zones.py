@@ -397,8 +397,17 @@ def zone_keys(plan: ZonePlan, keystore: KeyStore) -> list[Key]:
         from testbed.dnssec.keyfiles import load_key_folder
 
         where = plan.where
-        return load_key_folder(plan.keys_dir, plan.name, file=where.file if where else None,
+        keys = load_key_folder(plan.keys_dir, plan.name, file=where.file if where else None,
                                line=where.line if where else None)
+        # the default algorithm yields to the keys; one the scenario chose must be the keys' own
+        chosen = plan.signing.algorithm
+        if chosen != SigningSpec().algorithm and keys[0].algorithm != chosen:
+            raise ScenarioError(f"the keys of {plan.name} in {plan.keys_dir} are algorithm {keys[0].algorithm}, "
+                                f"but the zone's signing policy says algorithm {chosen}",
+                                file=where.file if where else None, line=where.line if where else None,
+                                fix=f"bring algorithm {chosen} keys, or set signing: {{algorithm: "
+                                    f"{keys[0].algorithm}}} (or leave the algorithm out: the keys choose it)")
+        return keys
     alg = plan.signing.algorithm
     if plan.signing.keys == "csk":
         return [keystore.get(plan.name, alg, "csk")]

@@ -126,7 +126,9 @@ def load_key_folder(folder: Path, zone: str, *, file: Path | str | None = None, 
     paths = sorted(p for p in folder.glob("K*.private") if (m := _FILE_RE.match(p.name)) and
                    dns.name.from_text(m.group("zone")) == origin)
     if not paths:
-        raise ScenarioError(f"the key folder {folder} has no key of {zone} (K{stem}+<alg>+<tag>.private)",
+        others = sorted({m.group("zone") for p in folder.glob("K*.private") if (m := _FILE_RE.match(p.name))})
+        held = f"; it holds keys of {', '.join(others)}" if others else ""
+        raise ScenarioError(f"the key folder {folder} has no key of {zone} (K{stem}+<alg>+<tag>.private){held}",
                             file=file, line=line,
                             fix="put the zone's .key and .private files there (dnssec-keygen writes them)")
     keys = [load_key_file(p, zone) for p in paths]

@@ -431,10 +431,7 @@ class Lab:
                 refused = adapter.refusal(host.log_text()[self._log_marks.get(name, 0):], zone) if adapter else None
                 if refused is not None:
                     assert adapter is not None
-                    raise ServerRefusedZone(f"the server sanitised the fault: {adapter.display_name} on {name} "
-                                            f"refused {zone} as built, saying: {refused}",
-                                            fix="this fault cannot be served by this server; run it on the "
-                                                "builtin server")
+                    raise ServerRefusedZone(server=adapter.display_name, host=name, zone=zone, said=refused)
                 reply = backend.in_lab(lambda: query_once(address, zone, "SOA", try_timeout=1.0))
                 if reply is None:
                     seen[:] = ["no answer"]

@@ -159,6 +159,10 @@ def run(scenarios: list[Scenario], resolvers: Iterable[str | ResolverAdapter], b
                 run_scenario(lab, scenario, pool, result, on_verdict)
                 result.timings.setdefault("first_scenario_s", time.monotonic() - t_scenario)
             except (ServerCannotExpress, ServerRefusedZone) as exc:
+                if isinstance(exc, ServerRefusedZone) and not faults_touch(scenario, exc.zone):
+                    # no fault made this zone: the server refuses the user's own data (exit 2; the pool's
+                    # labs are torn down on the way out, so nothing is left behind)
+                    raise exc.as_input_error(scenario.file) from exc
                 # a real server that cannot serve this scenario's fault: the scenario's finding, not the lab's
                 record_lab_error(scenario, exc, pool, result, result.verdicts[done:], on_verdict)
                 if isinstance(exc, ServerRefusedZone):
@@ -224,6 +228,12 @@ def _run_parallel(scenarios: list[Scenario], resolvers: list[str | ResolverAdapt
     result.timings["wall_s"] = time.monotonic() - t0
     result.timings["cold_start_s"] = max(p.timings.get("cold_start_s", 0.0) for p in parts)
     return result
+
+
+def faults_touch(scenario: Scenario, zone: str) -> bool:
+    """Whether a fault of ``scenario`` is aimed at ``zone`` (zone-data faults name the zone they change)."""
+    want = zone.rstrip(".").lower() + "."
+    return any(str(f.params.get("zone", "")).rstrip(".").lower() + "." == want for f in scenario.faults)
 
 
 def record_lab_error(scenario: Scenario, exc: LabError, pool: LabPool, result: RunResult, answered: list[Verdict],

@@ -94,6 +94,18 @@ def test_the_comparison_asks_for_authoritative_data_only() -> None:
                      ("sub.example.jp.", "DS"), ("www.example.jp.", "A")}
 
 
+def test_data_deep_below_a_cut_is_not_asked_for_and_relative_zones_work_too() -> None:
+    from testbed.auth.servers.served import authoritative_rrsets
+
+    deep = ZONE + "a.b.ns.sub 300 IN A 192.0.2.3\nsubway 300 IN A 192.0.2.4\n"
+    for relativize in (False, True):
+        zone = dns.zone.from_text(deep, origin="example.jp.", relativize=relativize)
+        asked = {(name.to_text(), rdataset.rdtype.name) for name, rdataset, _ in authoritative_rrsets(zone)}
+        # subway. is beside sub., not below it: a label test, not a string prefix
+        assert asked == {("example.jp.", "SOA"), ("example.jp.", "NS"), ("ns1.example.jp.", "A"),
+                         ("sub.example.jp.", "DS"), ("www.example.jp.", "A"), ("subway.example.jp.", "A")}
+
+
 def test_the_differential_lists_cells_whose_status_or_outcome_differ() -> None:
     from testbed.report.differential import compare
 

@@ -99,4 +99,21 @@ class ServerCannotExpress(LabError):
 
 
 class ServerRefusedZone(LabError):
-    """A real server would not load a zone as the build made it (its own log line is quoted)."""
+    """A real server would not load a zone as the build made it (its own log line is quoted).
+
+    Raised as what it is when a fault of the scenario made the zone (the server sanitised the fault: the
+    scenario's finding, reported as error verdicts); ``as_input_error`` when nothing but the user's own data did.
+    """
+
+    def __init__(self, *, server: str, host: str, zone: str, said: str) -> None:
+        super().__init__(f"the server sanitised the fault: {server} on {host} refused {zone} as built, saying: {said}",
+                         fix="this fault cannot be served by this server; run it on the builtin server")
+        self.server, self.host, self.zone, self.said = server, host, zone, said
+
+    def as_input_error(self, scenario_file: str | Path | None) -> LabError:
+        """No fault touched the zone: the zone itself (a file, records, keys the user gave) is what the server
+        refuses, so it is bad input (exit 2), quoted in the server's own words."""
+        return LabError(f"{self.server} on {self.host} refused to load zone {self.zone}, saying: \"{self.said}\"",
+                        file=scenario_file,
+                        fix=f"correct the zone data the server names (the scenario's records or zone file for "
+                            f"{self.zone}), or serve the zone on another server (server: builtin)")

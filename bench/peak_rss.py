@@ -1,0 +1,72 @@
+"""Run a command and report its wall time and the peak of the summed RSS of it and every process below it
+(sampled every 0.5 s from /proc), with the largest processes at that peak.
+
+    python bench/peak_rss.py testbed run bench/scenarios/jp-plan-100k-nsd.yaml --backend netns
+
+Summed RSS counts pages that forked processes share (NSD's server children) once per process: read the largest
+processes it lists, or their proportional set size (/proc/PID/smaps_rollup), before adding them up.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+
+def children() -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        found.setdefault(ppid, []).append(int(entry))
+    return found
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as name:
+            return name.read().strip()
+    except OSError:
+        return "?"
+
+
+def main(argv: list[str]) -> int:
+    started = time.monotonic()
+    proc = subprocess.Popen(argv)
+    peak, at_peak = 0, []
+    while proc.poll() is None:
+        tree, todo, kids = [], [proc.pid], children()
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo += kids.get(pid, [])
+        sizes = sorted(((rss_kb(pid), pid) for pid in tree), reverse=True)
+        total = sum(size for size, _ in sizes)
+        if total > peak:
+            peak, at_peak = total, [(size, comm(pid)) for size, pid in sizes[:6]]
+        time.sleep(0.5)
+    print(f"wall {time.monotonic() - started:.1f} s, exit {proc.returncode}, peak summed RSS {peak / 1024:.0f} MB; "
+          "largest at peak: " + ", ".join(f"{name} {size / 1024:.0f} MB" for size, name in at_peak), file=sys.stderr)
+    return proc.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
