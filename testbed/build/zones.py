@@ -75,9 +75,9 @@ class ZoneBuild:
         self.keys: list[Key] = list(keys or [])
         self.ds_override = ds_override          # None: DS computed from the SEP keys
         self.options = options
-        # (first file written, the text it holds, its inode): the inode tells whether another build has since
-        # been renamed over that path (a zone frozen on one server keeps this build while the others move on)
-        self._written: tuple[Path, str, int] | None = None
+        # (first file written, the text it holds, its identity): the identity tells whether another build has
+        # since been renamed over that path (a zone frozen on one server keeps this build while the others move on)
+        self._written: tuple[Path, str, tuple[int, int, int, int]] | None = None
         self.presigned = presigned      # a signed zone file (testbed/build/byo.py): served as it is, never re-signed
 
     # -- the data, as dnspython zones (for faults and timelines) -------------------------------------------------
@@ -218,7 +218,7 @@ class ZoneBuild:
         first = self._written
         tmp = path.with_name(path.name + ".tmp")
         tmp.unlink(missing_ok=True)
-        if text is not None and first is not None and first[1] is text and _inode(first[0]) == first[2]:
+        if text is not None and first is not None and first[1] is text and _identity(first[0]) == first[2]:
             try:
                 os.link(first[0], tmp)
             except OSError:
@@ -228,14 +228,16 @@ class ZoneBuild:
         with open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as handle:
             handle.write(self.text() if text is None else text)
         tmp.replace(path)
-        self._written = (path.resolve(), text, path.stat().st_ino) if text is not None else None
+        self._written = (path.resolve(), text, _identity(path) or (0, 0, 0, 0)) if text is not None else None
 
 
-def _inode(path: Path) -> int | None:
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    """Device, inode, size and mtime of a file: an inode alone may be reused by the file renamed over it."""
     try:
-        return path.stat().st_ino
+        st = path.stat()
     except FileNotFoundError:
         return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 @dataclass
