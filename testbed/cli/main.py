@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -429,6 +430,15 @@ def main(argv: list[str] | None = None) -> None:
     interrupts.install()
     try:
         _main(argv)
+    except SystemExit as exc:
+        if argv is None and exc.code == 130:
+            # interrupted, every lab torn down and the outcome said: a worker thread still busy (a lab's long
+            # check of a big zone) must not keep the process alive after that
+            interrupts.ignore()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        raise
     finally:
         if argv is None:
             # the process's own command line: it exits now, every lab torn down; a signal during interpreter

@@ -62,15 +62,29 @@ def observe(address: str, qname: str, qtype: str, timeout: float = TIMEOUT, *, d
     try:
         response = ask(address, qname, qtype, timeout=timeout, do=do, ad=ad, cd=cd)
     except (dns.exception.Timeout, OSError, dns.exception.DNSException) as exc:
+        _reraise_interrupt(exc)
         return Observation.from_messages(None, None, qname, qtype, error=_describe(exc, address))
     cd_response = None
     # a query that already had CD=1 has nothing to learn from asking again with CD=1
     if response.rcode() == dns.rcode.SERVFAIL and not cd:
         try:
             cd_response = ask(address, qname, qtype, cd=True, timeout=timeout, do=do, ad=ad)
-        except (dns.exception.Timeout, OSError, dns.exception.DNSException):
+        except (dns.exception.Timeout, OSError, dns.exception.DNSException) as exc:
+            _reraise_interrupt(exc)
             cd_response = None
     return Observation.from_messages(response, cd_response, qname, qtype)
+
+
+def _reraise_interrupt(exc: BaseException) -> None:
+    """dnspython wraps any exception met while parsing a reply, KeyboardInterrupt included, in a FormError: a
+    Ctrl-C that lands there must stop the run as Ctrl-C, not become a failed check with a traceback in it."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            raise KeyboardInterrupt from exc
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
 
 
 def _describe(exc: Exception, address: str) -> str:
