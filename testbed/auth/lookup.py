@@ -13,7 +13,7 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
-from testbed.auth import proofs
+import testbed.auth.proofs as proofs  # the module, not the package: the package imports this one
 from testbed.auth.wire import Entry, Key, ServedRRset, key_of
 from testbed.auth.zonedata import ServedZone, is_under
 

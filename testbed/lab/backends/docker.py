@@ -26,9 +26,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
+import testbed.lab.backends.docker_firewall as docker_firewall  # not via the package, which imports this
 from testbed.errors import EnvironmentProblem, LabError
 from testbed.lab import interrupts
-from testbed.lab.backends import docker_firewall
 from testbed.lab.backends.base import LABEL, NAME_PREFIX, OWNER_LABEL, Backend, Host, HostSpec, T
 
 HOST_LABEL = "dnssec-testbed.host"
