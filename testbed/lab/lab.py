@@ -28,6 +28,7 @@ from testbed.auth.servers.base import ServerCannotExpress, ServerRefusedZone
 from testbed.auth.servers.served import denial_differences, differences
 from testbed.build.topology import Topology
 from testbed.build.zones import BuildContext, zone_file_name
+from testbed.daemon import parse_version
 from testbed.errors import LabError
 from testbed.lab import interrupts
 from testbed.lab.backends import make_backend
@@ -36,7 +37,7 @@ from testbed.lab.backends.subnets import SubnetLease
 from testbed.lab.runtime import lab_folder, prepare_lab_folder, remove_lab_folder
 from testbed.lab.wait import QUIET_S, Waited, limit_s, query_once, tail, wait_for
 from testbed.resolvers import ResolverAdapter, ResolverContext
-from testbed.resolvers.base import parse_version, write_rendered
+from testbed.resolvers.base import write_rendered
 
 AUTH_IMAGE = "auth"
 RELOAD_LOGGED = "testbed.auth: reloaded "     # what the builtin server logs once a SIGHUP reload is in place

@@ -6,13 +6,13 @@ the same path inside a container, so the only backend-specific part is which ima
 
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
+
+from testbed.daemon import PackagedDaemon
 
 # RFC 5011 section 4 key states, as every adapter reports them: AddPend, Valid, Missing, Revoked, Removed
 ANCHOR_STATES = ("pending", "trusted", "missing", "revoked", "removed")
@@ -39,16 +39,10 @@ class ResolverContext:
         return "\n".join(lines) + "\n"
 
 
-class ResolverAdapter(ABC):
+class ResolverAdapter(PackagedDaemon, ABC):
     """One file per resolver under testbed/resolvers/, found by the registry in __init__.py."""
 
     name: ClassVar[str]
-    display_name: ClassVar[str]
-    binary: ClassVar[str]                 # the daemon, as found on PATH (netns backend)
-    debian_package: ClassVar[str]
-    image: ClassVar[str]                  # compose/<image>/Dockerfile (docker backend)
-    version_argv: ClassVar[tuple[str, ...]]
-    version_pattern: ClassVar[str] = r"(\d+\.\d+(?:\.\d+)?)"
     # runs on the lab's virtual clock (the time shim, testbed/timeshim); False: real time only
     virtual_clock: ClassVar[bool] = True
     # RFC 5011 automated trust-anchor maintenance (ResolverContext.managed_anchor)
@@ -106,9 +100,6 @@ class ResolverAdapter(ABC):
         """Root key tag -> RFC 5011 state, one of ``ANCHOR_STATES``, from ``anchor_status_command``'s output."""
         raise NotImplementedError(f"{self.name} has no RFC 5011 state to read")
 
-    def available_locally(self) -> bool:
-        return shutil.which(self.binary) is not None
-
     def package_version_command(self) -> list[str]:
         """The exact Debian package version (``1:9.20.30-1~deb13u1``), as a command run on the resolver's host."""
         return ["dpkg-query", "-W", "-f=${Version}", self.debian_package]
@@ -121,18 +112,6 @@ class ResolverAdapter(ABC):
             return "unknown"
         return proc.stdout.strip() if proc.returncode == 0 and proc.stdout.strip() else "unknown"
 
-    def local_version(self) -> str:
-        try:
-            proc = subprocess.run([self.binary, *self.version_argv], capture_output=True, text=True, timeout=10,
-                                  check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return "unknown"
-        return parse_version(proc.stdout + proc.stderr, self.version_pattern)
-
-
-def parse_version(text: str, pattern: str) -> str:
-    match = re.search(pattern, text)
-    return match.group(1) if match else "unknown"
 
 
 def write_rendered(adapter: ResolverAdapter, folder: Path, files: dict[str, str]) -> None:

@@ -36,9 +36,10 @@ from typing import Any
 
 import yaml
 
+from testbed.daemon import parse_version
 from testbed.errors import ScenarioError
 from testbed.resolvers import registry
-from testbed.resolvers.base import ResolverAdapter, ResolverContext, parse_version
+from testbed.resolvers.base import ResolverAdapter, ResolverContext
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 INLINE_KEYS = ("image", "binary", "name")

@@ -8,14 +8,13 @@ the same path inside a container. The zone files are the lab's (``zone_file_name
 from __future__ import annotations
 
 import re
-import shutil
 import signal
-import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol
 
+from testbed.daemon import PackagedDaemon
 from testbed.errors import LabError
 
 
@@ -38,16 +37,10 @@ class ServerContext:
         return self.folder / file_name
 
 
-class ServerAdapter(ABC):
+class ServerAdapter(PackagedDaemon, ABC):
     """One file per server software under testbed/auth/servers/."""
 
     name: ClassVar[str]                   # what `server:` and `--auth` say: nsd, knot, bind
-    display_name: ClassVar[str]
-    binary: ClassVar[str]                 # the daemon, as found on PATH (netns backend)
-    debian_package: ClassVar[str]
-    image: ClassVar[str]                  # compose/<image>/Dockerfile (docker backend)
-    version_argv: ClassVar[tuple[str, ...]]
-    version_pattern: ClassVar[str] = r"(\d+\.\d+(?:\.\d+)?)"
     # a regular expression, formatted with the zone name without its trailing dot (``{zone}``, escaped), whose
     # match in the log says the server refused to load that zone; group 0 is quoted to the user
     refused_pattern: ClassVar[str] = ""
@@ -77,21 +70,6 @@ class ServerAdapter(ABC):
                 about = [text.strip() for text in lines[max(0, at - 8):at + 1] if zone.rstrip(".") in text]
                 return " / ".join(about[-4:])
         return None
-
-    def available_locally(self) -> bool:
-        return shutil.which(self.binary) is not None
-
-    def local_version(self) -> str:
-        try:
-            proc = subprocess.run([self.binary, *self.version_argv], capture_output=True, text=True, timeout=10,
-                                  check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return "unknown"
-        return self.parse_version(proc.stdout + proc.stderr)
-
-    def parse_version(self, text: str) -> str:
-        match = re.search(self.version_pattern, text)
-        return match.group(1) if match else "unknown"
 
 
 class ServerCannotExpress(LabError):
