@@ -3,8 +3,9 @@
 
     python bench/peak_rss.py testbed run bench/scenarios/jp-plan-100k-nsd.yaml --backend netns
 
-Summed RSS counts pages that forked processes share (NSD's server children) once per process: read the largest
-processes it lists, or their proportional set size (/proc/PID/smaps_rollup), before adding them up.
+Summed RSS counts pages that forked processes share (NSD's server children) once per process, so the peak of the
+summed proportional set size (Pss in /proc/PID/smaps_rollup, which splits each shared page between its sharers) is
+printed too: that is the memory the whole run held.
 """
 
 from __future__ import annotations
@@ -40,6 +41,17 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def comm(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/comm") as name:
@@ -51,7 +63,7 @@ def comm(pid: int) -> str:
 def main(argv: list[str]) -> int:
     started = time.monotonic()
     proc = subprocess.Popen(argv)
-    peak, at_peak = 0, []
+    peak, at_peak, peak_pss = 0, [], 0
     while proc.poll() is None:
         tree, todo, kids = [], [proc.pid], children()
         while todo:
@@ -60,10 +72,12 @@ def main(argv: list[str]) -> int:
             todo += kids.get(pid, [])
         sizes = sorted(((rss_kb(pid), pid) for pid in tree), reverse=True)
         total = sum(size for size, _ in sizes)
+        peak_pss = max(peak_pss, sum(pss_kb(pid) for pid in tree))
         if total > peak:
             peak, at_peak = total, [(size, comm(pid)) for size, pid in sizes[:6]]
         time.sleep(0.5)
-    print(f"wall {time.monotonic() - started:.1f} s, exit {proc.returncode}, peak summed RSS {peak / 1024:.0f} MB; "
+    print(f"wall {time.monotonic() - started:.1f} s, exit {proc.returncode}, peak summed RSS {peak / 1024:.0f} MB, "
+          f"peak summed PSS {peak_pss / 1024:.0f} MB; "
           "largest at peak: " + ", ".join(f"{name} {size / 1024:.0f} MB" for size, name in at_peak), file=sys.stderr)
     return proc.returncode
 
