@@ -35,7 +35,8 @@ def signed_text() -> str:
 
 
 def _asked(zone: dns.zone.Zone) -> set[tuple[str, str]]:
-    return {(name.to_text(), dns.rdatatype.to_text(rdataset.rdtype)) for name, rdataset, _ in authoritative_rrsets(zone)}
+    return {(name.to_text(), dns.rdatatype.to_text(rdataset.rdtype))
+            for name, rdataset, _ in authoritative_rrsets(zone)}
 
 
 def test_the_text_sample_holds_the_apex_the_probes_and_delegations_with_and_without_ds(signed_text: str) -> None:

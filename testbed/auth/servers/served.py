@@ -20,9 +20,8 @@ the real server and of the builtin server's own answer function over the same zo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-
 import re
+from collections.abc import Callable, Iterable, Iterator
 
 import dns.exception
 import dns.flags
