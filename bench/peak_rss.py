@@ -30,26 +30,24 @@ def children() -> dict[int, list[int]]:
     return found
 
 
-def rss_kb(pid: int) -> int:
+def proc_kb(path: str, field: str) -> int:
+    """A "Field:   N kB" line of a /proc file (0 when the process is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
+        with open(path) as lines:
+            for line in lines:
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kb(pid: int) -> int:
+    return proc_kb(f"/proc/{pid}/status", "VmRSS:")
 
 
 def pss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return proc_kb(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 def comm(pid: int) -> str:
