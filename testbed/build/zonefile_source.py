@@ -38,9 +38,11 @@ def read_zone_source(path: Path, origin: str, where: Where | None = None) -> dns
     try:
         return dns.zone.from_text(text, origin=origin, relativize=False, filename=str(path))
     except dns.exception.SyntaxError as exc:
-        # dnspython's message starts "<file>:<line>:": the zone file's own place, which is what a person needs
-        raise ScenarioError(f"the zone file of {origin} does not parse: {exc}",
-                            fix="fix the record on that line of the zone file") from exc
+        line, reason = failing_line(text, origin, exc)
+        quoted = text.splitlines()[line - 1].strip()[:120] if 0 < line <= len(text.splitlines()) else ""
+        raise zone_file_error(where, path, f"the zone file of {origin} does not parse: {path}:{line}: {reason}"
+                              + (f" (the line reads: {quoted})" if quoted else ""),
+                              "fix the record on that line of the zone file") from exc
     except dns.zone.NoSOA as exc:
         raise error(f"the zone file {path} has no SOA record at {origin}", "add the zone's SOA") from exc
     except dns.zone.NoNS as exc:
@@ -49,6 +51,33 @@ def read_zone_source(path: Path, origin: str, where: Where | None = None) -> dns
     except dns.exception.DNSException as exc:
         raise error(f"the zone file {path} is not a zone for {origin}: {exc}",
                     "check $ORIGIN and the owner names of the file") from exc
+
+
+def failing_line(text: str, origin: str, exc: dns.exception.SyntaxError) -> tuple[int, str]:
+    """(the line of the zone text a SyntaxError is about, dnspython's reason). dnspython names the line its
+    tokenizer stands on, which is the next one when an rdata fails only after its whole line was read ("Text
+    input is malformed" for A 192.0.2.999): then the line before is the culprit, as reading it alone shows."""
+    message = str(exc)
+    head, _, reason = message.partition(": ")
+    try:
+        line = int(head.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return 0, message
+    lines = text.splitlines()
+    if line < 2:
+        return line, reason
+    previous = lines[line - 2] if line - 2 < len(lines) else ""
+    if not previous.strip() or previous.lstrip().startswith((";", "$")) or "(" in previous or ")" in previous:
+        return line, reason
+    # the owner may be left out (the previous owner's): any owner will do to parse the record's own fields
+    record = previous if not previous[:1].isspace() else "x" + previous
+    try:
+        dns.zone.from_text(f"$TTL 3600\n{record}\n", origin=origin, relativize=False, check_origin=False)
+    except dns.exception.SyntaxError:
+        return line - 1, reason
+    except dns.exception.DNSException:
+        pass
+    return line, reason
 
 
 def file_name_servers(path: Path, origin: str, servers: tuple[str, ...],
