@@ -3,8 +3,9 @@
 
     python bench/peak_rss.py testbed run bench/scenarios/jp-plan-100k-nsd.yaml --backend netns
 
-Summed RSS counts pages that forked processes share (NSD's server children) once per process: read the largest
-processes it lists, or their proportional set size (/proc/PID/smaps_rollup), before adding them up.
+Summed RSS counts pages that forked processes share (NSD's server children) once per process, so the peak of the
+summed proportional set size (Pss in /proc/PID/smaps_rollup, which splits each shared page between its sharers) is
+printed too: that is the memory the whole run held.
 """
 
 from __future__ import annotations
@@ -29,15 +30,24 @@ def children() -> dict[int, list[int]]:
     return found
 
 
-def rss_kb(pid: int) -> int:
+def proc_kb(path: str, field: str) -> int:
+    """A "Field:   N kB" line of a /proc file (0 when the process is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
+        with open(path) as lines:
+            for line in lines:
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kb(pid: int) -> int:
+    return proc_kb(f"/proc/{pid}/status", "VmRSS:")
+
+
+def pss_kb(pid: int) -> int:
+    return proc_kb(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 def comm(pid: int) -> str:
@@ -51,7 +61,7 @@ def comm(pid: int) -> str:
 def main(argv: list[str]) -> int:
     started = time.monotonic()
     proc = subprocess.Popen(argv)
-    peak, at_peak = 0, []
+    peak, at_peak, peak_pss = 0, [], 0
     while proc.poll() is None:
         tree, todo, kids = [], [proc.pid], children()
         while todo:
@@ -60,10 +70,12 @@ def main(argv: list[str]) -> int:
             todo += kids.get(pid, [])
         sizes = sorted(((rss_kb(pid), pid) for pid in tree), reverse=True)
         total = sum(size for size, _ in sizes)
+        peak_pss = max(peak_pss, sum(pss_kb(pid) for pid in tree))
         if total > peak:
             peak, at_peak = total, [(size, comm(pid)) for size, pid in sizes[:6]]
         time.sleep(0.5)
-    print(f"wall {time.monotonic() - started:.1f} s, exit {proc.returncode}, peak summed RSS {peak / 1024:.0f} MB; "
+    print(f"wall {time.monotonic() - started:.1f} s, exit {proc.returncode}, peak summed RSS {peak / 1024:.0f} MB, "
+          f"peak summed PSS {peak_pss / 1024:.0f} MB; "
           "largest at peak: " + ", ".join(f"{name} {size / 1024:.0f} MB" for size, name in at_peak), file=sys.stderr)
     return proc.returncode
 

@@ -56,6 +56,14 @@ def file_zone(plan: ZonePlan, topology: Topology, serial: int, lab_text: str) ->
     """The zone to build from ``plan.file``, and whether it comes signed. ``lab_text`` is the zone the lab would
     make without a file (SOA, NS, their addresses, delegations to lab zones, the scenario's records)."""
     zone = read_zone_file(plan)
+    if check_file_zone(plan, topology, zone):
+        return zone, True
+    return _merge_unsigned(plan, topology, serial, zone, lab_text), False
+
+
+def check_file_zone(plan: ZonePlan, topology: Topology, zone: dns.zone.Zone) -> bool:
+    """Whether the zone a file holds comes signed, once it is known to fit the scenario: a signed file is a leaf
+    without added records, a file with DNSKEYs is signed. Errors name the scenario's line and the fix."""
     if is_presigned(zone):
         children = [z.name for z in topology.zones.values() if z.parent == plan.name]
         if children:
@@ -65,12 +73,12 @@ def file_zone(plan: ZonePlan, topology: Topology, serial: int, lab_text: str) ->
         if plan.records:
             raise _error(plan, f"records cannot be added to the signed zone file of {plan.name}: they would be "
                                "unsigned", "add them to the file and sign it again")
-        return zone, True
+        return True
     assert zone.origin is not None
     if zone.get_rdataset(zone.origin, dns.rdatatype.DNSKEY) is not None:
         raise _error(plan, f"the zone file of {plan.name} has DNSKEY records but no RRSIG: neither a signed zone "
                            "nor an unsigned one", "remove the DNSKEY records (the lab signs the zone), or sign it")
-    return _merge_unsigned(plan, topology, serial, zone, lab_text), False
+    return False
 
 
 def _merge_unsigned(plan: ZonePlan, topology: Topology, serial: int, file_zone: dns.zone.Zone,

@@ -6,6 +6,7 @@ TestbedErrors, which the CLI's main prints without a traceback (exit 2).
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import click
@@ -54,12 +55,27 @@ def images_list() -> None:
         click.echo(f"{row['key']:{width}} {row['current']:9} {row['size_mb']:>5}  {row['tag']}")
 
 
+def _lab_subnet(_ctx: click.Context, _param: click.Parameter, value: str | None) -> ipaddress.IPv4Network | None:
+    if value is None:
+        return None
+    try:
+        subnet = ipaddress.IPv4Network(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an IPv4 network ({exc}); give one like 10.53.7.0/24") from None
+    if subnet.prefixlen != 24:
+        raise click.BadParameter(f"{value} is a /{subnet.prefixlen}; the lab's host addresses need a /24, "
+                                 "e.g. 10.53.7.0/24")
+    return subnet
+
+
 @click.command("compose")
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="folder to write into")
 @click.option("--resolver", "resolvers", multiple=True, default=("unbound",), show_default=True,
               help="resolver service(s) to include (repeatable)")
-def compose(scenario: Path, output: Path, resolvers: tuple[str, ...]) -> None:
+@click.option("--subnet", callback=_lab_subnet, default=None,
+              help="the lab network, an IPv4 /24 (default: the first 10.53.X.0/24 nothing on this host uses now)")
+def compose(scenario: Path, output: Path, resolvers: tuple[str, ...], subnet: ipaddress.IPv4Network | None) -> None:
     """Write a runnable docker compose project for SCENARIO (signed zones, configs, images' build contexts)."""
     from testbed.lab.compose_export import write_compose
     from testbed.resolvers import registry
@@ -71,7 +87,7 @@ def compose(scenario: Path, output: Path, resolvers: tuple[str, ...]) -> None:
         raise click.BadParameter(f"unknown resolver {unknown[0]!r}; use one of: {', '.join(known)}",
                                  param_hint="--resolver")
     (loaded,) = load((scenario,))
-    write_compose(loaded, output, list(resolvers))
+    write_compose(loaded, output, list(resolvers), subnet)
     compose_file = output / "docker-compose.yml"
     click.echo(f"wrote {compose_file}")
     # the how-to is the file's own header: print it so the next step is on screen

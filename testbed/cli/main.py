@@ -127,7 +127,10 @@ def write_reports(verdicts: list, backend: str, resolvers: dict[str, str], json_
 @click.option("--build", "dry_build", is_flag=True,
               help="also sign the zones and apply the faults, as a run would, without a lab (slower: makes keys)")
 def validate(paths: tuple[Path, ...], dry_build: bool) -> None:
-    """Check scenario files without running anything."""
+    """Check scenario files without running anything: their YAML, faults and targets, and the zone files and keys
+    they bring (parsed, name servers and keys matched with the scenario). --build also signs, verifies a signed
+    file's signatures and applies the faults."""
+    from testbed.build.brought import check_brought
     from testbed.build.targets import check_fault_targets
     from testbed.faults import fault_params
 
@@ -136,6 +139,7 @@ def validate(paths: tuple[Path, ...], dry_build: bool) -> None:
     keys = None
     for scenario in scenarios:
         check_fault_targets(scenario, signatures)  # what build would find: a fault aimed at a zone it lacks
+        brought = check_brought(scenario)           # its own zone files and keys, read as a run reads them
         if dry_build:
             from testbed.build.topology import plan
             from testbed.build.zones import KeyStore
@@ -149,6 +153,8 @@ def validate(paths: tuple[Path, ...], dry_build: bool) -> None:
             click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.phases)} phases, {checks} checks)")
         else:
             click.echo(f"ok  {scenario.file}  ({scenario.name}: {len(scenario.checks)} checks)")
+        for line in brought:
+            click.echo(f"    {line}")
 
 
 @cli.command()

@@ -23,10 +23,11 @@ from typing import Any
 
 import yaml
 
-from testbed.build.topology import DEFAULT_SUBNET, PROBE_HOST, Topology, plan
+from testbed.build.topology import PROBE_HOST, Topology, plan
 from testbed.build.zones import BuildContext, KeyStore, zone_file_name
 from testbed.clock import LabClock
 from testbed.errors import LabError
+from testbed.lab.backends.subnets import free_subnet
 from testbed.lab.images import image_tag, write_context
 from testbed.lab.lab import AUTH_IMAGE
 from testbed.lab.netfaults import NetFault, fault_commands
@@ -124,9 +125,11 @@ def _resolver_context(topology: Topology, name: str, anchor: tuple[str, ...]) ->
 
 
 def write_compose(scenario: Scenario, out: Path, resolvers: list[str],
-                  subnet: ipaddress.IPv4Network = DEFAULT_SUBNET) -> list[str]:
-    """Sign the scenario (faults applied) and write a runnable compose project to ``out``; returns the files."""
-    topology = plan(scenario, resolvers, subnet)
+                  subnet: ipaddress.IPv4Network | None = None) -> list[str]:
+    """Sign the scenario (faults applied) and write a runnable compose project to ``out``; returns the files.
+    ``subnet`` None: the first lab subnet no route and no running lab uses on this host (a fixed one collided with
+    whatever docker network already held it, and `up` failed with "Pool overlaps")."""
+    topology = plan(scenario, resolvers, subnet or free_subnet())
     if PROBE_HOST >= GATEWAY_HOST:
         raise AssertionError("the probe address must not be the gateway")
     build = build_scenario(scenario, topology, LabClock(), KeyStore(), serial=1)

@@ -15,6 +15,7 @@ the same way.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import stat
@@ -26,6 +27,7 @@ from testbed.errors import EnvironmentProblem
 ENV = "TESTBED_RUNTIME_DIR"
 SYSTEM_DIR = Path("/run/dnssec-testbed")
 LOCKS = ".locks"
+PLACES = ".places"          # in SYSTEM_DIR: the runtime directories TESTBED_RUNTIME_DIR named (all_places)
 # where labs of versions before the runtime directory kept their folders: ``down --all`` still clears them
 LEGACY_LABS_DIR = Path(tempfile.gettempdir()) / "dnssec-testbed"
 
@@ -44,14 +46,61 @@ def candidate() -> Path:
 
 
 def all_places() -> list[Path]:
-    """Every runtime directory a lab of this machine may have used (this process's, the default ones, the legacy
-    folder): ``down --all`` looks in each for a lab's lab.json before it calls a lab dead."""
+    """Every runtime directory a lab of this machine may have used (this process's, the default ones, those that
+    other runs named with TESTBED_RUNTIME_DIR, the legacy folder): ``down --all`` looks in each for a lab's lab.json
+    before it calls a lab dead, so a run with its own runtime directory never tears down another's live lab."""
     places = [candidate(), SYSTEM_DIR]
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg:
         places.append(Path(xdg) / "dnssec-testbed")
     places += [Path(tempfile.gettempdir()) / f"dnssec-testbed-{os.geteuid()}", LEGACY_LABS_DIR]
+    places += _remembered_places()
+    # runtime directories named after the default one (/run/dnssec-testbed-ci, ...), also those of runs whose
+    # version did not yet remember its directory
+    with contextlib.suppress(OSError):
+        places += sorted(p for p in SYSTEM_DIR.parent.glob(f"{SYSTEM_DIR.name}*") if p.is_dir() and not p.is_symlink())
     return list(dict.fromkeys(places))
+
+
+def _places_file() -> Path | None:
+    """The list of runtime directories named by TESTBED_RUNTIME_DIR, kept in the system runtime directory (only
+    where that is ours: root, who alone runs netns labs, whose namespaces carry no owner label)."""
+    if not (SYSTEM_DIR.is_dir() and not SYSTEM_DIR.is_symlink() and os.lstat(SYSTEM_DIR).st_uid == os.geteuid()):
+        return None
+    return SYSTEM_DIR / PLACES
+
+
+def _remembered_places() -> list[Path]:
+    path = _places_file()
+    if path is None:
+        return []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [Path(line) for line in text.splitlines() if line.startswith("/")]
+
+
+def remember_place(place: Path) -> None:
+    """Add a runtime directory other than the default ones to the list ``all_places`` reads; directories that no
+    longer exist are dropped from it meanwhile."""
+    if place == SYSTEM_DIR:
+        return
+    with contextlib.suppress(OSError, EnvironmentProblem):
+        if not SYSTEM_DIR.is_dir():
+            os.mkdir(SYSTEM_DIR, 0o700)
+        check_private_dir(SYSTEM_DIR)
+        path = SYSTEM_DIR / PLACES
+        # two runs starting at once must not each write a list without the other's directory
+        lock = os.open(SYSTEM_DIR / f"{PLACES}.lock", os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            known = [p for p in _remembered_places() if p.is_dir() and p != place.resolve()]
+            tmp = path.with_name(f"{PLACES}.{os.getpid()}")
+            tmp.write_text("".join(f"{p}\n" for p in [*known, place.resolve()]), encoding="utf-8")
+            tmp.replace(path)
+        finally:
+            os.close(lock)
 
 
 def check_private_dir(path: Path) -> None:
@@ -107,7 +156,9 @@ def lab_folder(lab_id: str) -> Path:
 
 def prepare_lab_folder(lab_id: str) -> Path:
     """Create the folder of a new lab; an existing one is not reused (a lab id is new or a collision)."""
-    path = runtime_dir() / lab_id
+    place = runtime_dir()
+    remember_place(place)
+    path = place / lab_id
     try:
         os.mkdir(path, 0o755)       # its parent is 0700: the hosts' own folders stay readable to their daemons
     except FileExistsError:

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from testbed.lab.backends.docker_env import docker_available
 from testbed.lab.compose_export import write_compose
@@ -46,6 +47,9 @@ def test_compose_project_answers_with_ad_and_goes_away(tmp_path: Path) -> None:
     files = write_compose(load_scenario(QUICKSTART / "secure-a.yaml"), out, ["unbound"])
     assert str(out / "docker-compose.yml") in files
     project = f"testbed-compose-{secrets.token_hex(3)}"
+    # the subnet was chosen free on this host at export: the resolver's address says which
+    resolver = yaml.safe_load((out / "docker-compose.yml").read_text())["services"]["unbound"]["networks"]["lab"][
+        "ipv4_address"]
     compose = [*compose_command(), "-p", project]          # type: ignore[misc] - skipped when None
 
     def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -58,7 +62,7 @@ def test_compose_project_answers_with_ad_and_goes_away(tmp_path: Path) -> None:
         # the resolver may need a moment after its container starts: ask until it answers (bounded)
         dig = None
         for _ in range(30):
-            dig = run("exec", "-T", "probe", "dig", "+dnssec", "+tries=1", "+time=2", "@10.53.0.101",
+            dig = run("exec", "-T", "probe", "dig", "+dnssec", "+tries=1", "+time=2", f"@{resolver}",
                       "www.example.jp.", "A", timeout=60)
             if "status: NOERROR" in dig.stdout:
                 break

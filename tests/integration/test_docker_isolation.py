@@ -15,16 +15,15 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from testbed.lab.backends import docker_firewall
 from testbed.lab.backends.base import HostSpec
-from testbed.lab.backends.docker import DockerBackend, DockerHost, lab_resources
+from testbed.lab.backends.docker import DockerBackend, DockerHost
 from testbed.lab.backends.docker_env import docker_available
-from testbed.lab.backends.subnets import lease_subnet
+from tests.integration.conftest import address
 from tests.integration.test_no_leak import frames
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker,
@@ -106,24 +105,6 @@ class HostListener:
             t.join(2)
         self.tcp.close()
         self.udp.close()
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> Iterator[DockerBackend]:
-    lease = lease_subnet()
-    lab = DockerBackend(secrets.token_hex(3), str(lease.subnet), tmp_path)
-    try:
-        with lab:
-            lab.create_network(str(lease.subnet.network_address + 250))
-            yield lab
-    finally:
-        lease.release()
-    assert lab_resources(lab.lab_id) == []
-    assert docker_firewall.rules(lab.lab_id) == []
-
-
-def address(backend: DockerBackend, host: int) -> str:
-    return backend.subnet.rsplit(".", 1)[0] + f".{host}"
 
 
 def python_host(backend: DockerBackend, name: str, host: int, argv: tuple[str, ...], **kw: object) -> DockerHost:

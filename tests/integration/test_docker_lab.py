@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,26 +18,10 @@ from testbed.lab.backends.base import LABEL, HostSpec
 from testbed.lab.backends.docker import DockerBackend, lab_resources
 from testbed.lab.backends.docker_env import docker_available
 from testbed.lab.backends.subnets import lease_subnet
+from tests.integration.conftest import address
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker,
               pytest.mark.skipif(not docker_available(), reason="no Docker daemon")]
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> Iterator[DockerBackend]:
-    lease = lease_subnet()
-    lab = DockerBackend(secrets.token_hex(3), str(lease.subnet), tmp_path)
-    try:
-        with lab:
-            lab.create_network(str(lease.subnet.network_address + 250))
-            yield lab
-    finally:
-        lease.release()
-    assert lab_resources(lab.lab_id) == []
-
-
-def address(backend: DockerBackend, host: int) -> str:
-    return backend.subnet.rsplit(".", 1)[0] + f".{host}"
 
 
 def sleeper(backend: DockerBackend, name: str, host: int, image: str = "unbound") -> HostSpec:

@@ -91,6 +91,34 @@ def test_down_all_removes_what_a_killed_run_left() -> None:
     assert lab_processes(lab_id) == []
 
 
+def test_down_all_spares_a_live_lab_that_keeps_its_folder_in_another_runtime_directory() -> None:
+    """A run with its own TESTBED_RUNTIME_DIR (a CI job, another terminal) is alive: ``down --all`` from any other
+    runtime directory must find its owner and leave it up."""
+    other = Path(tempfile.mkdtemp(prefix="testbed-teardown-other-"))
+    before = set(leftover_namespaces())
+    proc = subprocess.Popen([sys.executable, "-m", "testbed.cli.main", "run", str(QUICKSTART), "--resolver", "unbound",
+                             "--backend", "netns"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, RUNTIME_ENV: str(other)})
+    try:
+        deadline = time.monotonic() + 60
+        lab_id = ""
+        while not lab_id and time.monotonic() < deadline:
+            mine = {p.name for p in other.iterdir()}
+            lab_id = next((n.split("-")[1] for n in set(leftover_namespaces()) - before
+                           if n.endswith("-unbound") and n.split("-")[1] in mine), "")
+            time.sleep(0.05)
+        assert lab_id, "the lab never came up"
+        down = subprocess.run([sys.executable, "-m", "testbed.cli.main", "down", "--all"], capture_output=True,
+                              text=True, cwd=ROOT, timeout=120, env=ENV)
+        assert down.returncode == 0, down.stderr
+        assert f"testbed-{lab_id}-" not in down.stdout
+        assert leftover_namespaces(lab_id) != []
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    assert leftover_namespaces(lab_id) == []
+
+
 class BrokenUnbound(Unbound):
     """Unbound with an option it does not know: it exits at start, as a misconfigured vendor build would."""
 

@@ -74,8 +74,25 @@ def test_more_hosts_than_name_servers_says_what_does_not_match(tmp_path: Path) -
 
 def test_a_zone_file_that_does_not_parse_names_its_own_line(tmp_path: Path) -> None:
     scenario = scenario_with(tmp_path, "file: example.jp.zone", ZONE + "bad 300 IN AX 1.2.3.4\n")
+    # the plan reads only the apex NS lines of a plain file; the build parses it whole
+    topology = plan(scenario, [])
     with pytest.raises(ScenarioError, match=r"example\.jp\.zone:11: unknown rdatatype 'AX'"):
-        plan(scenario, [])
+        prepare(topology, LabClock(), KeyStore(), 1)
+
+
+def test_the_apex_ns_scan_reads_what_dnspython_reads_or_leaves_the_file_to_it() -> None:
+    from testbed.build.zonefile_source import scan_apex_ns
+
+    assert scan_apex_ns(ZONE, "example.jp.") == ("ns1.example.jp.", "ns2.example.jp.")
+    forms = ("$ORIGIN jp.\nexample 1h IN SOA ns1.example h 1 2 3 4 5\n\tIN 300 NS ns1.example\n"
+             "  NS ns2.example.jp. ; a comment\n$ORIGIN example.jp.\n@ NS ns3\nwww A 192.0.2.1\n"
+             "sub NS ns.other.jp.\n")
+    assert scan_apex_ns(forms, "example.jp.") == ("ns1.example.jp.", "ns2.example.jp.", "ns3.example.jp.")
+    zone = dns.zone.from_text(forms, origin="example.jp.", relativize=False, check_origin=False)
+    assert sorted(r.target.to_text() for r in zone.get_rdataset("example.jp.", "NS")) == \
+        ["ns1.example.jp.", "ns2.example.jp.", "ns3.example.jp."]
+    assert scan_apex_ns(ZONE.replace("@ IN NS ns2", "@ IN NS ( ns2 )"), "example.jp.") is None
+    assert scan_apex_ns(ZONE.replace("@ IN SOA", "www IN SOA"), "example.jp.") is None
 
 
 def test_a_missing_zone_file_is_a_loader_error(tmp_path: Path) -> None:

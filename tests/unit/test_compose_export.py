@@ -16,7 +16,7 @@ from tests.conftest import QUICKSTART
 
 def export(tmp_path: Path) -> tuple[Path, dict]:
     out = tmp_path / "p"
-    write_compose(load_scenario(QUICKSTART / "secure-a.yaml"), out, ["unbound"])
+    write_compose(load_scenario(QUICKSTART / "secure-a.yaml"), out, ["unbound"], DEFAULT_SUBNET)
     return out, yaml.safe_load((out / "docker-compose.yml").read_text())
 
 
@@ -68,3 +68,30 @@ def test_network_faults_become_an_entrypoint_with_net_admin(tmp_path: Path) -> N
     script = (tmp_path / "netfaults" / "child.sh").read_text()
     assert script.rstrip().endswith('exec "$@"')
     assert len(fault_commands(NetFault(udp_max=512))) == script.count("\ntc ")
+
+
+def test_without_a_subnet_the_export_takes_one_no_route_of_this_host_overlaps(tmp_path: Path) -> None:
+    import ipaddress
+
+    from testbed.lab.backends.subnets import _routed_networks
+
+    out = tmp_path / "free"
+    write_compose(load_scenario(QUICKSTART / "secure-a.yaml"), out, ["unbound"])
+    doc = yaml.safe_load((out / "docker-compose.yml").read_text())
+    subnet = ipaddress.IPv4Network(doc["networks"]["lab"]["ipam"]["config"][0]["subnet"])
+    assert not any(subnet.overlaps(net) for net in _routed_networks())
+    address = ipaddress.IPv4Address(doc["services"]["unbound"]["networks"]["lab"]["ipv4_address"])
+    assert address in subnet
+
+
+def test_a_subnet_that_is_not_a_slash_24_is_refused_with_exit_2(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from testbed.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["compose", str(QUICKSTART / "secure-a.yaml"), "-o", str(tmp_path / "x"),
+                                      "--subnet", "10.53.0.0/16"])
+    assert result.exit_code == 2 and "need a /24" in result.output
+    result = CliRunner().invoke(cli, ["compose", str(QUICKSTART / "secure-a.yaml"), "-o", str(tmp_path / "x"),
+                                      "--subnet", "10.53.0.300/24"])
+    assert result.exit_code == 2 and "not an IPv4 network" in result.output

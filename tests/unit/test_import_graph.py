@@ -22,6 +22,7 @@ NEVER: tuple[tuple[str, str], ...] = (
     ("testbed.resolvers", "testbed.faults"),
     ("testbed.lab", "testbed.run"),
 )
+ENTRY_POINT = "testbed.__main__"
 ONLY_FROM_ITSELF = ("testbed.cli",)       # nothing outside the package imports it (the pytest plugin included)
 
 
@@ -33,8 +34,8 @@ def module_name(path: Path, root: Path) -> str:
 
 
 def import_graph(package: Path) -> Graph:
-    """Module -> the modules of the same package it imports (``from a import b`` counts as ``a.b`` when that is a
-    module, else as ``a``)."""
+    """Module -> the modules of the same package it imports (``from a import b`` counts as ``a``, and as ``a.b``
+    too when that is a module)."""
     modules = {module_name(p, package): p for p in package.rglob("*.py")}
     graph: Graph = {name: set() for name in modules}
     for name, path in modules.items():
@@ -49,8 +50,9 @@ def import_graph(package: Path) -> Graph:
                     anchor = name.split(".") if is_package else name.split(".")[:-1]
                     anchor = anchor[:len(anchor) - node.level + 1]
                     base = ".".join([*anchor, base] if base else anchor)
-                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
-                           for alias in node.names]
+                # ``from a import b`` runs a/__init__.py before it finds b: an edge to a as well as to a.b
+                targets = [base, *(f"{base}.{alias.name}" for alias in node.names
+                                   if f"{base}.{alias.name}" in modules)]
             for target in targets:
                 while target and target not in modules:      # ``import a.b.c`` where c is a name: a.b
                     target = target.rpartition(".")[0]
@@ -117,7 +119,9 @@ def forbidden(graph: Graph, never: tuple[tuple[str, str], ...] = NEVER,
     bad = []
     for importer, imported in sorted((a, b) for a, targets in graph.items() for b in targets):
         against_flow = any(under(importer, low) and under(imported, high) for low, high in never)
-        into_closed = any(under(imported, pkg) and not under(importer, pkg) for pkg in only_from_itself)
+        # testbed/__main__.py is `python -m testbed`: the console script's twin, the one way in from outside
+        into_closed = importer != ENTRY_POINT and any(under(imported, pkg) and not under(importer, pkg)
+                                                      for pkg in only_from_itself)
         if against_flow or into_closed:
             bad.append(f"{importer} -> {imported}")
     return bad
@@ -166,6 +170,19 @@ def test_the_graph_sees_imports_inside_functions_and_type_checking_blocks(tmp_pa
     (package / "cli" / "__init__.py").write_text("")
     (package / "cli" / "main.py").write_text("")
     graph = import_graph(package)
-    assert graph["testbed.lab.lab"] == {"testbed.cli.main", "testbed.lab.wait"}
+    # ``from testbed.cli import main`` and ``from . import wait`` also run those packages' __init__
+    assert graph["testbed.lab.lab"] == {"testbed.cli", "testbed.cli.main", "testbed.lab", "testbed.lab.wait"}
     assert cycles(graph) == [["testbed.lab.lab", "testbed.lab.wait"]]
-    assert forbidden(graph) == ["testbed.lab.lab -> testbed.cli.main"]
+    assert forbidden(graph) == ["testbed.lab.lab -> testbed.cli", "testbed.lab.lab -> testbed.cli.main"]
+
+
+def test_from_a_package_import_a_module_closes_a_loop_through_the_package(tmp_path: Path) -> None:
+    """The loop 11a5571 removed: the package's __init__ imports a module that imports its sibling through the
+    package (``from testbed.auth import lookup``), so importing the package first fails half-way."""
+    package = tmp_path / "testbed"
+    (package / "auth").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "auth" / "__init__.py").write_text("from testbed.auth.answer import answer\n")
+    (package / "auth" / "answer.py").write_text("from testbed.auth import lookup\ndef answer(): ...\n")
+    (package / "auth" / "lookup.py").write_text("")
+    assert cycles(import_graph(package)) == [["testbed.auth", "testbed.auth.answer"]]

@@ -5,6 +5,13 @@ The builtin server serves exactly what a fault made; a real one may repair, drop
 no RRSIG at all for a zone whose DNSKEY RRset is unsigned). A resolver's verdict over data the server changed says
 nothing about the fault, so the lab reports such a zone as sanitised instead of judging the resolvers on it.
 NSEC3 RRsets are not asked for: their owners are hashes that servers answer by proof rules, not by lookup.
+
+A registry zone (a million delegations) is not compared RRset by RRset: parsing it through dnspython and asking a
+million questions took longer than the lab needs for everything else. Above ``SAMPLE_LIMIT`` names (or, for a zone
+still held as text, ``SAMPLE_TEXT_BYTES``) the comparison takes a sample of the zone (``sample_zone``): the apex,
+the names the scenario's checks ask and their ancestors in the zone (so a cut above them is known), and delegations
+with and without DS spread evenly over the zone. What a fault changes lies on those names or at the apex, and a
+server that strips signatures or refuses data does so at the apex and on every delegation alike.
 Denial is compared instead (``denial_differences``): a name that does not exist, a type the apex lacks and the DS
 of a few delegations that have none, asked of
 the real server and of the builtin server's own answer function over the same zone; the rcode and the proof records
@@ -13,7 +20,8 @@ the real server and of the builtin server's own answer function over the same zo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 
 import dns.exception
 import dns.flags
@@ -29,6 +37,9 @@ import dns.zone
 PROBE_LABEL = "testbed-nx-probe"     # a name no zone of ours has; its hash falls wherever it falls
 DENIAL_NODE_LIMIT = 50_000            # bigger zones skip the denial comparison (it indexes the whole zone again)
 MAX_DS_PROBES = 8                     # insecure delegations whose DS denial is compared, per zone
+SAMPLE_LIMIT = 50_000               # names; bigger zones are compared on a sample (see the module text)
+SAMPLE_TEXT_BYTES = 5_000_000        # zone text above this is sampled without being parsed whole (~60,000 lines)
+SAMPLE_DELEGATIONS = 16              # delegations with DS, and as many without, spread over the zone
 MAX_LISTED = 4          # differences quoted per zone; the count says how many more there were
 TRY_TIMEOUT = 2.0
 
@@ -58,6 +69,83 @@ def authoritative_rrsets(zone: dns.zone.Zone) -> Iterator[tuple[dns.name.Name, d
                 continue        # the NSEC at a cut exists, but a query for it is rightly referred to the child
             sigs = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.RRSIG, covers=kind)
             yield absolute, rdataset, sigs
+
+
+def _with_ancestors(names: Iterable[dns.name.Name], origin: dns.name.Name) -> set[dns.name.Name]:
+    """The names and every ancestor of theirs down to ``origin``: a sampled zone must hold the cut above a name to
+    know that the name is glue."""
+    found = {origin}
+    for name in names:
+        if not name.is_subdomain(origin):
+            continue
+        while name != origin:
+            found.add(name)
+            name = name.parent()
+    return found
+
+
+def _spread(pattern: re.Pattern[str], text: str, count: int, skip: set[str]) -> list[str]:
+    """Owners of the first match of ``pattern`` after each of ``count`` evenly spaced points of ``text``."""
+    owners: list[str] = []
+    for step in range(count):
+        match = pattern.search(text, len(text) * step // count)
+        if match and match.group(1) not in skip and match.group(1) not in owners:
+            owners.append(match.group(1))
+    return owners
+
+
+def sample_zone_text(text: str, origin: dns.name.Name, probes: Iterable[dns.name.Name]) -> dns.zone.Zone | None:
+    """The sample (see the module text) of a zone held as text with absolute owner names, one record a line, as a
+    small dnspython zone; None when the text is not in that form (its apex SOA is not found), so the caller parses
+    it whole instead of comparing nothing."""
+    apex = origin.to_text()
+    delegation = re.compile(r"\n(\S+)[ \t]+\d+[ \t]+IN[ \t]+NS[ \t]")
+    with_ds = re.compile(r"\n(\S+)[ \t]+\d+[ \t]+IN[ \t]+DS[ \t]")
+    signed = _spread(with_ds, text, SAMPLE_DELEGATIONS, {apex})
+    unsigned = _spread(delegation, text, 4 * SAMPLE_DELEGATIONS, {apex, *signed})[:SAMPLE_DELEGATIONS]
+    names = _with_ancestors([*probes, *(dns.name.from_text(n) for n in signed + unsigned)], origin)
+    owners = sorted({variant for name in names for variant in (name.to_text(), name.to_text().lower())})
+    lines = re.findall(r"(?:^|\n)((?:" + "|".join(map(re.escape, owners)) + r")[ \t][^\n]*)", text)
+    if not any(line.split(None, 1)[0] == apex and " SOA " in line.replace("\t", " ") for line in lines):
+        return None
+    return dns.zone.from_text("\n".join(lines) + "\n", origin=origin, relativize=False, check_origin=False)
+
+
+def sample_zone(zone: dns.zone.Zone, probes: Iterable[dns.name.Name]) -> dns.zone.Zone:
+    """The sample (see the module text) of a big dnspython zone: the same names ``sample_zone_text`` takes."""
+    origin = zone.origin
+    assert origin is not None
+    ordered = sorted(zone.nodes)
+    picked: list[dns.name.Name] = []
+    for kind in (dns.rdatatype.DS, dns.rdatatype.NS):
+        step = max(1, len(ordered) // (4 * SAMPLE_DELEGATIONS))
+        candidates = [name.derelativize(origin) for name in ordered[::step]
+                      if name.derelativize(origin) != origin and zone.nodes[name].get_rdataset(
+                          dns.rdataclass.IN, kind) is not None]
+        picked += [name for name in candidates if name not in picked][:SAMPLE_DELEGATIONS]
+    names = _with_ancestors([*probes, *picked], origin)
+    small = dns.zone.Zone(origin, relativize=False)
+    for name in names:
+        node = zone.get_node(name)
+        if node is not None:
+            small.nodes[name] = node
+    return small
+
+
+def zone_to_compare(text: str | None, parsed: Callable[[], dns.zone.Zone], origin: dns.name.Name,
+                    probes: Iterable[dns.name.Name]) -> tuple[dns.zone.Zone, bool]:
+    """(the zone to compare with what a server serves, whether it is a sample). ``text`` is the zone while it is
+    still text (None once it is a dnspython zone); ``parsed`` gives it as a dnspython zone, which for a zone held as
+    text is only asked for when the text is small or not in the one-record-a-line form."""
+    probes = list(probes)
+    if text is not None and len(text) > SAMPLE_TEXT_BYTES:
+        sample = sample_zone_text(text, origin, probes)
+        if sample is not None:
+            return sample, True
+    zone = parsed()
+    if len(zone.nodes) > SAMPLE_LIMIT:
+        return sample_zone(zone, probes), True
+    return zone, False
 
 
 def _below_a_cut(name: dns.name.Name, origin: dns.name.Name, cuts: set[dns.name.Name]) -> bool:

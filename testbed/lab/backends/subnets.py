@@ -48,6 +48,14 @@ def _routed_networks() -> list[ipaddress.IPv4Network]:
     return nets
 
 
+def free_subnet() -> ipaddress.IPv4Network:
+    """A lab subnet nothing on this host uses now (no route to it, no running lab's lease), without keeping it:
+    for a compose project, which docker-compose brings up later, under its own name."""
+    lease = lease_subnet()
+    lease.release()
+    return lease.subnet
+
+
 def lease_subnet() -> SubnetLease:
     taken = _routed_networks()
     for third in range(256):
