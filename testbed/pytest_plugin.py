@@ -18,7 +18,7 @@ import pytest
 
 from testbed.errors import TestbedError
 from testbed.run.runner import LabPool, RunResult, run
-from testbed.run.select import load, pick_backend, pick_resolvers
+from testbed.run.select import check_resolver_requests, load, pick_backend, pick_resolvers
 from testbed.scenario.model import Scenario
 
 
@@ -35,6 +35,7 @@ class TestbedSession:
     @property
     def pool(self) -> LabPool:
         if self._pool is None:
+            check_resolver_requests(self._resolver_request)
             backend = pick_backend(self._backend_request)
             self._pool = LabPool(backend, pick_resolvers(self._resolver_request, backend))
         return self._pool

@@ -12,7 +12,14 @@ import click
 
 from testbed import __version__
 from testbed.errors import EnvironmentProblem, ScenarioError, TestbedError
-from testbed.run.select import bundled_scenarios, known_names, load, pick_backend, pick_resolvers
+from testbed.run.select import (
+    bundled_scenarios,
+    check_resolver_requests,
+    known_names,
+    load,
+    pick_backend,
+    pick_resolvers,
+)
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 # the selection helpers live in a stage module the pytest plugin shares; importable from here as before
@@ -55,6 +62,9 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
         from testbed.run.shard import parse_shard, select_shard
 
         scenarios = select_shard(scenarios, *parse_shard(shard))
+    if jobs < 1:
+        raise click.UsageError("--jobs takes a number of labs, 1 or more")
+    check_resolver_requests(resolvers)
     backend = pick_backend(backend, say=lambda line: click.echo(line, err=True))
     if auth is not None:
         scenarios = with_auth(scenarios, auth, backend)
@@ -63,8 +73,6 @@ def run(paths: tuple[Path, ...], resolvers: tuple[str, ...], backend: str, jobs:
         adapter.profile = profile      # testbed/resolvers/profiles.py: what each adapter renders for it
     if profile != "defaults":
         click.echo(f"profile: {profile} (resolver configuration for the current RFCs, where a knob exists)", err=True)
-    if jobs < 1:
-        raise click.UsageError("--jobs takes a number of labs, 1 or more")
     reporter = ConsoleReporter()
     try:
         with reporter:
@@ -367,6 +375,7 @@ def up(scenario: Path, resolvers: tuple[str, ...], backend: str) -> None:
     from testbed.timeline.build import build_scenario
 
     (loaded,) = load((scenario,))
+    check_resolver_requests(resolvers)
     backend = pick_backend(backend, say=lambda line: click.echo(line, err=True))
     with LabPool(backend, pick_resolvers(resolvers, backend)) as pool:
         lab = pool.lab_for(loaded)

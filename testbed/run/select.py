@@ -12,8 +12,8 @@ from testbed.lab.backend_choice import pick_backend
 from testbed.resolvers import ResolverAdapter, get_adapter
 from testbed.scenario.model import Scenario
 
-__all__ = ["as_adapters", "bundled_scenarios", "family", "known_names", "load", "pick_backend", "pick_resolvers",
-           "scenario_resolvers"]
+__all__ = ["as_adapters", "bundled_scenarios", "check_resolver_requests", "family", "known_names", "load",
+           "pick_backend", "pick_resolvers", "scenario_resolvers"]
 BUNDLED = Path(__file__).resolve().parents[2] / "scenarios"
 
 
@@ -42,6 +42,24 @@ def load(paths: tuple[Path, ...]) -> list[Scenario]:
     from testbed.scenario import load_paths
 
     return load_paths(list(paths) or [bundled_scenarios()], **known_names())
+
+
+def check_resolver_requests(requested: tuple[str, ...]) -> None:
+    """Name and generation of each --resolver value, before any backend is asked for: bad input is told as bad
+    input even on a machine whose Docker daemon is down."""
+    from testbed.resolvers import registry
+    from testbed.resolvers.custom import parse_resolver_spec
+    from testbed.resolvers.generations import get_generation
+
+    for item in requested:
+        if ":" in item or "/" in item:
+            parse_resolver_spec(item)
+            continue
+        item, at, generation = item.rpartition("@") if "@" in item else (item, "", "")
+        for spec in list(registry()) if item == "all" else item.split(","):
+            parse_resolver_spec(spec)
+            if at:
+                get_generation(generation, where=f"--resolver {spec}@{generation}")
 
 
 def pick_resolvers(requested: tuple[str, ...], backend: str) -> list[ResolverAdapter]:
