@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from testbed.errors import TestbedError
+from testbed.resolvers.profiles import PROFILES
 from testbed.run.runner import LabPool, RunResult, run
 from testbed.run.select import check_resolver_requests, load, pick_backend, pick_resolvers
 from testbed.scenario.model import Scenario
@@ -27,9 +28,10 @@ class TestbedSession:
 
     __test__ = False
 
-    def __init__(self, backend: str, resolvers: tuple[str, ...]) -> None:
+    def __init__(self, backend: str, resolvers: tuple[str, ...], profile: str = "defaults") -> None:
         self._backend_request = backend
         self._resolver_request = resolvers
+        self.profile = profile              # the standards profile every resolver's config is rendered for
         self._pool: LabPool | None = None
 
     @property
@@ -37,7 +39,10 @@ class TestbedSession:
         if self._pool is None:
             check_resolver_requests(self._resolver_request)
             backend = pick_backend(self._backend_request)
-            self._pool = LabPool(backend, pick_resolvers(self._resolver_request, backend))
+            adapters = pick_resolvers(self._resolver_request, backend)
+            for adapter in adapters:
+                adapter.profile = self.profile      # testbed/resolvers/profiles.py: what each adapter renders
+            self._pool = LabPool(backend, adapters)
         return self._pool
 
     def load(self, *paths: str | Path) -> list[Scenario]:
@@ -64,12 +69,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="resolver to test (repeatable; default: every one available)")
     group.addoption("--testbed-scenarios", action="append", default=[], type=Path,
                     help="collect the scenario files under this path as test items")
+    group.addoption("--testbed-profile", default="defaults", choices=PROFILES,
+                    help="standards profile of the resolvers' configs (docs/profiles.md)")
+
+
+def _new_session(config: pytest.Config) -> TestbedSession:
+    return TestbedSession(config.getoption("--testbed-backend"), tuple(config.getoption("--testbed-resolver")),
+                          config.getoption("--testbed-profile"))
 
 
 @pytest.fixture(scope="session")
 def testbed(request: pytest.FixtureRequest) -> Iterator[TestbedSession]:
-    session = TestbedSession(request.config.getoption("--testbed-backend"),
-                             tuple(request.config.getoption("--testbed-resolver")))
+    session = _new_session(request.config)
     request.config.stash[_SESSION_KEY] = session
     try:
         yield session
@@ -82,8 +93,7 @@ _SESSION_KEY = pytest.StashKey[TestbedSession]()
 
 def _session(config: pytest.Config) -> TestbedSession:
     if _SESSION_KEY not in config.stash:
-        config.stash[_SESSION_KEY] = TestbedSession(config.getoption("--testbed-backend"),
-                                                    tuple(config.getoption("--testbed-resolver")))
+        config.stash[_SESSION_KEY] = _new_session(config)
     return config.stash[_SESSION_KEY]
 
 
@@ -108,7 +118,9 @@ class ScenarioItem(pytest.Item):
     """One scenario file: passes when every check on every resolver passes or is a documented xfail."""
 
     def runtest(self) -> None:
-        result = _session(self.config).run(self.path)
+        session = _session(self.config)
+        self.user_properties.append(("profile", session.profile))     # pytest's own JUnit XML names it too
+        result = session.run(self.path)
         bad = [v for v in result.verdicts if v.status in ("fail", "error")]
         if bad:
             raise ScenarioFailed(bad)

@@ -242,7 +242,11 @@ def diff(before: Path, after: Path) -> None:
     Exit 0: nothing changed; 1: something did."""
     from testbed.report.merge import diff_documents, format_diff, load_document
 
-    changes = diff_documents(load_document(before), load_document(after))
+    a, b = load_document(before), load_document(after)
+    profiles = (a.get("profile") or "defaults", b.get("profile") or "defaults")
+    if profiles[0] != profiles[1]:
+        click.echo(f"profile: {profiles[0]} -> {profiles[1]}")
+    changes = diff_documents(a, b)
     for line in format_diff(changes):
         click.echo(line)
     sys.exit(1 if changes else 0)

@@ -18,6 +18,12 @@ def scenario_group(verdict: Verdict) -> str:
     return verdict.file.parent.name
 
 
+def run_profile(verdicts: Iterable[Verdict]) -> str:
+    """The standards profile(s) the verdicts were judged under: ``defaults``, ``rfc2026``, or e.g.
+    ``defaults+rfc2026`` for a merge of both (the report names it; resolvers/profiles.py says what each sets)."""
+    return "+".join(sorted({v.profile for v in verdicts})) or "defaults"
+
+
 def summary_counts(verdicts: Iterable[Verdict]) -> dict[str, int]:
     """Counts per status; every status is present, even at zero, so consumers need no defaults."""
     counts = Counter(v.status for v in verdicts)

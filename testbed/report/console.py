@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from testbed.report.anchor_checklist import checklist_lines
-from testbed.report.common import expected_text, observed_text, query_label, summary_counts
+from testbed.report.common import expected_text, observed_text, query_label, run_profile, summary_counts
 from testbed.report.readiness import NOT_READY, OK, Readiness, readiness
 from testbed.report.registry_report import refusal_lines, report_lines
 from testbed.run.checks import Verdict
@@ -37,10 +37,14 @@ def verdicts_of(result: HasVerdicts | Iterable[Verdict]) -> list[Verdict]:
 
 
 def summary_line(verdicts: Iterable[Verdict], seconds: float | None = None) -> str:
+    verdicts = list(verdicts)
     counts = summary_counts(verdicts)
     errors = "error" if counts["error"] == 1 else "errors"
     text = f"{counts['pass']} passed, {counts['fail']} failed, {counts['xfail']} xfail, {counts['error']} {errors}"
-    return text + (f" in {seconds:.1f}s" if seconds is not None else "")
+    profile = run_profile(verdicts)
+    # vendor defaults go unsaid (the line CI logs grep stays as it was); any other profile is named
+    return text + (f" in {seconds:.1f}s" if seconds is not None else "") + \
+        (f" (profile {profile})" if profile != "defaults" else "")
 
 
 def plain_line(verdict: Verdict) -> str:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from testbed import __version__
-from testbed.report.common import expected_text, query_label, scenario_group, summary_counts
+from testbed.report.common import expected_text, query_label, run_profile, scenario_group, summary_counts
 from testbed.run.checks import STATUSES, Verdict
 from testbed.scenario.loader import IMPLIED_RCODES
 from testbed.scenario.model import Expectation
@@ -237,7 +237,8 @@ def _header(verdicts: list[Verdict], backend: str, columns: list[str], versions:
     lines = [
         "<header>",
         f"<h1>{esc(title)}: scenario × resolver</h1>",
-        f'<p class="meta">backend <b>{esc(backend)}</b> · testbed {esc(__version__)} · generated {esc(when)}</p>',
+        f'<p class="meta">backend <b>{esc(backend)}</b> · profile <b id="profile">{esc(run_profile(verdicts))}</b>'
+        f" · testbed {esc(__version__)} · generated {esc(when)}</p>",
         f'<p class="totals" id="totals">{totals} — {len(verdicts)} checks in {scenarios} scenarios, '
         f"{len(groups)} groups, {len(columns)} resolvers</p>",
         '<table class="resolvers" id="resolvers"><thead><tr><th>resolver</th><th>version</th><th>pass</th>'

@@ -9,7 +9,7 @@ from typing import Any
 
 from testbed import __version__
 from testbed.registry.events import RegistryEvent
-from testbed.report.common import summary_counts
+from testbed.report.common import run_profile, summary_counts
 from testbed.report.readiness import readiness
 from testbed.report.registry_report import registry_json
 from testbed.run.checks import Verdict
@@ -25,7 +25,10 @@ def result_record(verdict: Verdict) -> dict[str, Any]:
         # which build answered (DESIGN.md's resolver_version, plus generation and package), where it is known
         **{key: value for key, value in (("software", verdict.software), ("generation", verdict.generation),
                                          ("resolver_version", verdict.resolver_version),
-                                         ("package_version", verdict.package_version)) if value},
+                                         ("package_version", verdict.package_version),
+                                         # a profile other than vendor defaults (resolvers/profiles.py)
+                                         ("profile", "" if verdict.profile == "defaults" else verdict.profile))
+           if value},
         "phase": verdict.phase,
         "query": verdict.check.query_text,
         "expected": {
@@ -74,9 +77,11 @@ def run_document(verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[
 def write_json(path: Path, verdicts: Iterable[Verdict], backend: str, resolvers: Sequence[tuple[str, str]],
                registry: Sequence[RegistryEvent] = (), info: dict[str, dict[str, str]] | None = None,
                servers: Mapping[str, str] | None = None, profile: str = "defaults") -> None:
+    verdicts = list(verdicts)
     document = run_document(verdicts, backend, resolvers, registry, info, servers)
-    if profile != "defaults":
+    judged_under = run_profile(verdicts) if verdicts else profile
+    if judged_under != "defaults":
         # the resolver configuration the run held (testbed/resolvers/profiles.py); absent: vendor defaults, so a
         # default run's document is exactly what it was before profiles existed
-        document["profile"] = profile
+        document["profile"] = judged_under
     Path(path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

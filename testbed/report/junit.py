@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from testbed.report.common import expected_text, observed_text, query_label, scenario_group, summary_counts
+from testbed.report.common import expected_text, observed_text, query_label, run_profile, scenario_group, summary_counts
 from testbed.run.checks import Verdict
 
 # XML 1.0 cannot carry most control characters; resolver logs and error texts sometimes contain them.
@@ -37,7 +37,7 @@ def _testcase(verdict: Verdict, versions: dict[str, str]) -> ET.Element:
         case.set("file", _xml_safe(str(verdict.file)))
     props = ET.SubElement(case, "properties")
     properties = {"resolver": verdict.resolver, "resolver_version": versions.get(verdict.resolver, "unknown"),
-                  "reference": verdict.reference or ""}
+                  "reference": verdict.reference or "", "profile": verdict.profile}
     for name, value in properties.items():
         ET.SubElement(props, "property", _safe_attributes({"name": name, "value": value}))
     details = _xml_safe(f"query: {verdict.check.query_text}\nexpected: {expected_text(verdict.expected)}\n"
@@ -81,9 +81,11 @@ def junit_tree(verdicts: Iterable[Verdict], resolvers: Sequence[tuple[str, str]]
     root = ET.Element("testsuites", _suite_attributes(name, verdicts))
     for group, members in groups.items():
         suite = ET.SubElement(root, "testsuite", _suite_attributes(group, members))
+        props = ET.SubElement(suite, "properties")
         if backend:
-            props = ET.SubElement(suite, "properties")
             ET.SubElement(props, "property", {"name": "backend", "value": _xml_safe(backend)})
+        # the standards profile the resolvers' configs were rendered for (resolvers/profiles.py)
+        ET.SubElement(props, "property", {"name": "profile", "value": _xml_safe(run_profile(members))})
         suite.extend(_testcase(v, versions) for v in members)
     ET.indent(root)
     return ET.ElementTree(root)

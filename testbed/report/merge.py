@@ -37,7 +37,10 @@ def load_document(path: Path) -> dict[str, Any]:
 # ---- merge ----------------------------------------------------------------------------------------------------
 def merge_documents(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """One run document from several: results in the order given, resolvers united, the summary recounted."""
-    results = [r for doc in docs for r in doc["results"]]
+    # a document written under a profile says so once, at its top: each of its results carries it after a merge,
+    # so a report over a defaults run and an rfc2026 run still tells their results apart
+    results = [({"profile": doc["profile"], **r} if doc.get("profile") and "profile" not in r else r)
+               for doc in docs for r in doc["results"]]
     resolvers: dict[str, dict[str, Any]] = {}
     for doc in docs:
         for entry in doc.get("resolvers", []):
@@ -50,6 +53,11 @@ def merge_documents(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "results": results,
         "summary": {s: sum(1 for r in results if r["status"] == s) for s in STATUSES},
     }
+    profiles = sorted({str(r.get("profile") or "defaults") for r in results})
+    if profiles and profiles != ["defaults"]:
+        merged["profile"] = "+".join(profiles)
+        # every result says its own, defaults too: the top-level name no longer stands for each of them
+        merged["results"] = [{**r, "profile": r.get("profile") or "defaults"} for r in results]
     readiness: dict[str, Any] = {}
     for doc in docs:
         readiness.update({k: v for k, v in (doc.get("readiness") or {}).items() if k != "verdict"})
@@ -62,7 +70,9 @@ def merge_documents(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def verdicts_from_document(doc: dict[str, Any]) -> list[Verdict]:
     """Verdicts rebuilt from result records, enough for the JUnit and HTML writers."""
-    return [_verdict(record) for record in doc["results"]]
+    profile = doc.get("profile")    # a run's document names its profile once (results may repeat it)
+    return [_verdict({"profile": profile, **record} if profile and "profile" not in record else record)
+            for record in doc["results"]]
 
 
 def _flags(words: Iterable[str]) -> QueryFlags:
@@ -100,7 +110,8 @@ def _verdict(record: dict[str, Any]) -> Verdict:
                    phase=record.get("phase"), log_excerpt=(record.get("evidence") or {}).get("log", ""),
                    override=override, software=record.get("software") or "",
                    generation=record.get("generation") or "", resolver_version=record.get("resolver_version") or "",
-                   package_version=record.get("package_version") or "")
+                   package_version=record.get("package_version") or "",
+                   profile=record.get("profile") or "defaults")
 
 
 def resolver_versions(doc: dict[str, Any]) -> list[tuple[str, str]]:

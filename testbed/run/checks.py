@@ -50,6 +50,7 @@ class Verdict:
     generation: str = ""              # debian12, debian13 (testbed/resolvers/generations.py)
     resolver_version: str = ""        # the daemon's own version, as it reports it
     package_version: str = ""         # the exact Debian package version
+    profile: str = "defaults"         # the standards profile the resolver's config was rendered for
     evidence: Evidence | None = None  # log lines, both answers, the chain walk and its sentence (run/evidence.py)
 
     @property

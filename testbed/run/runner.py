@@ -335,7 +335,7 @@ def run_checks(lab: Lab, scenario: Scenario, checks: Iterable[Check], adapters: 
             verdict = replace(verdict, scenario=scenario.name, file=scenario.file, phase=phase,
                               duration_ms=round((time.monotonic() - t0) * 1000, 1), software=info["software"],
                               generation=info["generation"], resolver_version=info["version"],
-                              package_version=info["package_version"])
+                              package_version=info["package_version"], profile=adapter.profile)
             verdict = sanitised_verdict(verdict, lab.sanitised)
             if verdict.status != "pass" or lab.evidence == "all":
                 # evidence: what the resolver logged while it answered this check and nothing older, both answers,

@@ -202,8 +202,8 @@ def test_each_cell_links_to_details_with_expected_vs_observed() -> None:
 def test_hostile_text_is_escaped_not_interpreted() -> None:
     text = render(verdicts(), "netns", RESOLVERS, generated=WHEN)
     p = Page(text)
-    # exactly our own script and our one <b> (the backend): nothing smuggled in by a log line, EDE text or version
-    assert len(p.find("script")) == 1 and not p.find("img") and len(p.find("b")) == 1
+    # exactly our own script and our two <b> (backend, profile): nothing smuggled in by a log line, EDE text or version
+    assert len(p.find("script")) == 1 and not p.find("img") and len(p.find("b")) == 2
     assert "&lt;/pre&gt;&lt;script&gt;alert(&quot;log&quot;)&lt;/script&gt; &amp; &lt;img" in text
     assert "9.18.28 &lt;beta&gt; &amp; &quot;q&quot;" in text
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;" in text

@@ -14,6 +14,7 @@ from testbed.errors import TestbedError
 from testbed.resolvers import registry
 from testbed.resolvers.base import ResolverContext
 from testbed.resolvers.profiles import ITERATION_LIMIT, KNOBS, PROFILES, check_profile
+from testbed.scenario.loader import load_scenario
 
 DS = ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D"
 # the text each knob renders, per software and generation config dialect
@@ -122,3 +123,65 @@ def test_the_json_report_names_a_profile_other_than_defaults(tmp_path: Path) -> 
     write_json(tmp_path / "b.json", [], backend="netns", resolvers=[])
     assert json.loads((tmp_path / "a.json").read_text())["profile"] == "rfc2026"
     assert "profile" not in json.loads((tmp_path / "b.json").read_text())
+
+
+def _judged(profile: str) -> list:  # noqa: ANN202 - list of Verdict
+    """The quickstart's first scenario judged on a made-up secure answer, as the runner stamps a verdict."""
+    from dataclasses import replace
+
+    from testbed.run.checks import evaluate
+    from testbed.run.observation import Observation
+    from tests.conftest import QUICKSTART
+
+    scenario = load_scenario(sorted(QUICKSTART.glob("*.yaml"))[0])
+    answer = Observation(rcode="NOERROR", ad=True)
+    return [replace(evaluate(check, "unbound", answer), scenario=scenario.name, file=scenario.file, profile=profile)
+            for check in scenario.checks]
+
+
+def test_every_report_names_the_profile_its_verdicts_were_judged_under(tmp_path: Path) -> None:
+    import json
+    import xml.etree.ElementTree as ET
+
+    from testbed.report.console import summary_line
+    from testbed.report.html import render
+    from testbed.report.json_report import write_json
+    from testbed.report.junit import write_junit
+
+    verdicts = _judged("rfc2026")
+    write_json(tmp_path / "r.json", verdicts, backend="netns", resolvers=[("unbound", "1.17.1")])
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["profile"] == "rfc2026" and {r["profile"] for r in doc["results"]} == {"rfc2026"}
+    write_junit(tmp_path / "r.xml", verdicts, backend="netns")
+    tree = ET.parse(tmp_path / "r.xml")
+    assert {p.get("value") for p in tree.iter("property") if p.get("name") == "profile"} == {"rfc2026"}
+    assert '<b id="profile">rfc2026</b>' in render(verdicts, "netns", [])
+    assert summary_line(verdicts).endswith("(profile rfc2026)")
+    # vendor defaults: the JSON and the summary line stay as they were before profiles; JUnit and HTML say it
+    defaults = _judged("defaults")
+    write_json(tmp_path / "d.json", defaults, backend="netns", resolvers=[])
+    d_doc = json.loads((tmp_path / "d.json").read_text())
+    assert "profile" not in d_doc and all("profile" not in r for r in d_doc["results"])
+    assert "profile" not in summary_line(defaults)
+    assert '<b id="profile">defaults</b>' in render(defaults, "netns", [])
+
+
+def test_a_merge_of_two_profiles_keeps_each_result_s_profile_and_diff_says_they_differ(tmp_path: Path) -> None:
+    import json
+
+    from testbed.report.json_report import write_json
+    from testbed.report.merge import merge_documents, verdicts_from_document
+    from tests.unit.test_cli import run_testbed
+
+    write_json(tmp_path / "d.json", _judged("defaults"), backend="netns", resolvers=[])
+    write_json(tmp_path / "r.json", _judged("rfc2026"), backend="netns", resolvers=[])
+    docs = [json.loads((tmp_path / name).read_text()) for name in ("d.json", "r.json")]
+    # a document of an older run named its profile only at the top: the merge still tells its results apart
+    for record in docs[1]["results"]:
+        del record["profile"]
+    merged = merge_documents(docs)
+    assert merged["profile"] == "defaults+rfc2026"
+    half = len(merged["results"]) // 2
+    assert [v.profile for v in verdicts_from_document(merged)] == ["defaults"] * half + ["rfc2026"] * half
+    proc = run_testbed("diff", str(tmp_path / "d.json"), str(tmp_path / "r.json"))
+    assert proc.stdout.splitlines()[0] == "profile: defaults -> rfc2026", proc.stdout

@@ -112,7 +112,8 @@ def test_junit_suites_cases_and_counts(tmp_path: Path) -> None:
     assert cases[0].get("name") == "expired-rrsig [unbound] www.example.jp. A"
     assert cases[0].find("failure") is None and cases[0].find("skipped") is None
     props = {p.get("name"): p.get("value") for p in cases[0].iter("property")}
-    assert props == {"resolver": "unbound", "resolver_version": "1.19.2", "reference": "RFC 4035 section 5.3.1"}
+    assert props == {"resolver": "unbound", "resolver_version": "1.19.2", "reference": "RFC 4035 section 5.3.1",
+                     "profile": "defaults"}
 
     skipped = cases[1].find("skipped")
     assert skipped is not None and skipped.get("message") == "BIND 9.18 sends no DNSSEC EDE codes"
