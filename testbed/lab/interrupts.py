@@ -134,7 +134,8 @@ def _enter(kind: str) -> bool:
                      and threading.current_thread() is threading.main_thread())
         if took_over:
             _state.saved = {sig: signal.signal(sig, _on_signal) for sig in SIGNALS}
-            _state.interrupted, _state.extra = False, 0
+            # no other section is open and no run owns the handler: nothing can be pending from before
+            _state.interrupted, _state.extra, _state.pending, _state.raised_at = False, 0, None, 0.0
         setattr(_state, kind, getattr(_state, kind) + 1)
         return took_over
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -14,29 +13,49 @@ from testbed.lab import interrupts
 from tests.conftest import ROOT
 
 
+def run_snippet(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+# Signal handlers are the process's: each test of a section runs in a process of its own, so that what earlier tests
+# of the session did to the handlers (a run, a lab in a thread) cannot decide its outcome.
 def test_a_signal_during_creation_is_raised_once_the_step_is_done() -> None:
-    done = []
-    with pytest.raises(KeyboardInterrupt), interrupts.creating():
-        signal.raise_signal(signal.SIGINT)
-        done.append("made")
-        done.append("recorded")
-    assert done == ["made", "recorded"]
+    proc = run_snippet("""
+        import signal
+        from testbed.lab import interrupts
+        done = []
+        try:
+            with interrupts.creating():
+                signal.raise_signal(signal.SIGINT)
+                done.append("made")
+                done.append("recorded")
+        except KeyboardInterrupt:
+            print("raised after", done, flush=True)
+        else:
+            print("never raised", flush=True)
+        print("handler given back:", signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["raised after ['made', 'recorded']", "handler given back: True"]
 
 
 def test_a_signal_during_teardown_never_stops_it() -> None:
-    seen: list[int] = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
-    try:
+    proc = run_snippet("""
+        import signal
+        from testbed.lab import interrupts
+        seen = []
+        signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
         steps_done = []
         with interrupts.tearing_down():
             signal.raise_signal(signal.SIGTERM)
             steps_done.append(1)
             signal.raise_signal(signal.SIGTERM)      # a second one: counted, teardown still goes on
             steps_done.append(2)
-        assert steps_done == [1, 2]
-        assert seen == [signal.SIGTERM]               # handed to the caller's own handler once, afterwards
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        print(steps_done, seen == [signal.SIGTERM])  # handed to the caller's own handler once, afterwards
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[1, 2] True"
 
 
 def test_steps_all_run_and_the_first_interrupt_comes_back() -> None:
@@ -54,11 +73,6 @@ def test_steps_all_run_and_the_first_interrupt_comes_back() -> None:
     assert [str(e) for e in steps.errors] == ["busy"]
     with pytest.raises(KeyboardInterrupt):
         steps.done()
-
-
-def run_snippet(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def test_second_signal_says_still_tearing_down_and_the_third_says_what_is_left() -> None:
