@@ -235,14 +235,20 @@ def merge(files: tuple[Path, ...], json_out: Path | None, junit_out: Path | None
 
 @cli.command()
 @click.argument("before", type=click.Path(path_type=Path))
-@click.argument("after", type=click.Path(path_type=Path))
-def diff(before: Path, after: Path) -> None:
+@click.argument("after", type=click.Path(path_type=Path), required=False)
+def diff(before: Path, after: Path | None) -> None:
     """The cells whose outcome, rcode, AD bit or EDE set changed from BEFORE to AFTER (result JSON files), by
-    scenario. Generations are matched by software: unbound in one run is unbound@debian13 in the other.
+    scenario. Generations are matched by software: unbound in one run is unbound@debian13 in the other. With one
+    file of a run over two generations, the older generation's cells against the newer's.
     Exit 0: nothing changed; 1: something did."""
-    from testbed.report.merge import diff_documents, format_diff, load_document
+    from testbed.report.merge import diff_documents, format_diff, load_document, split_generations
 
-    a, b = load_document(before), load_document(after)
+    a = load_document(before)
+    if after is None:
+        (older, a), (newer, b) = split_generations(a, before)
+        click.echo(f"generation: {older} -> {newer}")
+    else:
+        b = load_document(after)
     profiles = (a.get("profile") or "defaults", b.get("profile") or "defaults")
     if profiles[0] != profiles[1]:
         click.echo(f"profile: {profiles[0]} -> {profiles[1]}")

@@ -188,6 +188,24 @@ def diff_documents(a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     return changes
 
 
+def split_generations(doc: dict[str, Any], path: Path) -> tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]]:
+    """One run over two generations (``--resolver all@debian12 --resolver all@debian13``) as two documents, the
+    older generation first: what ``testbed diff R.json`` compares."""
+    from testbed.resolvers.generations import GENERATIONS
+
+    by_generation: dict[str, list[dict[str, Any]]] = {}
+    for record in doc["results"]:
+        by_generation.setdefault(str(record.get("generation") or "?"), []).append(record)
+    if len(by_generation) != 2:
+        found = ", ".join(sorted(by_generation)) or "none"
+        raise ScenarioError(f"one result file compares two resolver generations, and this one has {found}",
+                            file=path, fix="run with e.g. --resolver all@debian12 --resolver all@debian13, or "
+                                           "give two result files: testbed diff BEFORE.json AFTER.json")
+    order = list(GENERATIONS)
+    older, newer = sorted(by_generation, key=lambda g: (order.index(g) if g in order else len(order), g))
+    return ((older, {**doc, "results": by_generation[older]}), (newer, {**doc, "results": by_generation[newer]}))
+
+
 def format_diff(changes: Sequence[Change]) -> list[str]:
     """Grouped by scenario, then a count per resolver."""
     lines: list[str] = []

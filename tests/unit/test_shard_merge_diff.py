@@ -110,3 +110,24 @@ def test_cli_merge_and_diff(tmp_path: Path) -> None:
     bad.write_text("{")
     proc = run_testbed("diff", str(a), str(bad))
     assert proc.returncode == 2 and str(bad) in proc.stderr
+
+
+def test_diff_of_one_file_compares_its_two_generations(tmp_path: Path) -> None:
+    both = tmp_path / "both.json"
+    records = [{**result("expired-rrsig", "bind@debian13", "bogus", "SERVFAIL", [7], software="bind"),
+                "generation": "debian13"},
+               {**result("expired-rrsig", "bind", "bogus", "SERVFAIL", [], "xfail"), "generation": "debian12"},
+               {**result("secure-a", "unbound", "secure", "NOERROR", [], ad=True), "generation": "debian12"},
+               {**result("secure-a", "unbound@debian13", "secure", "NOERROR", [], software="unbound", ad=True),
+                "generation": "debian13"}]
+    both.write_text(json.dumps(doc(*records, resolvers=["bind", "bind@debian13", "unbound", "unbound@debian13"])))
+    proc = run_testbed("diff", str(both))
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 1, proc.stderr
+    assert lines[0] == "generation: debian12 -> debian13"         # the older one first, whatever the file order
+    assert "expired-rrsig" in lines and "EDE 7" in proc.stdout and lines[-1] == "1 changed cells: bind 1"
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(doc(records[1], resolvers=["bind"])))
+    proc = run_testbed("diff", str(one))
+    assert proc.returncode == 2 and str(one) in proc.stderr and "debian12" in proc.stderr
+    assert "--resolver all@debian12 --resolver all@debian13" in proc.stderr and "Traceback" not in proc.stderr
