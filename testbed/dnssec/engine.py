@@ -91,7 +91,8 @@ class Node:
         self.ref = ref                      # the caller's handle for output (owner text or dns.name.Name)
         self.rrsets: dict[int, RRData] = {}
         self.kind = NORMAL
-        self.sigs: list[tuple[int, int, int, int, int]] = []
+        # made on the first signature: most names of a TLD (insecure delegations) never get one
+        self.sigs: list[tuple[int, int, int, int, int]] | tuple[()] = ()
         # NSEC rdata wire, next owner's ref, type bitmap text. Not the next Node itself: a ring of references would
         # keep the whole chain alive until a cyclic GC pass.
         self.nsec: tuple[bytes, object, str] | None = None
@@ -104,7 +105,7 @@ class Nsec3Record:
         self.label = label                  # base32hex of the owner hash, lowercase
         self.rdata = rdata
         self.text = text
-        self.sigs: list[tuple[int, int, int, int, int]] = []
+        self.sigs: list[tuple[int, int, int, int, int]] | tuple[()] = ()
 
 
 class KeyCtx:
@@ -191,9 +192,12 @@ class Engine:
                 wires = list(unique)
         return wires
 
-    def _sign(self, owner_wire: bytes, labels: int, sigs: list, rdtype: int, ttl: int, wires: Sequence[bytes],
-              keyset: list[KeyCtx]) -> None:
+    def _sign(self, owner_wire: bytes, labels: int, holder: Node | Nsec3Record, rdtype: int, ttl: int,
+              wires: Sequence[bytes], keyset: list[KeyCtx]) -> None:
         body = rrset_signed_data(owner_wire, rdtype, ttl, wires)
+        sigs = holder.sigs
+        if not isinstance(sigs, list):
+            sigs = holder.sigs = []
         jobs = self.jobs
         for ctx in keyset:
             sigs.append((rdtype, ttl, labels, ctx.index, len(jobs)))
@@ -247,22 +251,25 @@ class Engine:
         sign = self._sign
         unique = self._unique_wires
         for node in order:
+            node.key = ""           # sorted and cut: the sort key is not needed again (1M names: 70 MB)
             kind = node.kind
             if not kind:
                 continue
             if kind == CUT:
                 rr = node.rrsets.get(DS)
                 if rr is not None:
-                    sign(node.wire, node.labels, node.sigs, DS, rr.ttl, unique(DS, rr), zsk)
+                    sign(node.wire, node.labels, node, DS, rr.ttl, unique(DS, rr), zsk)
                 continue
             for rdtype, rr in node.rrsets.items():
                 keyset = ksk if kind == APEX and rdtype in KSK_TYPES else zsk
-                sign(node.wire, node.labels, node.sigs, rdtype, rr.ttl, unique(rdtype, rr), keyset)
+                sign(node.wire, node.labels, node, rdtype, rr.ttl, unique(rdtype, rr), keyset)
 
         if options.denial == "nsec":
             self._nsec_chain(apex)
         else:
             self._nsec3_chain(apex)
+        # from here on the names are in self.order; the lookup table would only hold memory while signing
+        self.nodes = {}
 
     def _nsec_chain(self, apex: Node) -> None:
         auth = [node for node in self.order if node.kind]
@@ -280,7 +287,7 @@ class Engine:
             bm_wire, bm_text = bitmap(types)
             rdata = following.wire + bm_wire
             node.nsec = (rdata, following.ref, bm_text)
-            sign(node.wire, node.labels, node.sigs, NSEC, ttl, [rdata], zsk)
+            sign(node.wire, node.labels, node, NSEC, ttl, [rdata], zsk)
 
     def _nsec3_chain(self, apex: Node) -> None:
         options = self.options
@@ -340,7 +347,7 @@ class Engine:
             owner_wire = b"\x20" + label.encode("ascii") + origin_wire
             if owner_wire in nodes:
                 raise SigningError(f"the NSEC3 owner {label} is already a name in the zone; change the salt")
-            sign(owner_wire, labels, record.sigs, NSEC3, ttl, [rdata], zsk)
+            sign(owner_wire, labels, record, NSEC3, ttl, [rdata], zsk)
             records.append(record)
 
 

@@ -166,7 +166,7 @@ def _sign_zone(zone: dns.zone.Zone, keys: list[Key], options: SignOptions, worke
     signatures, _ = sign_jobs(engine.jobs, [(ctx.algorithm, ctx.key.private) for ctx in engine.keys], workers)
     ctxs = engine.keys
 
-    def add_sigs(target: dns.node.Node, entries: list[tuple[int, int, int, int, int]]) -> None:
+    def add_sigs(target: dns.node.Node, entries: Sequence[tuple[int, int, int, int, int]]) -> None:
         by_type: dict[int, list[dns.rdata.Rdata]] = {}
         ttls: dict[int, int] = {}
         for entry in entries:

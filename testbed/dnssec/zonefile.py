@@ -15,7 +15,7 @@ import io
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -83,8 +83,8 @@ class _Reader:
         self.origin_key = key_from_labels(list(self.origin.labels[:-1]))
         self.origin_labels = len(self.origin.labels) - 1
         self.nodes: dict[bytes, Node] = {}
-        self.by_text: dict[str, Node] = {}
-        self.by_relative: dict[str, Node] = {}
+        # no cache from owner text to node: at registry scale it held a second copy of every owner name (about
+        # 200 MB for 1M delegations); consecutive records of one owner reuse it in read(), others find it by wire
         self.default_ttl: int | None = None
         self.last_ttl: int | None = None
         self.ttls: dict[str, int] = {}
@@ -105,9 +105,6 @@ class _Reader:
             absolute = absolute_text(token.lower(), current)
         else:
             absolute = ""
-        node = self.by_text.get(absolute) if absolute else None
-        if node is not None:
-            return node
         if absolute:
             if not self._in_zone(absolute):
                 raise TestbedError(f"owner {absolute} is outside the zone {self.origin_text}", file=path,
@@ -133,15 +130,10 @@ class _Reader:
         node = self.nodes.get(wire)
         if node is None:
             node = self.nodes[wire] = Node(wire, key, count, ref)
-        if absolute:
-            self.by_text[absolute] = node
         return node
 
     def _relative_owner(self, low: str, path: Path, lineno: int) -> Node:
         """Fast path for the usual owner: plain text relative to the zone origin (so inside the zone)."""
-        node = self.by_relative.get(low)
-        if node is not None:
-            return node
         parts = low.split(".")
         if len(low) + len(self.origin_text) > 254 or max(map(len, parts)) > 63:
             raise TestbedError(f"bad owner name {low!r}: name or label too long", file=path, line=lineno)
@@ -153,7 +145,6 @@ class _Reader:
             key = self.origin_key + "\x00" + "\x00".join(parts) if self.origin_key else "\x00".join(parts)
             ref = low + "." + self.origin_text if self.origin_text != "." else low + "."
             node = self.nodes[wire] = Node(wire, key, count, ref)
-        self.by_relative[low] = node
         return node
 
     def ttl(self, token: str, path: Path, lineno: int) -> int:
@@ -187,6 +178,7 @@ class _Reader:
             except OSError as exc:
                 raise TestbedError(f"cannot read zone file: {exc.strerror}", file=path) from None
         lines = text.split("\n")
+        text = None                 # the lines hold it now; the caller's copy, if any, stays the caller's
         current = origin_text
         last_token: str | None = None
         last_node: Node | None = None
@@ -208,6 +200,7 @@ class _Reader:
                 tokens, index = _tokenize(lines, index - 1, path)
             else:
                 tokens = line.split()
+                lines[index - 1] = ""       # read: its text is not kept twice (the file's size at 1M delegations)
             if not tokens:
                 continue
             if line[0] == " " or line[0] == "\t":
@@ -453,7 +446,7 @@ def _write_to(handle: TextIO, engine: Engine, signatures: list[bytes], origin_te
             name = type_text[rdtype] = type_name(rdtype)
         return name
 
-    def rrsig_lines(owner: str, entries: list[tuple[int, int, int, int, int]], out: list[str]) -> None:
+    def rrsig_lines(owner: str, entries: Sequence[tuple[int, int, int, int, int]], out: list[str]) -> None:
         for rdtype, ttl, labels, index, job in entries:
             prefix = prefixes.get((rdtype, labels, ttl, index))
             if prefix is None:
@@ -543,6 +536,7 @@ def sign_zone_file(path_in: Path, origin: str, keys: list[Key], options: SignOpt
         with gc_paused():
             origin_wire, nodes, canon = read_zone_file(path_in, origin_name)
             engine = Engine(origin_wire, nodes, keys, options, canon)
+            del nodes           # plan() drops the engine's reference, and with it the name table
             try:
                 engine.plan()
             except SigningError as exc:
@@ -573,6 +567,7 @@ def sign_zone_text(text: str, origin: str | dns.name.Name, keys: list[Key], opti
         with gc_paused():
             origin_wire, nodes, canon = read_zone_file(Path(source), origin_name, text)
             engine = Engine(origin_wire, nodes, keys, options, canon)
+            del nodes
             try:
                 engine.plan()
             except SigningError as exc:
