@@ -134,6 +134,17 @@ class _Reader:
 
     def _relative_owner(self, low: str, path: Path, lineno: int) -> Node:
         """Fast path for the usual owner: plain text relative to the zone origin (so inside the zone)."""
+        if "." not in low:
+            # one label, a TLD's delegation: most owners of a registry zone
+            if len(low) > 63 or len(low) + len(self.origin_text) > 254:
+                raise TestbedError(f"bad owner name {low!r}: name or label too long", file=path, line=lineno)
+            wire = (chr(len(low)) + low).encode("latin-1") + self.origin_wire
+            node = self.nodes.get(wire)
+            if node is None:
+                key = self.origin_key + "\x00" + low if self.origin_key else low
+                ref = low + "." + self.origin_text if self.origin_text != "." else low + "."
+                node = self.nodes[wire] = Node(wire, key, self.origin_labels + (low != "*"), ref)
+            return node
         parts = low.split(".")
         if len(low) + len(self.origin_text) > 254 or max(map(len, parts)) > 63:
             raise TestbedError(f"bad owner name {low!r}: name or label too long", file=path, line=lineno)
