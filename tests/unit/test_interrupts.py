@@ -24,6 +24,9 @@ def test_a_signal_during_creation_is_raised_once_the_step_is_done() -> None:
     proc = run_snippet("""
         import signal
         from testbed.lab import interrupts
+        # a process started from a background job inherits SIGINT ignored, and Python then leaves it so: give it
+        # Python's own handler, as an interactive run has
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         done = []
         try:
             with interrupts.creating():
