@@ -76,9 +76,12 @@ class Bind(ResolverAdapter):
     version_pattern = r"BIND (\S+)"          # "BIND 9.18.49-1~deb12u3-Debian (Extended Support Version) <id:>"
     rndc_binary = "rndc"
     supports_managed_anchor = True
-    # BIND 9.20.30 (debian13): with the same initial-ds trust anchor, which it validates with, `rndc managed-keys
-    # status` answers "no views with managed keys" and the log shows no managed-keys zone, so its RFC 5011 state
-    # cannot be read; the timelines judge its answers without waiting for a key state (measured, not understood).
+    # BIND 9.20.30 (debian13): with the same initial-ds trust anchor and `dnssec-validation yes`, `rndc secroots`
+    # lists it as "initializing managed" but no managed-keys zone is made (`rndc managed-keys status`: "no views
+    # with managed keys", no managed-keys.bind.jnl), so its RFC 5011 state cannot be read and the timelines judge its
+    # answers without waiting for a key state. `dnssec-validation auto` does make the zone, but 9.20 then also
+    # loads its compiled-in real root keys (20326, 38696) despite the empty bindkeys-file, and a lab resolver must
+    # never hold the real root's key (measured in a --network none container, 2026-12-06).
     generation_differences = {"debian13": {"supports_managed_anchor": False}}
     secret_files = ("rndc.key",)
 
