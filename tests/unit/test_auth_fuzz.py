@@ -29,6 +29,7 @@ import dns.tsigkeyring
 import pytest
 
 from testbed.auth.samples import signed_pair
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = int(os.environ.get("TESTBED_FUZZ_SEED", "20261204"))
@@ -50,22 +51,13 @@ def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind((ADDRESS, 0))
-        port = udp.getsockname()[1]
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind((ADDRESS, port))
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz")
     parent, sub = signed_pair(int(time.time()) - 3600)
     (folder / "example.zone").write_text(parent.to_text())
     (folder / "sub.zone").write_text(sub.to_text())
-    port = free_port()
+    port = free_port(ADDRESS)
     config = {"listen": [{"address": ADDRESS, "port": port, "zones": ["example.", "sub.example."]}],
               "zones": {"example.": "example.zone", "sub.example.": "sub.zone"}}
     (folder / "auth.json").write_text(json.dumps(config))

@@ -27,6 +27,7 @@ from testbed.auth import AuthConfig, AuthServer, Behaviour, Endpoint, ZoneSet
 from testbed.auth.config import load_config
 from testbed.auth.samples import signed_pair
 from testbed.errors import EnvironmentProblem, TestbedError
+from tests.conftest import free_port
 
 T = dns.rdatatype
 REPO = Path(__file__).resolve().parents[2]
@@ -125,15 +126,6 @@ def test_address_in_use_is_an_environment_problem(pair):
 
 
 # -- python -m testbed.auth --------------------------------------------------------------------------------------
-
-
-def free_port(address: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind((address, 0))
-        port = udp.getsockname()[1]
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind((address, port))
-        return port
 
 
 def write_setup(tmp_path: Path, pair, port: int) -> Path:
